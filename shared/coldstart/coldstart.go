@@ -1,0 +1,133 @@
+// Package coldstart builds, once per cold start, what every function shares:
+// configuration, the logger, AWS clients, the state table's identity store
+// and the session authenticator. Functions build their own extras on top.
+package coldstart
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/atrium-cdn/atrium/shared/config"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/web"
+)
+
+// Env is what a function is started with: its environment variables, where
+// its logs go, and its clock. In Lambda: os.Getenv, os.Stdout, time.Now.
+type Env struct {
+	Getenv func(string) string
+	Logs   io.Writer
+	Now    func() time.Time // nil means time.Now
+}
+
+// Base is what every function shares.
+type Base struct {
+	Function string
+	Stage    string
+	Config   *config.Reader
+	Logger   *slog.Logger
+	AWS      aws.Config
+	DynamoDB *dynamodb.Client
+	Table    string
+	Origins  []string
+	Identity *identity.Store
+	Auth     *identity.Authenticator
+	Now      func() time.Time
+
+	dynamoEndpoint, secretsEndpoint string
+}
+
+// Load reads the shared configuration and builds the shared clients. It
+// leaves configuration errors in b.Config for the caller to report together
+// with its own (see Finish).
+func Load(ctx context.Context, function string, env Env) (*Base, error) {
+	r := config.New(env.Getenv)
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	b := &Base{
+		Function: function,
+		Config:   r,
+		Stage:    r.Required("STAGE"),
+		Table:    r.Required("STATE_TABLE"),
+		Origins:  r.List("ALLOWED_ORIGINS"),
+		Logger:   logging.New(env.Logs, logging.ParseLevel(r.String("LOG_LEVEL", "info"))),
+		Now:      now,
+
+		dynamoEndpoint:  r.URL("AWS_ENDPOINT_URL_DYNAMODB", ""),
+		secretsEndpoint: r.URL("AWS_ENDPOINT_URL_SECRETS_MANAGER", ""),
+	}
+	policy := identity.SessionPolicy{
+		IdleTimeout: r.Duration("SESSION_IDLE_TIMEOUT", 30*time.Minute, time.Minute, 24*time.Hour),
+		MaxLifetime: r.Duration("SESSION_MAX_LIFETIME", 12*time.Hour, 5*time.Minute, 30*24*time.Hour),
+	}
+	opts := []func(*awsconfig.LoadOptions) error{}
+	if region := r.String("AWS_REGION", ""); region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	if b.dynamoEndpoint != "" || b.secretsEndpoint != "" {
+		// Local stand-ins accept any credentials; never reach for real ones.
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		if r.String("AWS_REGION", "") == "" {
+			opts = append(opts, awsconfig.WithRegion("us-east-1"))
+		}
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	b.AWS = cfg
+	b.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if b.dynamoEndpoint != "" {
+			o.BaseEndpoint = aws.String(b.dynamoEndpoint)
+		}
+	})
+	b.Identity = identity.NewStore(b.DynamoDB, b.Table, now)
+	b.Auth = identity.NewAuthenticator(b.Identity, policy, b.Origins)
+	return b, nil
+}
+
+// Finish reports every configuration error met, by the shared and the
+// function's own reads, in one message.
+func (b *Base) Finish() error { return b.Config.Err() }
+
+// SecretsManager returns a Secrets Manager client (honouring the local endpoint).
+func (b *Base) SecretsManager() *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(b.AWS, func(o *secretsmanager.Options) {
+		if b.secretsEndpoint != "" {
+			o.BaseEndpoint = aws.String(b.secretsEndpoint)
+		}
+	})
+}
+
+// SecretJSON reads a JSON secret from Secrets Manager into dst. Called at cold
+// start only; the value stays in memory.
+func (b *Base) SecretJSON(ctx context.Context, id string, dst any) error {
+	out, err := b.SecretsManager().GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return fmt.Errorf("read secret: %w", err)
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), dst); err != nil {
+		return fmt.Errorf("decode secret: not the expected JSON") // the value itself is never echoed
+	}
+	return nil
+}
+
+// Serve puts h behind the shared request path (request ids, limits, problem
+// errors, panic recovery, access log).
+func (b *Base) Serve(h http.Handler) http.Handler {
+	return web.Wrap(h, web.Options{Logger: b.Logger, Function: b.Function})
+}

@@ -1,0 +1,253 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// Account statuses.
+const (
+	StatusPending = "pending" // signed up, address not yet verified
+	StatusActive  = "active"
+)
+
+// Plans.
+const (
+	PlanStandard = "standard"
+	PlanPremium  = "premium"
+)
+
+// Account is a customer account as stored.
+type Account struct {
+	ID           string     `dynamodbav:"id"`
+	Email        string     `dynamodbav:"email"`
+	Status       string     `dynamodbav:"status"`
+	Plan         string     `dynamodbav:"plan"`
+	PasswordHash string     `dynamodbav:"password_hash"`
+	CreatedAt    time.Time  `dynamodbav:"created_at"`
+	VerifiedAt   *time.Time `dynamodbav:"verified_at,omitempty"`
+}
+
+// ErrEmailClaimed reports that the address already belongs to an account.
+var ErrEmailClaimed = fmt.Errorf("email address already claimed")
+
+type claimItem struct {
+	AccountID string `dynamodbav:"account_id"`
+}
+
+// AccountIDForEmail returns the id of the account holding the (normalised)
+// address, or ErrNotFound. Expired claims (of abandoned signups) count as none.
+func (s *Store) AccountIDForEmail(ctx context.Context, email string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", fmt.Errorf("get email claim: %w", err)
+	}
+	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
+		return "", ErrNotFound
+	}
+	var c claimItem
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return "", fmt.Errorf("decode email claim: %w", err)
+	}
+	return c.AccountID, nil
+}
+
+// Account returns the account with the id, or ErrNotFound (also for a pending
+// account whose time to verify has run out).
+func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: statetable.AccountKey(id).AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get account: %w", err)
+	}
+	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
+		return nil, ErrNotFound
+	}
+	var a Account
+	if err := attributevalue.UnmarshalMap(out.Item, &a); err != nil {
+		return nil, fmt.Errorf("decode account: %w", err)
+	}
+	return &a, nil
+}
+
+// notClaimedOrExpired is the condition under which an address may be claimed.
+func notClaimedOrExpired(now time.Time) expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(statetable.PK)).
+		Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix())))
+}
+
+// CreatePending creates a pending account and claims its address, both
+// expiring at until unless the address is verified first. It fails with
+// ErrEmailClaimed when a live claim exists: one transaction with conditions,
+// so concurrent signups of one address create one account.
+func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) error {
+	now := s.now()
+	item, err := attributevalue.MarshalMap(a)
+	if err != nil {
+		return fmt.Errorf("encode account: %w", err)
+	}
+	for k, v := range statetable.AccountKey(a.ID).AV() {
+		item[k] = v
+	}
+	item[statetable.ExpiresAt] = statetable.Epoch(until)
+	claim := statetable.EmailClaimKey(a.Email).AV()
+	claim["account_id"] = &types.AttributeValueMemberS{Value: a.ID}
+	claim[statetable.ExpiresAt] = statetable.Epoch(until)
+
+	claimCond, err := expression.NewBuilder().WithCondition(notClaimedOrExpired(now)).Build()
+	if err != nil {
+		return fmt.Errorf("build claim condition: %w", err)
+	}
+	newCond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(statetable.PK))).Build()
+	if err != nil {
+		return fmt.Errorf("build account condition: %w", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: claim,
+			ConditionExpression: claimCond.Condition(), ExpressionAttributeNames: claimCond.Names(), ExpressionAttributeValues: claimCond.Values()}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+			ConditionExpression: newCond.Condition(), ExpressionAttributeNames: newCond.Names()}},
+	}})
+	if statetable.IsConditionFailed(err) {
+		return ErrEmailClaimed
+	}
+	if err != nil {
+		return fmt.Errorf("create pending account: %w", err)
+	}
+	return nil
+}
+
+// ExtendPending moves the expiry of a pending account and its claim to until,
+// so a repeated signup gives the person the full time to verify again.
+func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) error {
+	pending, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending))).
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
+	if err != nil {
+		return fmt.Errorf("build extend expression: %w", err)
+	}
+	owned, err := expression.NewBuilder().
+		WithCondition(expression.Name("account_id").Equal(expression.Value(a.ID))).
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
+	if err != nil {
+		return fmt.Errorf("build extend expression: %w", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: updateOf(s.table, statetable.AccountKey(a.ID), pending)},
+		{Update: updateOf(s.table, statetable.EmailClaimKey(a.Email), owned)},
+	}})
+	if statetable.IsConditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("extend pending account: %w", err)
+	}
+	return nil
+}
+
+func updateOf(table string, k statetable.Key, e expression.Expression) *types.Update {
+	return &types.Update{
+		TableName: aws.String(table), Key: k.AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	}
+}
+
+// ErrTokenUsed reports a verification whose token or account no longer qualifies.
+var ErrTokenUsed = fmt.Errorf("token already used, expired, or its account already verified")
+
+// Activate verifies a pending account's address in one transaction: the token
+// is consumed, the account becomes active with the password the person chose
+// when that token was issued, and the claim and account stop expiring. A token
+// for an account that is already active fails with ErrTokenUsed.
+func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
+	now := s.Now()
+	acctExpr, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending)).
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))).
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusActive)).
+			Set(expression.Name("password_hash"), expression.Value(t.PasswordHash)).
+			Set(expression.Name("verified_at"), expression.Value(now.Format(time.RFC3339Nano))).
+			Remove(expression.Name(statetable.ExpiresAt))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build activate expression: %w", err)
+	}
+	claimExpr, err := expression.NewBuilder().
+		WithCondition(expression.Name("account_id").Equal(expression.Value(t.AccountID))).
+		WithUpdate(expression.Remove(expression.Name(statetable.ExpiresAt))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build claim expression: %w", err)
+	}
+	consume, err := s.consumeToken(t)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := s.Account(ctx, t.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		consume,
+		{Update: updateOf(s.table, statetable.AccountKey(t.AccountID), acctExpr)},
+		{Update: updateOf(s.table, statetable.EmailClaimKey(acct.Email), claimExpr)},
+	}})
+	if statetable.IsConditionFailed(err) {
+		return nil, ErrTokenUsed
+	}
+	if err != nil {
+		return nil, fmt.Errorf("activate account: %w", err)
+	}
+	acct.Status, acct.PasswordHash, acct.VerifiedAt = StatusActive, t.PasswordHash, &now
+	return acct, nil
+}
+
+// ReplacePasswordHash swaps the stored hash for a new one only if the stored
+// hash is still old (compare-and-swap), so a concurrent change is never lost.
+// It reports whether the swap happened.
+func (s *Store) ReplacePasswordHash(ctx context.Context, accountID, old, next string) (bool, error) {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("password_hash").Equal(expression.Value(old))).
+		WithUpdate(expression.Set(expression.Name("password_hash"), expression.Value(next))).Build()
+	if err != nil {
+		return false, fmt.Errorf("build rehash expression: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.AccountKey(accountID).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("replace password hash: %w", err)
+	}
+	return true, nil
+}
+
+// AccountView is an account as the API shows it.
+type AccountView struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	Plan          string    `json:"plan"`
+	EmailVerified bool      `json:"email_verified"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// ViewAccount renders an account for the API.
+func ViewAccount(a *Account) AccountView {
+	return AccountView{ID: a.ID, Email: a.Email, Plan: a.Plan, EmailVerified: a.Status == StatusActive,
+		CreatedAt: a.CreatedAt.UTC()}
+}

@@ -1,0 +1,154 @@
+package identity
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// SessionPolicy bounds how long a session lives.
+type SessionPolicy struct {
+	IdleTimeout time.Duration // a session unused this long ends
+	MaxLifetime time.Duration // a session ends this long after login, however used
+}
+
+// touchEvery limits how often a session's last use is written back.
+const touchEvery = time.Minute
+
+// Session is a login session as stored. The token itself is never stored:
+// only the SHA-256 of its secret part.
+type Session struct {
+	ID         string    `dynamodbav:"id"`
+	AccountID  string    `dynamodbav:"account_id"`
+	SecretHash string    `dynamodbav:"secret_hash"`
+	CreatedAt  time.Time `dynamodbav:"created_at"`
+	LastUsedAt time.Time `dynamodbav:"last_used_at"`
+	IdleUntil  int64     `dynamodbav:"idle_until"` // epoch seconds
+	EndsAt     int64     `dynamodbav:"ends_at"`    // epoch seconds: the absolute lifetime
+}
+
+// ExpiresAt is when the session ends unless used again.
+func (s *Session) ExpiresAt() time.Time { return time.Unix(min(s.IdleUntil, s.EndsAt), 0).UTC() }
+
+// Live reports whether the session may still be used at now.
+func (s *Session) Live(now time.Time) bool {
+	return now.Unix() < s.IdleUntil && now.Unix() < s.EndsAt
+}
+
+// A session token reads "<account id>.<session id>.<secret>": the ids find
+// the item with one strongly consistent read, the secret proves possession.
+func sessionToken(accountID, sessionID, secret string) string {
+	return accountID + "." + sessionID + "." + secret
+}
+
+func parseSessionToken(tok string) (accountID, sessionID, secret string, ok bool) {
+	if len(tok) > MaxTokenLength {
+		return "", "", "", false
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || !ids.Valid("acct", parts[0]) || !ids.Valid("sess", parts[1]) || len(parts[2]) != 43 {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}
+
+// CreateSession starts a session for the account and returns it with its token.
+func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy) (*Session, string, error) {
+	now := s.Now()
+	secret := ids.Secret()
+	sess := &Session{
+		ID: ids.New("sess"), AccountID: accountID, SecretHash: ids.Hash(secret),
+		CreatedAt: now, LastUsedAt: now,
+		IdleUntil: now.Add(p.IdleTimeout).Unix(), EndsAt: now.Add(p.MaxLifetime).Unix(),
+	}
+	item, err := attributevalue.MarshalMap(sess)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode session: %w", err)
+	}
+	for k, v := range statetable.SessionKey(accountID, sess.ID).AV() {
+		item[k] = v
+	}
+	item[statetable.ExpiresAt] = statetable.Epoch(sess.ExpiresAt())
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return nil, "", fmt.Errorf("put session: %w", err)
+	}
+	return sess, sessionToken(accountID, sess.ID, secret), nil
+}
+
+// Authenticate returns the live session the token belongs to, or ErrNotFound.
+// It reads strongly consistently, so a revoked session fails on the very next
+// request, and it moves the idle deadline forward at most once a minute.
+func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy) (*Session, error) {
+	accountID, sessionID, secret, ok := parseSessionToken(token)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: statetable.SessionKey(accountID, sessionID).AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get session: %w", err)
+	}
+	if out.Item == nil {
+		return nil, ErrNotFound
+	}
+	var sess Session
+	if err := attributevalue.UnmarshalMap(out.Item, &sess); err != nil {
+		return nil, fmt.Errorf("decode session: %w", err)
+	}
+	now := s.Now()
+	if subtle.ConstantTimeCompare([]byte(sess.SecretHash), []byte(ids.Hash(secret))) != 1 || !sess.Live(now) {
+		return nil, ErrNotFound
+	}
+	if now.Sub(sess.LastUsedAt) >= touchEvery {
+		if err := s.touchSession(ctx, &sess, now, p); err != nil {
+			return nil, err
+		}
+	}
+	return &sess, nil
+}
+
+func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, p SessionPolicy) error {
+	sess.LastUsedAt = now
+	sess.IdleUntil = now.Add(p.IdleTimeout).Unix()
+	e, err := expression.NewBuilder().
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).
+		WithUpdate(expression.Set(expression.Name("last_used_at"), expression.Value(now.Format(time.RFC3339Nano))).
+			Set(expression.Name("idle_until"), expression.Value(sess.IdleUntil)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(sess.ExpiresAt().Unix()))).Build()
+	if err != nil {
+		return fmt.Errorf("build touch expression: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.SessionKey(sess.AccountID, sess.ID).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return ErrNotFound // revoked between the read and the touch
+	}
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSession ends a session at once. Revoking one already gone is not an error.
+func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: statetable.SessionKey(accountID, sessionID).AV(),
+	}); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// Token kinds.
+const (
+	TokenVerifyEmail = "verify_email"
+)
+
+// MaxTokenLength bounds a token accepted from a request.
+const MaxTokenLength = 128
+
+// Token is a single-use token as stored: only the hash of its value is kept.
+type Token struct {
+	Kind         string    `dynamodbav:"kind"`
+	Hash         string    `dynamodbav:"-"`
+	AccountID    string    `dynamodbav:"account_id"`
+	PasswordHash string    `dynamodbav:"password_hash,omitempty"` // verify_email: the password chosen at signup
+	ExpiresAt    time.Time `dynamodbav:"-"`
+}
+
+// IssueToken stores a new single-use token living for ttl and returns its
+// value, which only the email that carries it will ever hold.
+func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (string, error) {
+	value := ids.Secret()
+	item, err := attributevalue.MarshalMap(t)
+	if err != nil {
+		return "", fmt.Errorf("encode token: %w", err)
+	}
+	for k, v := range statetable.TokenKey(t.Kind, ids.Hash(value)).AV() {
+		item[k] = v
+	}
+	item[statetable.ExpiresAt] = statetable.Epoch(s.now().Add(ttl))
+	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(statetable.PK))).Build()
+	if err != nil {
+		return "", fmt.Errorf("build token condition: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: item,
+		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(),
+	}); err != nil {
+		return "", fmt.Errorf("put token: %w", err)
+	}
+	return value, nil
+}
+
+// LookupToken returns the live token of that kind with that value, or
+// ErrNotFound (unknown, expired or already used).
+func (s *Store) LookupToken(ctx context.Context, kind, value string) (*Token, error) {
+	if value == "" || len(value) > MaxTokenLength {
+		return nil, ErrNotFound
+	}
+	hash := ids.Hash(value)
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: statetable.TokenKey(kind, hash).AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get token: %w", err)
+	}
+	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
+		return nil, ErrNotFound
+	}
+	var t Token
+	if err := attributevalue.UnmarshalMap(out.Item, &t); err != nil {
+		return nil, fmt.Errorf("decode token: %w", err)
+	}
+	t.Hash = hash
+	var exp struct {
+		ExpiresAt int64 `dynamodbav:"expires_at"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &exp); err == nil {
+		t.ExpiresAt = time.Unix(exp.ExpiresAt, 0).UTC()
+	}
+	return &t, nil
+}
+
+// consumeToken is the transaction item that deletes a token only while it is
+// still there and unexpired, so a token can be used once.
+func (s *Store) consumeToken(t *Token) (types.TransactWriteItem, error) {
+	cond, err := expression.NewBuilder().WithCondition(
+		expression.AttributeExists(expression.Name(statetable.PK)).
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(s.now().Unix())))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("build consume condition: %w", err)
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName: aws.String(s.table), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
+		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
+	}}, nil
+}
+
+// DeleteToken removes a token that can no longer be used (best effort: TTL
+// would remove it anyway).
+func (s *Store) DeleteToken(ctx context.Context, t *Token) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
+	}); err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
+	return nil
+}

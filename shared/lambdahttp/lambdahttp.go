@@ -1,0 +1,32 @@
+// Package lambdahttp serves an ordinary net/http handler as a Lambda function
+// behind an API Gateway HTTP API (payload format 2.0).
+package lambdahttp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+)
+
+// Start hands h to the Lambda runtime; it never returns.
+func Start(h http.Handler) {
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// Main builds a function's handler from the process environment, once per
+// cold start, and serves it; a configuration error stops the process with a
+// clear message (Lambda reports it as an init error).
+func Main(build func(context.Context, coldstart.Env) (http.Handler, error)) {
+	h, err := build(context.Background(), coldstart.Env{Getenv: os.Getenv, Logs: os.Stdout})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "atrium: cannot start: %v\n", err)
+		os.Exit(1)
+	}
+	Start(h)
+}

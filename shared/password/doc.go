@@ -1,0 +1,58 @@
+// Package password hashes and verifies account passwords (promise P1) and
+// decides which new passwords are acceptable.
+//
+// # Hashing
+//
+// Passwords are hashed with argon2id (RFC 9106) from golang.org/x/crypto/argon2.
+// argon2id is memory-hard, so an attacker holding a stolen hash cannot trade
+// memory for GPU or ASIC parallelism cheaply, and its hybrid design resists
+// both side-channel and time-memory trade-off attacks. It is OWASP's first
+// recommendation for password storage.
+//
+// Hashes are stored as PHC strings, which carry their own parameters:
+//
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+//
+// with salt and key in unpadded standard base64. Because the parameters travel
+// with each hash, they can be raised at any time: [Hasher.Verify] reports
+// needsRehash when a correct password was checked against a hash made with
+// other parameters (or against a legacy bcrypt hash), and the caller then
+// stores a fresh [Hasher.Hash] of the same password.
+//
+// Three parameter sets bound what the package does:
+//
+//   - [Floor] is OWASP's minimum configuration for argon2id (19 MiB, two
+//     passes, one lane) with a 16-byte salt and a 32-byte key. No [Hasher]
+//     hashes with less, on any axis.
+//   - [Default] is what services use unless they have measured something
+//     stronger that still fits their latency budget; today it equals Floor.
+//   - [Ceiling] is the most a stored hash may ask for. Verify refuses a hash
+//     above it before any hashing work, with [ErrParamsTooHigh]: a hash planted
+//     in the database by an attacker must not make a Lambda allocate gigabytes
+//     or spin for minutes. Stored hashes below Floor are still verified (that is
+//     how old parameters get upgraded) as long as they respect RFC 9106's own
+//     minimums and carry a key of at least 16 bytes.
+//
+// Legacy bcrypt hashes ($2a$, $2b$, $2y$) are verified too, at cost 14 or less,
+// and always report needsRehash. Passwords longer than 72 bytes never match a
+// bcrypt hash: bcrypt would silently ignore everything after byte 72, and this
+// package never truncates a password.
+//
+// Errors from this package wrap the sentinels [ErrMalformedHash],
+// [ErrUnsupportedHash], [ErrParamsTooHigh] and [ErrParamsTooLow]. They never
+// contain the password or the hash, so they are safe to log.
+//
+// # Policy
+//
+// [Policy] follows NIST SP 800-63B (revision 4) and OWASP ASVS 5: a password is
+// judged by its length and by whether it is known to attackers, never by
+// composition rules. Rules such as "one digit and one symbol" push people to
+// predictable patterns (Password1!) without adding real strength, so the
+// policy instead requires at least 15 characters, accepts at least 64
+// characters of anything printable (spaces and any Unicode included, never
+// truncated), and refuses passwords that are common, follow easily guessed
+// patterns, or are built from the user's own email address or the service
+// name. Strength is estimated with zxcvbn (github.com/trustelem/zxcvbn), whose
+// dictionaries include common passwords, names and words, keyboard walks,
+// repeats, sequences and dates.
+package password

@@ -1,0 +1,437 @@
+package password
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Params are argon2id parameters.
+type Params struct {
+	MemoryKiB uint32 // m: memory in KiB
+	Time      uint32 // t: number of passes over the memory (iterations)
+	Threads   uint8  // p: degree of parallelism (lanes)
+	SaltLen   uint32 // salt length in bytes, default 16
+	KeyLen    uint32 // derived key length in bytes, default 32
+}
+
+// Floor is the weakest configuration a [Hasher] may hash with: OWASP's
+// minimum argon2id configuration (m=19456 KiB, t=2, p=1) with a 16-byte salt
+// and a 32-byte key. Each axis is checked on its own: OWASP's equivalent
+// trade-offs with fewer passes and more memory are refused too, to keep the
+// rule simple.
+var Floor = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Default is the configuration services use unless they have measured a
+// stronger one that still fits their latency budget. It equals [Floor]: about
+// 30-60 ms per hash on one Lambda vCPU.
+var Default = Floor
+
+// Ceiling is the strongest configuration this package will compute, for new
+// hashes and for stored ones: at most 256 MiB, 16 passes, 16 lanes, and 64-byte
+// salts and keys. [Hasher.Verify] refuses a stored hash above it before doing
+// any work, so a hash planted by an attacker (m=4 GiB, t=2^32-1) cannot exhaust
+// a function's memory or time. 256 MiB still fits the smallest Lambda memory
+// size we deploy password-handling functions with.
+var Ceiling = Params{MemoryKiB: 256 * 1024, Time: 16, Threads: 16, SaltLen: 64, KeyLen: 64}
+
+// MaxBcryptCost is the highest bcrypt cost [Hasher.Verify] accepts in a stored
+// legacy hash (cost 14 is about a second of CPU); higher costs are refused with
+// [ErrParamsTooHigh] without computing.
+const MaxBcryptCost = 14
+
+// MaxEncodedLen bounds the length in bytes of an encoded hash given to
+// [Hasher.Verify]. A hash at [Ceiling] is well under 256 bytes.
+const MaxEncodedLen = 512
+
+// Minimums a stored argon2id hash must meet to be verified at all: RFC 9106's
+// own limits (at least one pass and one lane, 8 KiB per lane, an 8-byte salt)
+// and a key of at least 16 bytes, so that a wrong password cannot match by
+// chance. Stored hashes between these and Floor are verified and then reported
+// as needing a rehash.
+const (
+	minStoredSaltLen = 8
+	minStoredKeyLen  = 16
+)
+
+// Sentinel errors. Every error from this package wraps one of them (or comes
+// from the system random source) and carries context, never the password or
+// the hash.
+var (
+	// ErrMalformedHash reports an encoded hash that is not a well-formed,
+	// canonical argon2id PHC string or bcrypt hash.
+	ErrMalformedHash = errors.New("password: malformed hash")
+	// ErrUnsupportedHash reports a well-shaped hash of an algorithm or version
+	// this package does not verify (argon2i, argon2d, argon2 v=16, scrypt, ...).
+	ErrUnsupportedHash = errors.New("password: unsupported hash algorithm")
+	// ErrParamsTooHigh reports parameters above [Ceiling] (or a bcrypt cost
+	// above [MaxBcryptCost]); no hashing work was done.
+	ErrParamsTooHigh = errors.New("password: hash parameters above ceiling")
+	// ErrParamsTooLow reports parameters below [Floor] given to
+	// [Params.Validate] or [NewHasher].
+	ErrParamsTooLow = errors.New("password: hash parameters below floor")
+)
+
+var errNoHasher = errors.New("password: Hasher not created by NewHasher")
+
+// Validate reports whether p may be used to create new hashes: an error
+// wrapping [ErrParamsTooLow] if any axis is below [Floor], or
+// [ErrParamsTooHigh] if any axis is above [Ceiling].
+func (p Params) Validate() error {
+	return p.validate(Floor, Ceiling)
+}
+
+func (p Params) validate(floor, ceiling Params) error {
+	axes := []struct {
+		name        string
+		v, min, max uint64
+		unit        string
+	}{
+		{"memory", uint64(p.MemoryKiB), uint64(floor.MemoryKiB), uint64(ceiling.MemoryKiB), " KiB"},
+		{"time", uint64(p.Time), uint64(floor.Time), uint64(ceiling.Time), ""},
+		{"threads", uint64(p.Threads), uint64(floor.Threads), uint64(ceiling.Threads), ""},
+		{"salt length", uint64(p.SaltLen), uint64(floor.SaltLen), uint64(ceiling.SaltLen), " bytes"},
+		{"key length", uint64(p.KeyLen), uint64(floor.KeyLen), uint64(ceiling.KeyLen), " bytes"},
+	}
+	for _, a := range axes {
+		if a.v < a.min {
+			return fmt.Errorf("%w: %s %d%s is below %d%s", ErrParamsTooLow, a.name, a.v, a.unit, a.min, a.unit)
+		}
+		if a.v > a.max {
+			return fmt.Errorf("%w: %s %d%s is above %d%s", ErrParamsTooHigh, a.name, a.v, a.unit, a.max, a.unit)
+		}
+	}
+	return nil
+}
+
+// Hasher hashes and verifies passwords with one argon2id configuration. It is
+// safe for concurrent use. Build one per process with [NewHasher]; the zero
+// value refuses every call.
+type Hasher struct {
+	params        Params
+	ceiling       Params // bound on stored hashes; Ceiling unless a test lowers it
+	maxBcryptCost int
+}
+
+// NewHasher returns a Hasher that hashes with p. A zero SaltLen or KeyLen is
+// replaced by the default (16 and 32 bytes); then p must pass
+// [Params.Validate], so parameters below [Floor] or above [Ceiling] are
+// refused.
+func NewHasher(p Params) (*Hasher, error) {
+	if p.SaltLen == 0 {
+		p.SaltLen = Default.SaltLen
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = Default.KeyLen
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Hasher{params: p, ceiling: Ceiling, maxBcryptCost: MaxBcryptCost}, nil
+}
+
+// Params returns the parameters h hashes with.
+func (h *Hasher) Params() Params {
+	if h == nil {
+		return Params{}
+	}
+	return h.params
+}
+
+func (h *Hasher) ready() error {
+	if h == nil || h.params.Time == 0 {
+		return errNoHasher
+	}
+	return nil
+}
+
+// Hash returns an argon2id PHC string for password with a fresh random salt:
+// $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<key>, salt and key in standard
+// base64 without padding. The password is hashed exactly as given: it is
+// never trimmed, normalized or truncated.
+func (h *Hasher) Hash(password string) (string, error) {
+	if err := h.ready(); err != nil {
+		return "", err
+	}
+	p := h.params
+	salt := make([]byte, p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: reading random salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+	return encodeArgon2id(p, salt, key), nil
+}
+
+// Verify checks password against an encoded hash, either an argon2id PHC
+// string or a legacy bcrypt hash ($2a$, $2b$, $2y$).
+//
+// ok reports a match (compared in constant time). needsRehash is true only
+// when ok and the stored hash is bcrypt or its parameters (salt and key
+// lengths included) differ from h.Params(); the caller should then store
+// h.Hash(password).
+//
+// err is non-nil only when encoded is malformed ([ErrMalformedHash]), of an
+// unsupported algorithm ([ErrUnsupportedHash]), or asks for more than
+// [Ceiling] or [MaxBcryptCost] ([ErrParamsTooHigh]); such hashes are refused
+// before any hashing work. A wrong password is ok == false with a nil error.
+func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err error) {
+	if err := h.ready(); err != nil {
+		return false, false, err
+	}
+	if len(encoded) > MaxEncodedLen {
+		return false, false, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, MaxEncodedLen)
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		return h.verifyArgon2id(password, encoded)
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		return h.verifyBcrypt(password, encoded)
+	case hasPHCIdentifier(encoded):
+		return false, false, fmt.Errorf("%w: only argon2id and bcrypt ($2a$, $2b$, $2y$) are accepted", ErrUnsupportedHash)
+	default:
+		return false, false, fmt.Errorf("%w: unknown format", ErrMalformedHash)
+	}
+}
+
+// VerifyUnknown does the work of a Verify at h's parameters and reports
+// nothing. Call it when no account matches a login, so that response time
+// does not reveal whether an email address is registered.
+func (h *Hasher) VerifyUnknown(password string) {
+	if h.ready() != nil {
+		return
+	}
+	p := h.params
+	var salt [64]byte // Ceiling.SaltLen; content is irrelevant
+	key := argon2.IDKey([]byte(password), salt[:p.SaltLen], p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+	subtle.ConstantTimeCompare(key, key)
+}
+
+func (h *Hasher) verifyArgon2id(password, encoded string) (ok, needsRehash bool, err error) {
+	stored, salt, key, err := parseArgon2id(encoded, h.ceiling)
+	if err != nil {
+		return false, false, err
+	}
+	// Every bound has been checked: this is the only hashing work Verify does.
+	got := argon2.IDKey([]byte(password), salt, stored.Time, stored.MemoryKiB, stored.Threads, stored.KeyLen)
+	if subtle.ConstantTimeCompare(got, key) != 1 {
+		return false, false, nil
+	}
+	return true, stored != h.params, nil
+}
+
+// bcrypt hashes are exactly "$2x$NN$" followed by 53 characters of bcrypt's
+// base64 alphabet (22 of salt, 31 of hash).
+const (
+	bcryptLen      = 60
+	bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	bcryptMaxBytes = 72 // bcrypt ignores input beyond this
+)
+
+func (h *Hasher) verifyBcrypt(password, encoded string) (ok, needsRehash bool, err error) {
+	if len(encoded) != bcryptLen || encoded[6] != '$' {
+		return false, false, fmt.Errorf("%w: bcrypt hash has the wrong shape", ErrMalformedHash)
+	}
+	c0, c1 := encoded[4], encoded[5]
+	if c0 < '0' || c0 > '9' || c1 < '0' || c1 > '9' {
+		return false, false, fmt.Errorf("%w: bcrypt cost is not two digits", ErrMalformedHash)
+	}
+	cost := int(c0-'0')*10 + int(c1-'0')
+	if cost < bcrypt.MinCost {
+		return false, false, fmt.Errorf("%w: bcrypt cost %d is below %d", ErrMalformedHash, cost, bcrypt.MinCost)
+	}
+	if cost > h.maxBcryptCost {
+		return false, false, fmt.Errorf("%w: bcrypt cost %d is above %d", ErrParamsTooHigh, cost, h.maxBcryptCost)
+	}
+	for i := 7; i < len(encoded); i++ {
+		if strings.IndexByte(bcryptAlphabet, encoded[i]) < 0 {
+			return false, false, fmt.Errorf("%w: bcrypt hash has a character outside its alphabet", ErrMalformedHash)
+		}
+	}
+	cmpErr := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+	switch {
+	case cmpErr == nil:
+		// bcrypt only saw the first 72 bytes; a longer password is not the
+		// one that was hashed, and we never truncate.
+		if len(password) > bcryptMaxBytes {
+			return false, false, nil
+		}
+		return true, true, nil
+	case errors.Is(cmpErr, bcrypt.ErrMismatchedHashAndPassword):
+		return false, false, nil
+	default:
+		return false, false, fmt.Errorf("%w: bcrypt hash rejected by decoder", ErrMalformedHash)
+	}
+}
+
+// hasPHCIdentifier reports whether s starts like a PHC or modular crypt
+// string: "$", an identifier of [a-z0-9-], "$".
+func hasPHCIdentifier(s string) bool {
+	if len(s) < 3 || s[0] != '$' {
+		return false
+	}
+	for i := 1; i < len(s) && i <= 33; i++ {
+		c := s[i]
+		switch {
+		case c == '$':
+			return i > 1
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func encodeArgon2id(p Params, salt, key []byte) string {
+	var b strings.Builder
+	b.Grow(64 + base64.RawStdEncoding.EncodedLen(len(salt)) + base64.RawStdEncoding.EncodedLen(len(key)))
+	b.WriteString("$argon2id$v=")
+	b.WriteString(strconv.Itoa(argon2.Version))
+	b.WriteString("$m=")
+	b.WriteString(strconv.FormatUint(uint64(p.MemoryKiB), 10))
+	b.WriteString(",t=")
+	b.WriteString(strconv.FormatUint(uint64(p.Time), 10))
+	b.WriteString(",p=")
+	b.WriteString(strconv.FormatUint(uint64(p.Threads), 10))
+	b.WriteByte('$')
+	b.WriteString(base64.RawStdEncoding.EncodeToString(salt))
+	b.WriteByte('$')
+	b.WriteString(base64.RawStdEncoding.EncodeToString(key))
+	return b.String()
+}
+
+// parseArgon2id parses a PHC argon2id string strictly: exactly
+// $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<key>, canonical decimal numbers,
+// canonical unpadded standard base64. Parameters are checked against ceiling
+// as soon as they are read, and against the RFC 9106 minimums.
+func parseArgon2id(encoded string, ceiling Params) (p Params, salt, key []byte, err error) {
+	fields := strings.Split(encoded, "$")
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
+	if len(fields) != 6 || fields[0] != "" || fields[1] != "argon2id" {
+		return p, nil, nil, fmt.Errorf("%w: argon2id hash needs exactly 5 $-separated fields", ErrMalformedHash)
+	}
+	version, ok := strings.CutPrefix(fields[2], "v=")
+	if !ok {
+		return p, nil, nil, fmt.Errorf("%w: argon2id version field missing", ErrMalformedHash)
+	}
+	v, err := parseDecimal(version)
+	if err != nil {
+		return p, nil, nil, fmt.Errorf("%w: argon2id version: %w", ErrMalformedHash, err)
+	}
+	if v != argon2.Version {
+		return p, nil, nil, fmt.Errorf("%w: argon2id version %d (only %d)", ErrUnsupportedHash, v, argon2.Version)
+	}
+
+	parts := strings.Split(fields[3], ",")
+	if len(parts) != 3 {
+		return p, nil, nil, fmt.Errorf("%w: argon2id needs exactly the parameters m, t, p", ErrMalformedHash)
+	}
+	var nums [3]uint32
+	for i, name := range [3]string{"m=", "t=", "p="} {
+		digits, ok := strings.CutPrefix(parts[i], name)
+		if !ok {
+			return p, nil, nil, fmt.Errorf("%w: argon2id parameter %d must be %s", ErrMalformedHash, i+1, name[:1])
+		}
+		n, err := parseDecimal(digits)
+		if err != nil {
+			return p, nil, nil, fmt.Errorf("%w: argon2id parameter %s: %w", ErrMalformedHash, name[:1], err)
+		}
+		nums[i] = n
+	}
+	m, t, threads := nums[0], nums[1], nums[2]
+	// The ceiling comes first: nothing below allocates in proportion to the
+	// parameters, and nothing hashes until parseArgon2id has returned.
+	if m > ceiling.MemoryKiB {
+		return p, nil, nil, fmt.Errorf("%w: memory %d KiB is above %d KiB", ErrParamsTooHigh, m, ceiling.MemoryKiB)
+	}
+	if t > ceiling.Time {
+		return p, nil, nil, fmt.Errorf("%w: time %d is above %d", ErrParamsTooHigh, t, ceiling.Time)
+	}
+	if threads > uint32(ceiling.Threads) {
+		return p, nil, nil, fmt.Errorf("%w: threads %d is above %d", ErrParamsTooHigh, threads, ceiling.Threads)
+	}
+	if t < 1 || threads < 1 || m < 8*threads {
+		return p, nil, nil, fmt.Errorf("%w: argon2id parameters below RFC 9106 minimums", ErrMalformedHash)
+	}
+
+	salt, err = decodeB64(fields[4])
+	if err != nil {
+		return p, nil, nil, fmt.Errorf("%w: argon2id salt: %w", ErrMalformedHash, err)
+	}
+	key, err = decodeB64(fields[5])
+	if err != nil {
+		return p, nil, nil, fmt.Errorf("%w: argon2id key: %w", ErrMalformedHash, err)
+	}
+	if len(salt) > int(ceiling.SaltLen) {
+		return p, nil, nil, fmt.Errorf("%w: salt length %d is above %d", ErrParamsTooHigh, len(salt), ceiling.SaltLen)
+	}
+	if len(key) > int(ceiling.KeyLen) {
+		return p, nil, nil, fmt.Errorf("%w: key length %d is above %d", ErrParamsTooHigh, len(key), ceiling.KeyLen)
+	}
+	if len(salt) < minStoredSaltLen {
+		return p, nil, nil, fmt.Errorf("%w: salt shorter than %d bytes", ErrMalformedHash, minStoredSaltLen)
+	}
+	if len(key) < minStoredKeyLen {
+		return p, nil, nil, fmt.Errorf("%w: key shorter than %d bytes", ErrMalformedHash, minStoredKeyLen)
+	}
+	p = Params{
+		MemoryKiB: m,
+		Time:      t,
+		Threads:   uint8(threads), // <= ceiling.Threads, a uint8
+		SaltLen:   uint32(len(salt)),
+		KeyLen:    uint32(len(key)),
+	}
+	return p, salt, key, nil
+}
+
+var (
+	errNotDecimal   = errors.New("not a canonical decimal number")
+	errNotBase64    = errors.New("not canonical unpadded standard base64")
+	errEmptyBase64  = errors.New("empty")
+	strictRawStdB64 = base64.RawStdEncoding.Strict()
+)
+
+// parseDecimal accepts only canonical decimal numbers that fit in 32 bits:
+// digits only (no sign, space or underscore), no leading zero except "0".
+func parseDecimal(s string) (uint32, error) {
+	if s == "" || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
+		return 0, errNotDecimal
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, errNotDecimal
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, errNotDecimal
+	}
+	return uint32(n), nil
+}
+
+// decodeB64 decodes canonical unpadded standard base64. The alphabet is
+// checked first because encoding/base64 silently skips '\r' and '\n'; Strict
+// rejects non-zero trailing bits, so every byte string has one encoding.
+func decodeB64(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errEmptyBase64
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
+			return nil, errNotBase64
+		}
+	}
+	b, err := strictRawStdB64.DecodeString(s)
+	if err != nil {
+		return nil, errNotBase64
+	}
+	return b, nil
+}

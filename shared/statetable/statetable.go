@@ -1,0 +1,101 @@
+// Package statetable describes the layout of the state table: one DynamoDB
+// table holding accounts, email claims, sessions and single-use tokens, each
+// kind under its own key prefix, with the TTL attribute expires_at.
+//
+// Everything an account owns lives in the account's partition
+// (pk = ACCOUNT#<id>), so it can be listed with one strongly consistent
+// Query and deleted without an index.
+package statetable
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names shared by every item.
+const (
+	PK        = "pk"
+	SK        = "sk"
+	ExpiresAt = "expires_at" // epoch seconds; the table's TTL attribute
+)
+
+// Key is a primary key of the state table.
+type Key struct {
+	PK, SK string
+}
+
+// AV returns the key as DynamoDB attribute values.
+func (k Key) AV() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		PK: &types.AttributeValueMemberS{Value: k.PK},
+		SK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// AccountPartition is the partition key of everything an account owns.
+func AccountPartition(accountID string) string { return "ACCOUNT#" + accountID }
+
+// AccountKey is the key of an account's profile item.
+func AccountKey(accountID string) Key { return Key{AccountPartition(accountID), "ACCOUNT"} }
+
+// SessionKey is the key of one session of an account.
+func SessionKey(accountID, sessionID string) Key {
+	return Key{AccountPartition(accountID), SessionPrefix + sessionID}
+}
+
+// SessionPrefix begins the sort key of every session item.
+const SessionPrefix = "SESSION#"
+
+// EmailClaimKey is the key of the item that reserves an address for one account.
+func EmailClaimKey(normalizedEmail string) Key { return Key{"EMAIL#" + normalizedEmail, "EMAIL"} }
+
+// TokenKey is the key of a single-use token, stored by the hash of its value.
+func TokenKey(kind, tokenHash string) Key { return Key{"TOKEN#" + kind + "#" + tokenHash, "TOKEN"} }
+
+// Epoch renders t as the epoch-seconds number DynamoDB TTL expects.
+func Epoch(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
+}
+
+// Expired reports whether item carries an expires_at at or before now. Reads
+// use it because DynamoDB TTL deletes expired items late, sometimes days late.
+func Expired(item map[string]types.AttributeValue, now time.Time) bool {
+	n, ok := item[ExpiresAt].(*types.AttributeValueMemberN)
+	if !ok {
+		return false
+	}
+	sec, err := strconv.ParseInt(n.Value, 10, 64)
+	return err != nil || sec <= now.Unix()
+}
+
+// IsConditionFailed reports whether err is a failed condition of a single
+// write, or a transaction cancelled because one of its conditions failed.
+func IsConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true
+	}
+	_, ok := CancelledByCondition(err)
+	return ok
+}
+
+// CancelledByCondition reports, for a cancelled transaction, which of its
+// items failed their condition (by index).
+func CancelledByCondition(err error) ([]bool, bool) {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil, false
+	}
+	failed := make([]bool, len(tce.CancellationReasons))
+	any := false
+	for i, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			failed[i], any = true, true
+		}
+	}
+	return failed, any
+}

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// Router is an http.ServeMux whose 404 and 405 answers are problem documents
+// like every other error of the API.
+type Router struct {
+	mux    *http.ServeMux
+	logger *slog.Logger
+}
+
+// NewRouter returns an empty Router.
+func NewRouter(logger *slog.Logger) *Router {
+	return &Router{mux: http.NewServeMux(), logger: logger}
+}
+
+// Handle registers h for a Go 1.22 method-and-path pattern such as "POST /v1/login".
+func (rt *Router) Handle(pattern string, h HandlerFunc) {
+	rt.mux.Handle(pattern, Handle(rt.logger, h))
+}
+
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := rt.mux.Handler(r); pattern != "" {
+		rt.mux.ServeHTTP(w, r)
+		return
+	}
+	// No route matched: let the mux decide between 404 and 405 (with its
+	// Allow header), then answer that status as a problem document.
+	probe := &statusProbe{header: http.Header{}}
+	rt.mux.ServeHTTP(probe, r)
+	if allow := probe.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if probe.status == http.StatusMethodNotAllowed {
+		WriteError(w, r, rt.logger, Errorf(http.StatusMethodNotAllowed, "method_not_allowed",
+			"This route does not accept %s.", r.Method))
+		return
+	}
+	WriteError(w, r, rt.logger, Errorf(http.StatusNotFound, "not_found", "There is no such route."))
+}
+
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.status = code }
