@@ -43,12 +43,20 @@
 //     arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX.
 //   - Input bounds with the service's exception types: names 1-512 characters
 //     of ASCII letters, digits and /_+=.@- ; SecretString and SecretBinary at
-//     most 65536 bytes; descriptions and KMS key ids at most 2048 characters;
-//     tags (key 1-128, value 0-256, at most 50 per secret); request bodies
-//     at most 512 KiB (LimitExceededException). Malformed JSON is answered
-//     with SerializationException, an unknown or unemulated operation with
-//     UnknownOperationException, as AWS does; parameter problems use
-//     InvalidParameterException and state conflicts InvalidRequestException.
+//     most 65536 bytes; ClientRequestToken and VersionId 32-64 characters;
+//     descriptions and KMS key ids at most 2048 characters; tags (key 1-128,
+//     value 0-256, at most 50 per secret, no "aws:" prefix); request bodies
+//     at most MaxRequestBytes (512 KiB, enough for a maximal SecretString
+//     even when every byte needs escaping). Parameter problems, these bounds
+//     included, are InvalidParameterException; state conflicts (a secret
+//     marked for deletion) InvalidRequestException; a name or version that
+//     exists ResourceExistsException; the versions quota
+//     LimitExceededException (the SDK's standard retryer treats that code as
+//     throttling and retries it, which is why it is used for nothing else).
+//     Malformed JSON is answered with SerializationException, an unknown or
+//     unemulated operation with UnknownOperationException, a request without
+//     an Authorization header with MissingAuthenticationTokenException: these
+//     three are not modelled, so the SDK returns them as *smithy.GenericAPIError.
 //
 // # What is not emulated
 //

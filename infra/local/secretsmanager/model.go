@@ -246,7 +246,7 @@ func (sec *secret) setTags(tags []tag) *apiError {
 		}
 	}
 	if len(merged) > maxTags {
-		return newErr(excLimit, fmt.Sprintf("A secret can have at most %d tags.", maxTags))
+		return errParam(fmt.Sprintf("A secret can have at most %d tags.", maxTags))
 	}
 	sec.Tags = merged
 	return nil
@@ -401,7 +401,7 @@ func checkKmsKeyID(k *string) *apiError {
 
 func checkTags(tags []tag) *apiError {
 	if len(tags) > maxTags {
-		return newErr(excLimit, fmt.Sprintf("A secret can have at most %d tags.", maxTags))
+		return errParam(fmt.Sprintf("A secret can have at most %d tags.", maxTags))
 	}
 	seen := make(map[string]bool, len(tags))
 	for _, t := range tags {

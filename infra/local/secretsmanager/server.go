@@ -242,7 +242,8 @@ func (s *Server) serve(r *http.Request) (any, *apiError) {
 		return nil, newErr(excSerialization, "failed to read the request body")
 	}
 	if len(body) > MaxRequestBytes {
-		return nil, newErr(excLimit, "the request body is larger than the 512 KiB this endpoint accepts")
+		// Not LimitExceededException: the SDK retries that one as throttling.
+		return nil, errParam("The request body is larger than the 512 KiB this endpoint accepts.")
 	}
 	return op(s, body)
 }

@@ -1,0 +1,80 @@
+# Atrium — every task a developer, CI or SAM runs.
+# Prerequisites: Go, Java 17 and Node.js with npm. Everything else is installed
+# from the package registries by `make tools`, which the other targets call.
+
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/.bin
+BUILD := $(CURDIR)/.build
+FUNCTIONS := $(notdir $(wildcard functions/*))
+LOCAL := $(GO) run ./infra/local/cmd/atrium-local
+# Lambda builds: provided.al2023 on arm64, static, smallest binary.
+LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+
+.PHONY: help tools run test vet staticcheck lint bench build deploy clean
+
+help:
+	@echo "make run     start the local stack (API on :3000, Mailpit UI on :8025)"
+	@echo "make test    vet, staticcheck and every test against real local services"
+	@echo "make bench   benchmarks (login vs bare argon2id, zip sizes, init times)"
+	@echo "make build   one bootstrap zip per function in .build/ (arm64)"
+	@echo "make lint    gosec"
+	@echo "make deploy  sam build && sam deploy --guided"
+
+# --- tools -------------------------------------------------------------------
+# Pinned in infra/tools/go.mod (tool directives) and infra/local/package-lock.json.
+TOOL_BINS := $(BIN)/mailpit $(BIN)/aws-lambda-rie $(BIN)/stripe-mock $(BIN)/staticcheck $(BIN)/gosec
+DDB_LOCAL := infra/local/node_modules/.package-lock.json
+
+tools: $(TOOL_BINS) $(DDB_LOCAL)
+	@$(GO) mod download
+
+$(TOOL_BINS) &: infra/tools/go.mod infra/tools/go.sum
+	@echo "installing pinned tools into .bin (first time: a few minutes)"
+	cd infra/tools && GOBIN=$(BIN) $(GO) install tool
+	@touch $(TOOL_BINS)
+
+$(DDB_LOCAL): infra/local/package.json infra/local/package-lock.json
+	npm ci --prefix infra/local --no-audit --no-fund
+	@touch $(DDB_LOCAL)
+
+# --- local stack -----------------------------------------------------------------
+run: tools
+	$(LOCAL) run
+
+# --- checks ------------------------------------------------------------------
+vet:
+	$(GO) vet ./...
+
+staticcheck: tools
+	$(BIN)/staticcheck ./...
+
+test: tools vet staticcheck
+	$(LOCAL) exec -- $(GO) test -race -count=1 -timeout 30m ./...
+
+lint: tools
+	$(BIN)/gosec -quiet ./...
+
+bench: tools
+	$(LOCAL) exec -- $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+# --- build and deploy --------------------------------------------------------
+build: $(addprefix $(BUILD)/,$(addsuffix .zip,$(FUNCTIONS)))
+
+$(BUILD)/%.zip: FORCE
+	@mkdir -p $(BUILD)/$*
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/$*/bootstrap ./functions/$*
+	cd $(BUILD)/$* && rm -f ../$*.zip && $(GO) run $(CURDIR)/infra/zipbootstrap ../$*.zip bootstrap
+
+FORCE:
+
+# SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+build-%Function:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $* | tr A-Z a-z)
+
+deploy:
+	sam build && sam deploy --guided
+
+clean:
+	rm -rf $(BUILD)

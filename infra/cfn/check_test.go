@@ -1,0 +1,431 @@
+package cfn
+
+import (
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// cleanFixture keeps every rule. Each case of TestCheckTemplate breaks it in one place.
+const cleanFixture = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  SmtpSecretArn: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref "AWS::StackName", prod]
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+  SourcesKey:
+    Type: AWS::KMS::Key
+
+  AlphaFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Role: !GetAtt AlphaRole.Arn
+      LoggingConfig:
+        LogGroup: !Ref AlphaLogGroup
+        LogFormat: JSON
+      Events:
+        Get:
+          Type: HttpApi
+          Properties: {Path: /a, Method: GET}
+  AlphaLogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: 90
+  AlphaRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: alpha
+          PolicyDocument:
+            Statement:
+              - Sid: Items
+                Effect: Allow
+                Action: [dynamodb:GetItem, dynamodb:Query]
+                Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]
+              - Sid: Smtp
+                Effect: Allow
+                Action: secretsmanager:GetSecretValue
+                Resource: !Ref SmtpSecretArn
+              - Sid: NeverDropTables
+                Effect: Deny
+                Action: dynamodb:DeleteTable
+                Resource: "*"
+
+  CredentialsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Role: !GetAtt CredentialsRole.Arn
+      LoggingConfig:
+        LogGroup: !Ref CredentialsLogGroup
+  CredentialsLogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: "90"
+  CredentialsRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: credentials
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: secretsmanager:GetSecretValue
+                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:atrium/sources/*"
+              - Effect: Allow
+                Action: [kms:Decrypt]
+                Resource: !GetAtt SourcesKey.Arn
+`
+
+// fixtureRoot makes a repository root holding functions/<name>/main.go for each name.
+func fixtureRoot(t *testing.T, names ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, n := range names {
+		dir := filepath.Join(root, "functions", n)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+type finding struct {
+	Rule     Rule
+	Resource string
+}
+
+func findings(t *testing.T, errs []error) []finding {
+	t.Helper()
+	var out []finding
+	for _, err := range errs {
+		var p *Problem
+		if !errors.As(err, &p) {
+			t.Fatalf("CheckTemplate returned %T (%v), want *Problem", err, err)
+		}
+		out = append(out, finding{p.Rule, p.Resource})
+	}
+	return out
+}
+
+func TestCheckTemplate(t *testing.T) {
+	type edit struct{ old, new string }
+	tests := []struct {
+		name      string
+		edits     []edit
+		noPackage string // function package left out of the fixture root
+		want      []finding
+	}{
+		{name: "clean", want: nil},
+
+		// Wildcards.
+		{
+			name:  "wildcard action",
+			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", `Action: [dynamodb:GetItem, "dynamodb:*"]`}},
+			want:  []finding{{RuleWildcardAction, "AlphaFunction"}},
+		},
+		{
+			name:  "wildcard action, mixed case, on secretsmanager",
+			edits: []edit{{"Action: secretsmanager:GetSecretValue\n                Resource: !Ref SmtpSecretArn", "Action: SecretsManager:GetSecret*\n                Resource: !Ref SmtpSecretArn"}},
+			want:  []finding{{RuleWildcardAction, "AlphaFunction"}},
+		},
+		{
+			name:  "wildcard action on kms, even for CredentialsFunction",
+			edits: []edit{{"Action: [kms:Decrypt]", `Action: ["kms:*"]`}},
+			want:  []finding{{RuleWildcardAction, "CredentialsFunction"}},
+		},
+		{
+			// "*" is every action: a wildcard, and it also includes GetSecretValue (on a resource
+			// holding "*") and kms:Decrypt, so three rules break at once.
+			name:  "action star",
+			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", `Action: "*"`}},
+			want:  []finding{{RuleKMSDecrypt, "AlphaFunction"}, {RuleSourceSecrets, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"}},
+		},
+		{
+			name:  "wildcard resource",
+			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: "*"`}},
+			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
+		},
+		{
+			name:  "wildcard resource hidden in !If",
+			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: !If [IsProd, !GetAtt Table.Arn, "*"]`}},
+			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
+		},
+		{
+			name:  "NotAction",
+			edits: []edit{{"Action: secretsmanager:GetSecretValue\n                Resource: !Ref SmtpSecretArn", "NotAction: iam:*\n                Resource: !Ref SmtpSecretArn"}},
+			want:  []finding{{RuleOpenStatement, "AlphaFunction"}},
+		},
+
+		// Log groups (P6).
+		{
+			name:  "missing log group",
+			edits: []edit{{"      LoggingConfig:\n        LogGroup: !Ref AlphaLogGroup\n        LogFormat: JSON\n", ""}},
+			want:  []finding{{RuleLogGroup, "AlphaFunction"}},
+		},
+		{
+			name:  "log group by name, not by reference",
+			edits: []edit{{"LogGroup: !Ref AlphaLogGroup", "LogGroup: /aws/lambda/alpha"}},
+			want:  []finding{{RuleLogGroup, "AlphaFunction"}},
+		},
+		{
+			name:  "retention 30",
+			edits: []edit{{"RetentionInDays: 90", "RetentionInDays: 30"}},
+			want:  []finding{{RuleLogRetention, "AlphaFunction"}},
+		},
+		{
+			name:  "retention unset",
+			edits: []edit{{"    Properties:\n      RetentionInDays: 90\n", ""}},
+			want:  []finding{{RuleLogRetention, "AlphaFunction"}},
+		},
+		{
+			name:  "shared log group",
+			edits: []edit{{"LogGroup: !Ref CredentialsLogGroup", "LogGroup: !Ref AlphaLogGroup"}},
+			want:  []finding{{RuleSharedLogGroup, "AlphaLogGroup"}},
+		},
+
+		// Roles.
+		{
+			name:  "shared role",
+			edits: []edit{{"Role: !GetAtt CredentialsRole.Arn", "Role: !GetAtt AlphaRole.Arn"}},
+			want:  []finding{{RuleSharedRole, "AlphaRole"}},
+		},
+		{
+			name:  "no role",
+			edits: []edit{{"      Role: !GetAtt AlphaRole.Arn\n", ""}},
+			want:  []finding{{RuleOwnRole, "AlphaFunction"}},
+		},
+		{
+			name:  "role given as an ARN string",
+			edits: []edit{{"Role: !GetAtt AlphaRole.Arn", "Role: arn:aws:iam::123456789012:role/alpha"}},
+			want:  []finding{{RuleOwnRole, "AlphaFunction"}},
+		},
+		{
+			name:  "SAM policy template",
+			edits: []edit{{"      Role: !GetAtt AlphaRole.Arn\n", "      Role: !GetAtt AlphaRole.Arn\n      Policies:\n        - DynamoDBCrudPolicy: {TableName: !Ref Table}\n"}},
+			want:  []finding{{RuleUnreadablePolicy, "AlphaFunction"}},
+		},
+		{
+			name:  "managed policy on the role",
+			edits: []edit{{"    Properties:\n      Policies:\n        - PolicyName: alpha", "    Properties:\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n      Policies:\n        - PolicyName: alpha"}},
+			want:  []finding{{RuleUnreadablePolicy, "AlphaRole"}},
+		},
+		{
+			name:  "action chosen by an intrinsic",
+			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", "Action: !If [IsProd, dynamodb:GetItem, dynamodb:Scan]"}},
+			want:  []finding{{RuleUnreadablePolicy, "AlphaRole"}},
+		},
+
+		// P4.
+		{
+			name:  "GetSecretValue on sources/ outside CredentialsFunction",
+			edits: []edit{{"Resource: !Ref SmtpSecretArn", `Resource: !Sub "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:atrium/sources/src_1-AbCdEf"`}},
+			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}},
+		},
+		{
+			name:  "GetSecretValue on a wildcard secret outside CredentialsFunction",
+			edits: []edit{{"Resource: !Ref SmtpSecretArn", "Resource: arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/*"}},
+			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}},
+		},
+		{
+			name:  "kms:Decrypt outside CredentialsFunction",
+			edits: []edit{{"Action: secretsmanager:GetSecretValue\n                Resource: !Ref SmtpSecretArn", "Action: [secretsmanager:GetSecretValue, KMS:Decrypt]\n                Resource: !Ref SmtpSecretArn"}},
+			want:  []finding{{RuleKMSDecrypt, "AlphaFunction"}},
+		},
+		{
+			name: "kms:Decrypt through an attached AWS::IAM::Policy",
+			edits: []edit{{"  SourcesKey:\n", `  AlphaExtra:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra
+      Roles: [!Ref AlphaRole]
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: kms:Decrypt, Resource: !GetAtt SourcesKey.Arn}
+  SourcesKey:
+`}},
+			want: []finding{{RuleKMSDecrypt, "AlphaFunction"}},
+		},
+		{
+			name:  "CredentialsFunction reachable through the API",
+			edits: []edit{{"        LogGroup: !Ref CredentialsLogGroup\n", "        LogGroup: !Ref CredentialsLogGroup\n      Events:\n        Read: {Type: HttpApi, Properties: {Path: /creds, Method: GET}}\n"}},
+			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction with a function URL",
+			edits: []edit{{"        LogGroup: !Ref CredentialsLogGroup\n", "        LogGroup: !Ref CredentialsLogGroup\n      FunctionUrlConfig: {AuthType: NONE}\n"}},
+			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+
+		// Packages and function types.
+		{
+			name:      "no main.go",
+			noPackage: "alpha",
+			want:      []finding{{RuleFunctionPackage, "AlphaFunction"}},
+		},
+		{
+			name:  "plain Lambda function",
+			edits: []edit{{"  SourcesKey:\n", "  Sneaky:\n    Type: AWS::Lambda::Function\n  SourcesKey:\n"}},
+			want:  []finding{{RulePlainLambda, "Sneaky"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := cleanFixture
+			for _, e := range tt.edits {
+				src = replaceOnce(t, src, e.old, e.new)
+			}
+			tpl, err := Parse([]byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pkgs []string
+			for _, n := range []string{"alpha", "credentials"} {
+				if n != tt.noPackage {
+					pkgs = append(pkgs, n)
+				}
+			}
+			errs := CheckTemplate(tpl, fixtureRoot(t, pkgs...))
+			if got := findings(t, errs); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("findings = %v, want %v; errors:\n%v", got, tt.want, errors.Join(errs...))
+			}
+		})
+	}
+}
+
+func TestRoleStatements(t *testing.T) {
+	tpl, err := Parse([]byte(cleanFixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.RoleStatements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := slices.Sorted(maps.Keys(got)); !reflect.DeepEqual(keys, []string{"AlphaFunction", "CredentialsFunction"}) {
+		t.Fatalf("functions = %v", keys)
+	}
+	alpha := got["AlphaFunction"]
+	if len(alpha) != 3 {
+		t.Fatalf("AlphaFunction has %d statements, want 3: %+v", len(alpha), alpha)
+	}
+	want := Statement{
+		Sid:       "Smtp",
+		Effect:    "Allow",
+		Actions:   []string{"secretsmanager:GetSecretValue"},
+		Resources: []any{map[string]any{"Ref": "SmtpSecretArn"}},
+		Source:    "AlphaRole policy alpha",
+	}
+	if !reflect.DeepEqual(alpha[1], want) {
+		t.Errorf("statement 1:\n got  %+v\n want %+v", alpha[1], want)
+	}
+	if r := alpha[0].Resources; len(r) != 2 || !reflect.DeepEqual(r[0], map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}) {
+		t.Errorf("statement 0 resources = %#v", r)
+	}
+	if alpha[2].Effect != "Deny" {
+		t.Errorf("statement 2 effect = %q", alpha[2].Effect)
+	}
+}
+
+func TestRoleStatementsFunctionPolicies(t *testing.T) {
+	src := replaceOnce(t, cleanFixture, "      Role: !GetAtt AlphaRole.Arn\n", `      Role: !GetAtt AlphaRole.Arn
+      Policies:
+        Statement:
+          Effect: Allow
+          Action: sqs:SendMessage
+          Resource: arn:aws:sqs:eu-west-1:123456789012:q
+`)
+	tpl, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.RoleStatements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpha := got["AlphaFunction"]
+	last := alpha[len(alpha)-1]
+	if len(alpha) != 4 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
+		t.Errorf("statements = %+v", alpha)
+	}
+}
+
+func TestRoleStatementsUnreadable(t *testing.T) {
+	src := replaceOnce(t, cleanFixture, "Action: [kms:Decrypt]", "Action: !Ref SomeAction")
+	tpl, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.RoleStatements()
+	var p *Problem
+	if !errors.As(err, &p) || p.Rule != RuleUnreadablePolicy || p.Resource != "CredentialsRole" {
+		t.Fatalf("error = %v, want an unreadable-policy problem on CredentialsRole", err)
+	}
+	if n := len(got["CredentialsFunction"]); n != 1 {
+		t.Errorf("CredentialsFunction kept %d readable statements, want 1", n)
+	}
+}
+
+func TestGlob(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"*", "kms:decrypt", true},
+		{"kms:*", "kms:decrypt", true},
+		{"kms:de*", "kms:decrypt", true},
+		{"kms:?ecrypt", "kms:decrypt", true},
+		{"kms:*crypt", "kms:decrypt", true},
+		{"kms:*crypt", "kms:encrypt", true},
+		{"kms:encrypt", "kms:decrypt", false},
+		{"*:get*value", "secretsmanager:getsecretvalue", true},
+		{"secretsmanager:get", "secretsmanager:getsecretvalue", false},
+		{"", "", true},
+		{"a*b*c", "axxbyyc", true},
+		{"a*b*c", "axxbyy", false},
+	}
+	for _, tt := range tests {
+		if got := glob(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestPackageDir(t *testing.T) {
+	tests := []struct {
+		id, want string
+		ok       bool
+	}{
+		{"AuthFunction", "functions/auth", true},
+		{"LogSweepFunction", "functions/logsweep", true},
+		{"Function", "", false},
+		{"Auth", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := PackageDir(tt.id)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("PackageDir(%q) = %q, %v; want %q, %v", tt.id, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestProblemError(t *testing.T) {
+	p := &Problem{Rule: RuleLogRetention, Resource: "AuthFunction", Detail: "too short"}
+	if got := p.Error(); !strings.Contains(got, "AuthFunction") || !strings.Contains(got, "log-retention") {
+		t.Errorf("Error() = %q", got)
+	}
+}

@@ -1,0 +1,209 @@
+// Command atrium-local runs Atrium's local stack.
+//
+//	atrium-local run              start everything and serve the API (make run)
+//	atrium-local exec -- CMD ...  start the stand-ins on free ports, run CMD
+//	                              with their addresses in the environment, stop them (make test)
+//
+// run's ports come from PORT (API, 3000), DYNAMODB_PORT (8000), MAILPIT_PORT
+// (8025), MAILPIT_SMTP_PORT (1025) and SECRETS_MANAGER_PORT (4566); its data
+// is kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/atrium-cdn/atrium/infra/local/gateway"
+	"github.com/atrium-cdn/atrium/infra/local/stack"
+	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	root, err := repoRoot()
+	if err != nil {
+		fatal(err)
+	}
+	switch os.Args[1] {
+	case "run":
+		err = run(root)
+	case "exec":
+		args := os.Args[2:]
+		if len(args) > 0 && args[0] == "--" {
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			usage()
+		}
+		var code int
+		code, err = execute(root, args)
+		if err == nil {
+			os.Exit(code)
+		}
+	default:
+		usage()
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: atrium-local run | atrium-local exec -- COMMAND [ARG...]")
+	os.Exit(2)
+}
+
+func fatal(err error) {
+	fmt.Fprintf(os.Stderr, "atrium-local: %v\n", err)
+	os.Exit(1)
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "template.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run me inside the Atrium checkout (no template.yaml found above here)")
+		}
+		dir = parent
+	}
+}
+
+func portFromEnv(name string, def int) (int, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 {
+		return 0, fmt.Errorf("%s must be a port number", name)
+	}
+	return p, nil
+}
+
+func run(root string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var o stack.Options
+	o.RepoRoot = root
+	var apiPort int
+	for _, p := range []struct {
+		name string
+		def  int
+		dst  *int
+	}{
+		{"PORT", 3000, &apiPort}, {"DYNAMODB_PORT", 8000, &o.DynamoDBPort}, {"MAILPIT_PORT", 8025, &o.MailpitPort},
+		{"MAILPIT_SMTP_PORT", 1025, &o.SMTPPort}, {"SECRETS_MANAGER_PORT", 4566, &o.SecretsManagerPort},
+	} {
+		v, err := portFromEnv(p.name, p.def)
+		if err != nil {
+			return err
+		}
+		*p.dst = v
+	}
+	o.DataDir = os.Getenv("ATRIUM_DATA_DIR")
+	if o.DataDir == "" {
+		o.DataDir = filepath.Join(root, ".local")
+	}
+	if os.Getenv("ATRIUM_FRESH") == "1" {
+		if err := os.RemoveAll(o.DataDir); err != nil {
+			return fmt.Errorf("wipe %s: %w", o.DataDir, err)
+		}
+	}
+	o.Logs = os.Stderr
+	fmt.Println("atrium-local: starting DynamoDB Local, Mailpit and the Secrets Manager endpoint ...")
+	svc, err := stack.StartServices(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	st, err := stack.Prepare(ctx, svc, root, "atrium-local")
+	if err != nil {
+		return err
+	}
+	api, err := gateway.New(ctx, func(fn string) coldstart.Env { return st.ColdstartEnv(fn, os.Stdout, nil) })
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", apiPort))
+	if err != nil {
+		return fmt.Errorf("listen for the API: %w", err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("API server stopped", "error", err)
+			stop()
+		}
+	}()
+	fmt.Printf(`atrium-local: ready (data in %s; ATRIUM_FRESH=1 starts empty)
+  API                      http://%s
+  Mailpit (web UI + API)   %s
+  Mailpit SMTP             %s:%d
+  DynamoDB Local           %s   (state table %s)
+  Secrets Manager          %s
+Press Ctrl-C to stop everything.
+`, o.DataDir, l.Addr(), svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint, st.Tables["StateTable"], svc.SecretsManagerEndpoint)
+	<-ctx.Done()
+	fmt.Println("atrium-local: stopping ...")
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	return nil
+}
+
+// execute starts the stand-ins in memory on free ports, runs args with their
+// addresses in the environment, stops them, and returns args' exit code.
+func execute(root string, args []string) (int, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logFile, err := os.CreateTemp("", "atrium-local-services-*.log")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = logFile.Close() }()
+	svc, err := stack.StartServices(ctx, stack.Options{RepoRoot: root, Logs: logFile})
+	if err != nil {
+		return 0, fmt.Errorf("%w (service output in %s)", err, logFile.Name())
+	}
+	defer svc.Close()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(),
+		testenv.EnvDynamoDBEndpoint+"="+svc.DynamoDBEndpoint,
+		testenv.EnvMailpitAPI+"="+svc.MailpitURL,
+		testenv.EnvSMTPAddr+"="+net.JoinHostPort(svc.SMTPHost, strconv.Itoa(svc.SMTPPort)),
+		testenv.EnvSecretsManagerEndpoint+"="+svc.SecretsManagerEndpoint,
+		testenv.EnvRepoRoot+"="+root,
+		testenv.EnvRIE+"="+filepath.Join(stack.BinDir(root), "aws-lambda-rie"),
+	)
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %s: %w", args[0], err)
+	}
+	return 0, nil
+}

@@ -1,0 +1,43 @@
+// Package gateway plays API Gateway's part locally: it builds every HTTP
+// function and routes each of its routes to it, on one handler.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/atrium-cdn/atrium/functions/account/accountapi"
+	"github.com/atrium-cdn/atrium/functions/auth/authapi"
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+)
+
+// HTTPFunction is one Lambda function behind the HTTP API.
+type HTTPFunction struct {
+	Name      string   // its folder under functions/
+	LogicalID string   // its resource in template.yaml
+	Routes    []string // "METHOD /path" patterns, as template.yaml routes them
+	New       func(context.Context, coldstart.Env) (http.Handler, error)
+}
+
+// HTTPFunctions lists every function the HTTP API routes to.
+var HTTPFunctions = []HTTPFunction{
+	{Name: "auth", LogicalID: "AuthFunction", Routes: authapi.Routes, New: authapi.New},
+	{Name: "account", LogicalID: "AccountFunction", Routes: accountapi.Routes, New: accountapi.New},
+}
+
+// New builds every HTTP function with env(function name) and routes each
+// of its patterns to it, as API Gateway does in production.
+func New(ctx context.Context, env func(function string) coldstart.Env) (http.Handler, error) {
+	mux := http.NewServeMux()
+	for _, fn := range HTTPFunctions {
+		h, err := fn.New(ctx, env(fn.Name))
+		if err != nil {
+			return nil, fmt.Errorf("start function %s: %w", fn.Name, err)
+		}
+		for _, route := range fn.Routes {
+			mux.Handle(route, h)
+		}
+	}
+	return mux, nil
+}

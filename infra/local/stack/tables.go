@@ -1,0 +1,60 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/infra/cfn"
+)
+
+// TableName names a template table under a prefix the way template.yaml
+// names it under the stack name: StateTable → "<prefix>-state".
+func TableName(prefix, logicalID string) string {
+	return prefix + "-" + strings.ToLower(strings.TrimSuffix(logicalID, "Table"))
+}
+
+// CreateTables creates every table template.yaml defines (if missing), named
+// with TableName(prefix, …), with TTL enabled as the template says. It
+// returns the names by logical id.
+func CreateTables(ctx context.Context, db *dynamodb.Client, repoRoot, prefix string) (map[string]string, error) {
+	tmpl, err := cfn.Load(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	tables, err := tmpl.Tables(func(id string) string { return TableName(prefix, id) })
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, t := range tables {
+		names[t.LogicalID] = aws.ToString(t.Input.TableName)
+		_, err := db.CreateTable(ctx, t.Input)
+		var inUse *types.ResourceInUseException
+		switch {
+		case errors.As(err, &inUse):
+			continue // kept from an earlier run
+		case err != nil:
+			return nil, fmt.Errorf("create table %s: %w", aws.ToString(t.Input.TableName), err)
+		}
+		if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: t.Input.TableName}, time.Minute); err != nil {
+			return nil, fmt.Errorf("wait for table %s: %w", aws.ToString(t.Input.TableName), err)
+		}
+		if t.TTLAttribute != "" {
+			if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+				TableName:               t.Input.TableName,
+				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},
+			}); err != nil {
+				return nil, fmt.Errorf("enable TTL on %s: %w", aws.ToString(t.Input.TableName), err)
+			}
+		}
+	}
+	return names, nil
+}
