@@ -30,16 +30,17 @@ type Params struct {
 var Floor = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // Default is the configuration services use unless they have measured a
-// stronger one that still fits their latency budget. It equals [Floor]: about
-// 30-60 ms per hash on one Lambda vCPU.
+// stronger one that still fits their latency budget. It equals [Floor]:
+// about 30 ms and 19 MiB per hash on one x86-64 core (BenchmarkHash).
 var Default = Floor
 
 // Ceiling is the strongest configuration this package will compute, for new
 // hashes and for stored ones: at most 256 MiB, 16 passes, 16 lanes, and 64-byte
 // salts and keys. [Hasher.Verify] refuses a stored hash above it before doing
 // any work, so a hash planted by an attacker (m=4 GiB, t=2^32-1) cannot exhaust
-// a function's memory or time. 256 MiB still fits the smallest Lambda memory
-// size we deploy password-handling functions with.
+// a function's memory or time. A function that verifies passwords must be
+// given enough memory for the strongest parameters its stored hashes may use;
+// at Floor that is 19 MiB per concurrent verification.
 var Ceiling = Params{MemoryKiB: 256 * 1024, Time: 16, Threads: 16, SaltLen: 64, KeyLen: 64}
 
 // MaxBcryptCost is the highest bcrypt cost [Hasher.Verify] accepts in a stored
@@ -118,6 +119,11 @@ type Hasher struct {
 	params        Params
 	ceiling       Params // bound on stored hashes; Ceiling unless a test lowers it
 	maxBcryptCost int
+
+	// The hashing primitives, replaceable by tests that must prove no work
+	// was done.
+	idKey         func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+	bcryptCompare func(hashed, password []byte) error
 }
 
 // NewHasher returns a Hasher that hashes with p. A zero SaltLen or KeyLen is
@@ -134,7 +140,13 @@ func NewHasher(p Params) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &Hasher{params: p, ceiling: Ceiling, maxBcryptCost: MaxBcryptCost}, nil
+	return &Hasher{
+		params:        p,
+		ceiling:       Ceiling,
+		maxBcryptCost: MaxBcryptCost,
+		idKey:         argon2.IDKey,
+		bcryptCompare: bcrypt.CompareHashAndPassword,
+	}, nil
 }
 
 // Params returns the parameters h hashes with.
@@ -146,7 +158,7 @@ func (h *Hasher) Params() Params {
 }
 
 func (h *Hasher) ready() error {
-	if h == nil || h.params.Time == 0 {
+	if h == nil || h.params.Time == 0 || h.idKey == nil || h.bcryptCompare == nil {
 		return errNoHasher
 	}
 	return nil
@@ -165,7 +177,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: reading random salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+	key := h.idKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
 	return encodeArgon2id(p, salt, key), nil
 }
 
@@ -209,7 +221,7 @@ func (h *Hasher) VerifyUnknown(password string) {
 	}
 	p := h.params
 	var salt [64]byte // Ceiling.SaltLen; content is irrelevant
-	key := argon2.IDKey([]byte(password), salt[:p.SaltLen], p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+	key := h.idKey([]byte(password), salt[:p.SaltLen], p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
 	subtle.ConstantTimeCompare(key, key)
 }
 
@@ -219,7 +231,7 @@ func (h *Hasher) verifyArgon2id(password, encoded string) (ok, needsRehash bool,
 		return false, false, err
 	}
 	// Every bound has been checked: this is the only hashing work Verify does.
-	got := argon2.IDKey([]byte(password), salt, stored.Time, stored.MemoryKiB, stored.Threads, stored.KeyLen)
+	got := h.idKey([]byte(password), salt, stored.Time, stored.MemoryKiB, stored.Threads, stored.KeyLen)
 	if subtle.ConstantTimeCompare(got, key) != 1 {
 		return false, false, nil
 	}
@@ -254,7 +266,7 @@ func (h *Hasher) verifyBcrypt(password, encoded string) (ok, needsRehash bool, e
 			return false, false, fmt.Errorf("%w: bcrypt hash has a character outside its alphabet", ErrMalformedHash)
 		}
 	}
-	cmpErr := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+	cmpErr := h.bcryptCompare([]byte(encoded), []byte(password))
 	switch {
 	case cmpErr == nil:
 		// bcrypt only saw the first 72 bytes; a longer password is not the
