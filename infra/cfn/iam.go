@@ -152,7 +152,7 @@ func policyDocument(v any, source string) ([]Statement, error) {
 	for i, sv := range list(doc["Statement"]) {
 		s, err := statement(sv)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("Statement[%d]: %w", i, err))
+			errs = append(errs, fmt.Errorf("statement %d: %w", i, err))
 			continue
 		}
 		s.Source = source
@@ -172,12 +172,12 @@ func statement(v any) (Statement, error) {
 	}
 	effect, _ := literalString(m["Effect"])
 	if effect != "Allow" && effect != "Deny" {
-		return Statement{}, fmt.Errorf("Effect %s is not a literal Allow or Deny", text(m["Effect"]))
+		return Statement{}, fmt.Errorf("effect %s is not a literal Allow or Deny", text(m["Effect"]))
 	}
 	s.Effect = effect
 	var err error
 	if s.Actions, err = actions(m["Action"]); err != nil {
-		return Statement{}, fmt.Errorf("Action: %w", err)
+		return Statement{}, fmt.Errorf("action: %w", err)
 	}
 	if s.NotActions, err = actions(m["NotAction"]); err != nil {
 		return Statement{}, fmt.Errorf("NotAction: %w", err)
