@@ -130,11 +130,15 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 }
 
 // ExtendPending moves the expiry of a pending account and its claim to until,
-// so a repeated signup gives the person the full time to verify again.
-func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) error {
+// so a repeated signup gives the person the full time to verify again, and
+// keeps the latest signup's password hash (a login before verification
+// checks it, only to send a fresh link; verification itself sets the
+// password chosen with the link's own signup).
+func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, passwordHash string) error {
 	pending, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending))).
-		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix())).
+			Set(expression.Name("password_hash"), expression.Value(passwordHash))).Build()
 	if err != nil {
 		return fmt.Errorf("build extend expression: %w", err)
 	}

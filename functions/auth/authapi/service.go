@@ -87,7 +87,7 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	created := false
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
-		acct, created, err = s.createPending(ctx, email)
+		acct, created, err = s.createPending(ctx, email, hash)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 		return s.send(ctx, alreadyRegisteredMail(acct.Email, s.appURL))
 	}
 	if !created {
-		err := s.store.ExtendPending(ctx, acct, s.store.Now().Add(PendingTTL))
+		err := s.store.ExtendPending(ctx, acct, s.store.Now().Add(PendingTTL), hash)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return err
 		}
@@ -109,10 +109,10 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 
 // createPending creates a pending account for the address; if a concurrent
 // signup claimed the address first, it returns that account instead.
-func (s *Service) createPending(ctx context.Context, email string) (acct *identity.Account, created bool, err error) {
+func (s *Service) createPending(ctx context.Context, email, passwordHash string) (acct *identity.Account, created bool, err error) {
 	now := s.store.Now()
 	acct = &identity.Account{ID: ids.New("acct"), Email: email, Status: identity.StatusPending,
-		Plan: identity.PlanStandard, CreatedAt: now}
+		Plan: identity.PlanStandard, PasswordHash: passwordHash, CreatedAt: now}
 	err = s.store.CreatePending(ctx, acct, now.Add(PendingTTL))
 	if errors.Is(err, identity.ErrEmailClaimed) {
 		acct, err = s.accountForEmail(ctx, email)

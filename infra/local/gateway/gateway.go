@@ -5,11 +5,15 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/atrium-cdn/atrium/functions/account/accountapi"
 	"github.com/atrium-cdn/atrium/functions/auth/authapi"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // HTTPFunction is one Lambda function behind the HTTP API.
@@ -29,14 +33,15 @@ var HTTPFunctions = []HTTPFunction{
 // New builds every HTTP function with env(function name) and routes each
 // of its patterns to it, as API Gateway does in production.
 func New(ctx context.Context, env func(function string) coldstart.Env) (http.Handler, error) {
-	mux := http.NewServeMux()
+	// Unknown routes and methods are answered as problem documents, like every error.
+	mux := web.NewRouter(logging.New(io.Discard, slog.LevelInfo))
 	for _, fn := range HTTPFunctions {
 		h, err := fn.New(ctx, env(fn.Name))
 		if err != nil {
 			return nil, fmt.Errorf("start function %s: %w", fn.Name, err)
 		}
 		for _, route := range fn.Routes {
-			mux.Handle(route, h)
+			mux.Mount(route, h)
 		}
 	}
 	return mux, nil

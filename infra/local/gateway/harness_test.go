@@ -1,0 +1,237 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/atrium-cdn/atrium/infra/local/gateway"
+	"github.com/atrium-cdn/atrium/infra/local/stack"
+	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+)
+
+// The whole API on one local port, as `make run` serves it, built once for
+// the package on its own tables. Every log line it writes is kept, so that
+// TestMain can prove no secret or personal datum reached one.
+var (
+	apiOnce  sync.Once
+	apiURL   string
+	apiErr   error
+	theStack *stack.Stack
+	logs     = &syncBuffer{}
+	// sensitive collects every password, token and email address the tests use.
+	sensitive sync.Map
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// remember marks values that must never appear in a log line.
+func remember(values ...string) {
+	for _, v := range values {
+		if v != "" {
+			sensitive.Store(v, true)
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code != 0 && os.Getenv("ATRIUM_TEST_DUMP_LOGS") != "" {
+		fmt.Fprintln(os.Stderr, logs.String())
+	}
+	if code == 0 && apiURL != "" {
+		code = checkLogs()
+	}
+	os.Exit(code)
+}
+
+// checkLogs fails the run if any captured log line holds a remembered value.
+func checkLogs() int {
+	out := logs.String()
+	lines := strings.Count(out, "\n")
+	leaks := 0
+	sensitive.Range(func(k, _ any) bool {
+		v := k.(string)
+		if strings.Contains(out, v) || strings.Contains(strings.ToLower(out), strings.ToLower(v)) {
+			fmt.Fprintf(os.Stderr, "FAIL: a log line holds a password, token or email address (%d characters, starting %.3q)\n", len(v), v)
+			leaks++
+		}
+		return true
+	})
+	if lines < 50 {
+		fmt.Fprintf(os.Stderr, "FAIL: only %d log lines captured; the log check proves nothing\n", lines)
+		return 1
+	}
+	if leaks > 0 {
+		return 1
+	}
+	fmt.Printf("log check: %d lines captured, none holds any of the suite's passwords, tokens or addresses\n", lines)
+	return 0
+}
+
+// api returns the base URL of the whole API on the package's stack.
+func api(t *testing.T) string {
+	t.Helper()
+	apiOnce.Do(func() {
+		theStack = testenv.NewStack(t)
+		h, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
+			return theStack.ColdstartEnv(fn, logs, map[string]string{"LOG_LEVEL": "debug"})
+		})
+		if err != nil {
+			apiErr = err
+			return
+		}
+		srv := httptest.NewServer(h)
+		apiURL = srv.URL
+	})
+	if apiErr != nil {
+		t.Fatalf("start API: %v", apiErr)
+	}
+	return apiURL
+}
+
+// response is an HTTP answer with its body decoded loosely.
+type response struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	JSON   map[string]any
+}
+
+func (r response) str(path ...string) string {
+	var v any = r.JSON
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+type request struct {
+	method, path string
+	body         any // string is sent as is; anything else as JSON
+	header       map[string]string
+	cookie       *http.Cookie
+}
+
+func do(t *testing.T, rq request) response {
+	t.Helper()
+	var body io.Reader
+	switch b := rq.body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(rq.method, api(t)+rq.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range rq.header {
+		req.Header.Set(k, v)
+	}
+	if rq.cookie != nil {
+		req.AddCookie(rq.cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out.JSON)
+	}
+	return out
+}
+
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
+
+// wantProblem asserts an RFC 9457 problem with the status and code.
+func wantProblem(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.Status != status || r.str("code") != code {
+		t.Fatalf("got %d %s, want %d problem %q", r.Status, r.Raw, status, code)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("problem content type %q", ct)
+	}
+	if r.str("type") != "https://atrium.dev/problems/"+code || r.str("request_id") != r.Header.Get("X-Request-Id") || r.str("detail") == "" {
+		t.Fatalf("problem document incomplete: %s", r.Raw)
+	}
+}
+
+// strongPassword returns a fresh password that meets the policy.
+func strongPassword(t *testing.T) string {
+	t.Helper()
+	p := "plum-" + strings.ToLower(strings.TrimPrefix(testenv.Email(t), "")[:10]) + "-Harbor-91-lantern"
+	remember(p)
+	return p
+}
+
+// newAddress returns a fresh address, remembered as sensitive.
+func newAddress(t *testing.T) string {
+	t.Helper()
+	a := testenv.Email(t)
+	remember(a)
+	return a
+}
+
+// signUpAndVerify creates an active account and returns its session token.
+func signUpAndVerify(t *testing.T, email, password string) (token string, account map[string]any) {
+	t.Helper()
+	r := do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email, "password": password}})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("signup: %d %s", r.Status, r.Raw)
+	}
+	mails := testenv.WaitForMails(t, email, 1)
+	vt := testenv.LinkToken(t, mails[0])
+	remember(vt)
+	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("verify: %d %s", r.Status, r.Raw)
+	}
+	token = r.str("session", "token")
+	remember(token)
+	account, _ = r.JSON["account"].(map[string]any)
+	return token, account
+}
