@@ -26,41 +26,47 @@ const (
 	PlanPremium  = "premium"
 )
 
-// Account is a customer account as stored.
+// Account is a customer account's profile as stored.
 type Account struct {
-	ID           string     `dynamodbav:"id"`
-	Email        string     `dynamodbav:"email"`
-	Status       string     `dynamodbav:"status"`
-	Plan         string     `dynamodbav:"plan"`
-	PasswordHash string     `dynamodbav:"password_hash"`
-	CreatedAt    time.Time  `dynamodbav:"created_at"`
-	VerifiedAt   *time.Time `dynamodbav:"verified_at,omitempty"`
+	ID         string     `dynamodbav:"id"`
+	Email      string     `dynamodbav:"email"`
+	Status     string     `dynamodbav:"status"`
+	Plan       string     `dynamodbav:"plan"`
+	CreatedAt  time.Time  `dynamodbav:"created_at"`
+	VerifiedAt *time.Time `dynamodbav:"verified_at,omitempty"`
+}
+
+// Credential is the login record of an address: the email claim item, which
+// reserves the address for one account and holds what a login checks (the
+// password hash and the account's status), so a login reads one item.
+// The password hash lives here and nowhere else.
+type Credential struct {
+	Email        string `dynamodbav:"-"`
+	AccountID    string `dynamodbav:"account_id"`
+	PasswordHash string `dynamodbav:"password_hash"`
+	Status       string `dynamodbav:"status"`
 }
 
 // ErrEmailClaimed reports that the address already belongs to an account.
 var ErrEmailClaimed = fmt.Errorf("email address already claimed")
 
-type claimItem struct {
-	AccountID string `dynamodbav:"account_id"`
-}
-
-// AccountIDForEmail returns the id of the account holding the (normalised)
-// address, or ErrNotFound. Expired claims (of abandoned signups) count as none.
-func (s *Store) AccountIDForEmail(ctx context.Context, email string) (string, error) {
+// Credential returns the login record of the (normalised) address, or
+// ErrNotFound. Expired claims (of abandoned signups) count as none.
+func (s *Store) Credential(ctx context.Context, email string) (*Credential, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return "", fmt.Errorf("get email claim: %w", err)
+		return nil, fmt.Errorf("get email claim: %w", err)
 	}
 	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
-		return "", ErrNotFound
+		return nil, ErrNotFound
 	}
-	var c claimItem
-	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
-		return "", fmt.Errorf("decode email claim: %w", err)
+	c := &Credential{Email: email}
+	if err := attributevalue.UnmarshalMap(out.Item, c); err != nil {
+		return nil, fmt.Errorf("decode email claim: %w", err)
 	}
-	return c.AccountID, nil
+	return c, nil
 }
 
 // Account returns the account with the id, or ErrNotFound (also for a pending
@@ -88,11 +94,12 @@ func notClaimedOrExpired(now time.Time) expression.ConditionBuilder {
 		Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix())))
 }
 
-// CreatePending creates a pending account and claims its address, both
-// expiring at until unless the address is verified first. It fails with
-// ErrEmailClaimed when a live claim exists: one transaction with conditions,
-// so concurrent signups of one address create one account.
-func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) error {
+// CreatePending creates a pending account and claims its address with the
+// password hash, both expiring at until unless the address is verified
+// first. It fails with ErrEmailClaimed when a live claim exists: one
+// transaction with conditions, so concurrent signups of one address create
+// one account.
+func (s *Store) CreatePending(ctx context.Context, a *Account, passwordHash string, until time.Time) error {
 	now := s.now()
 	item, err := attributevalue.MarshalMap(a)
 	if err != nil {
@@ -102,8 +109,13 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(until)
-	claim := statetable.EmailClaimKey(a.Email).AV()
-	claim["account_id"] = &types.AttributeValueMemberS{Value: a.ID}
+	claim, err := attributevalue.MarshalMap(Credential{AccountID: a.ID, PasswordHash: passwordHash, Status: StatusPending})
+	if err != nil {
+		return fmt.Errorf("encode email claim: %w", err)
+	}
+	for k, v := range statetable.EmailClaimKey(a.Email).AV() {
+		claim[k] = v
+	}
 	claim[statetable.ExpiresAt] = statetable.Epoch(until)
 
 	claimCond, err := expression.NewBuilder().WithCondition(notClaimedOrExpired(now)).Build()
@@ -137,14 +149,15 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, passwordHash string) error {
 	pending, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending))).
-		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix())).
-			Set(expression.Name("password_hash"), expression.Value(passwordHash))).Build()
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
 	if err != nil {
 		return fmt.Errorf("build extend expression: %w", err)
 	}
 	owned, err := expression.NewBuilder().
-		WithCondition(expression.Name("account_id").Equal(expression.Value(a.ID))).
-		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
+		WithCondition(expression.Name("account_id").Equal(expression.Value(a.ID)).
+			And(expression.Name("status").Equal(expression.Value(StatusPending)))).
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix())).
+			Set(expression.Name("password_hash"), expression.Value(passwordHash))).Build()
 	if err != nil {
 		return fmt.Errorf("build extend expression: %w", err)
 	}
@@ -182,7 +195,6 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending)).
 			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))).
 		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusActive)).
-			Set(expression.Name("password_hash"), expression.Value(t.PasswordHash)).
 			Set(expression.Name("verified_at"), expression.Value(now.Format(time.RFC3339Nano))).
 			Remove(expression.Name(statetable.ExpiresAt))).Build()
 	if err != nil {
@@ -190,7 +202,9 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 	}
 	claimExpr, err := expression.NewBuilder().
 		WithCondition(expression.Name("account_id").Equal(expression.Value(t.AccountID))).
-		WithUpdate(expression.Remove(expression.Name(statetable.ExpiresAt))).Build()
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusActive)).
+			Set(expression.Name("password_hash"), expression.Value(t.PasswordHash)).
+			Remove(expression.Name(statetable.ExpiresAt))).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build claim expression: %w", err)
 	}
@@ -213,14 +227,14 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("activate account: %w", err)
 	}
-	acct.Status, acct.PasswordHash, acct.VerifiedAt = StatusActive, t.PasswordHash, &now
+	acct.Status, acct.VerifiedAt = StatusActive, &now
 	return acct, nil
 }
 
-// ReplacePasswordHash swaps the stored hash for a new one only if the stored
-// hash is still old (compare-and-swap), so a concurrent change is never lost.
-// It reports whether the swap happened.
-func (s *Store) ReplacePasswordHash(ctx context.Context, accountID, old, next string) (bool, error) {
+// ReplacePasswordHash swaps the address's stored hash for a new one only if
+// the stored hash is still old (compare-and-swap), so a concurrent change is
+// never lost. It reports whether the swap happened.
+func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string) (bool, error) {
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("password_hash").Equal(expression.Value(old))).
 		WithUpdate(expression.Set(expression.Name("password_hash"), expression.Value(next))).Build()
@@ -228,7 +242,7 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, accountID, old, next st
 		return false, fmt.Errorf("build rehash expression: %w", err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.AccountKey(accountID).AV(),
+		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})

@@ -83,63 +83,50 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	acct, err := s.accountForEmail(ctx, email)
-	created := false
-	switch {
-	case errors.Is(err, identity.ErrNotFound):
-		acct, created, err = s.createPending(ctx, email, hash)
-		if err != nil {
-			return err
-		}
-	case err != nil:
+	cred, err := s.store.Credential(ctx, email)
+	if errors.Is(err, identity.ErrNotFound) {
+		cred, err = s.createPending(ctx, email, hash)
+	}
+	if err != nil {
 		return err
 	}
-	if acct.Status == identity.StatusActive {
-		s.logger.InfoContext(ctx, "signup for an existing account", "account_id", acct.ID)
-		return s.send(ctx, alreadyRegisteredMail(acct.Email, s.appURL))
+	if cred.Status == identity.StatusActive {
+		s.logger.InfoContext(ctx, "signup for an existing account", "account_id", cred.AccountID)
+		return s.send(ctx, alreadyRegisteredMail(email, s.appURL))
 	}
-	if !created {
-		err := s.store.ExtendPending(ctx, acct, s.store.Now().Add(PendingTTL), hash)
+	if cred.PasswordHash != hash { // an earlier signup of this address is pending
+		err := s.store.ExtendPending(ctx, &identity.Account{ID: cred.AccountID, Email: email}, s.store.Now().Add(PendingTTL), hash)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return err
 		}
 	}
-	return s.sendVerification(ctx, acct, hash)
+	return s.sendVerification(ctx, cred.AccountID, email, hash)
 }
 
 // createPending creates a pending account for the address; if a concurrent
-// signup claimed the address first, it returns that account instead.
-func (s *Service) createPending(ctx context.Context, email, passwordHash string) (acct *identity.Account, created bool, err error) {
+// signup claimed the address first, it returns that signup's login record.
+func (s *Service) createPending(ctx context.Context, email, passwordHash string) (*identity.Credential, error) {
 	now := s.store.Now()
-	acct = &identity.Account{ID: ids.New("acct"), Email: email, Status: identity.StatusPending,
-		Plan: identity.PlanStandard, PasswordHash: passwordHash, CreatedAt: now}
-	err = s.store.CreatePending(ctx, acct, now.Add(PendingTTL))
+	acct := &identity.Account{ID: ids.New("acct"), Email: email, Status: identity.StatusPending,
+		Plan: identity.PlanStandard, CreatedAt: now}
+	err := s.store.CreatePending(ctx, acct, passwordHash, now.Add(PendingTTL))
 	if errors.Is(err, identity.ErrEmailClaimed) {
-		acct, err = s.accountForEmail(ctx, email)
-		return acct, false, err
+		return s.store.Credential(ctx, email)
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	s.logger.InfoContext(ctx, "pending account created", "account_id", acct.ID)
-	return acct, true, nil
-}
-
-func (s *Service) accountForEmail(ctx context.Context, email string) (*identity.Account, error) {
-	id, err := s.store.AccountIDForEmail(ctx, email)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Account(ctx, id)
+	s.logger.InfoContext(ctx, "pending account created", "account_id", acct.ID)
+	return &identity.Credential{Email: email, AccountID: acct.ID, PasswordHash: passwordHash, Status: identity.StatusPending}, nil
 }
 
-func (s *Service) sendVerification(ctx context.Context, acct *identity.Account, passwordHash string) error {
-	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: acct.ID,
+func (s *Service) sendVerification(ctx context.Context, accountID, email, passwordHash string) error {
+	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: accountID,
 		PasswordHash: passwordHash}, VerifyTokenTTL)
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, verificationMail(acct.Email, s.appURL, token))
+	return s.send(ctx, verificationMail(email, s.appURL, token))
 }
 
 func (s *Service) send(ctx context.Context, m mail.Message) error {
@@ -188,9 +175,11 @@ var (
 )
 
 // Login checks an address and password and starts a session. An unknown
-// address and a wrong password fail alike, after the same hashing work.
+// address and a wrong password fail alike, after the same hashing work. It
+// reads one item (the address's login record) before hashing, and fetches the
+// account profile while the hash is being checked.
 func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Account, *identity.Session, string, error) {
-	acct, err := s.accountForEmail(ctx, email)
+	cred, err := s.store.Credential(ctx, email)
 	if errors.Is(err, identity.ErrNotFound) {
 		_, _, _ = s.hasher.Verify(pass, s.dummy)
 		s.logger.InfoContext(ctx, "login failed", "reason", "unknown_address")
@@ -199,46 +188,59 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 	if err != nil {
 		return nil, nil, "", err
 	}
-	ok, rehash, err := s.hasher.Verify(pass, acct.PasswordHash)
+	type fetched struct {
+		acct *identity.Account
+		err  error
+	}
+	profile := make(chan fetched, 1)
+	go func() {
+		a, err := s.store.Account(ctx, cred.AccountID)
+		profile <- fetched{a, err}
+	}()
+	ok, rehash, err := s.hasher.Verify(pass, cred.PasswordHash)
+	got := <-profile
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("verify password of %s: %w", acct.ID, err)
+		return nil, nil, "", fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
 	}
 	if !ok {
-		s.logger.InfoContext(ctx, "login failed", "account_id", acct.ID, "reason", "wrong_password")
+		s.logger.InfoContext(ctx, "login failed", "account_id", cred.AccountID, "reason", "wrong_password")
 		return nil, nil, "", ErrInvalidCredentials
 	}
-	if acct.Status != identity.StatusActive {
-		s.logger.InfoContext(ctx, "login refused", "account_id", acct.ID, "reason", "email_not_verified")
-		if err := s.sendVerification(ctx, acct, acct.PasswordHash); err != nil {
+	if cred.Status != identity.StatusActive {
+		s.logger.InfoContext(ctx, "login refused", "account_id", cred.AccountID, "reason", "email_not_verified")
+		if err := s.sendVerification(ctx, cred.AccountID, email, cred.PasswordHash); err != nil {
 			return nil, nil, "", err
 		}
 		return nil, nil, "", ErrEmailNotVerified
 	}
-	if rehash {
-		s.upgradeHash(ctx, acct, pass)
+	if got.err != nil {
+		return nil, nil, "", got.err
 	}
-	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy())
+	if rehash {
+		s.upgradeHash(ctx, cred, pass)
+	}
+	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy())
 	if err != nil {
 		return nil, nil, "", err
 	}
-	s.logger.InfoContext(ctx, "login succeeded", "account_id", acct.ID, "session_id", sess.ID)
-	return acct, sess, tok, nil
+	s.logger.InfoContext(ctx, "login succeeded", "account_id", cred.AccountID, "session_id", sess.ID)
+	return got.acct, sess, tok, nil
 }
 
 // upgradeHash re-hashes a password stored with outdated parameters. It is
 // best effort: the login succeeds either way, and the next one tries again.
-func (s *Service) upgradeHash(ctx context.Context, acct *identity.Account, pass string) {
+func (s *Service) upgradeHash(ctx context.Context, cred *identity.Credential, pass string) {
 	next, err := s.hasher.Hash(pass)
 	if err != nil {
-		s.logger.WarnContext(ctx, "re-hash failed", "account_id", acct.ID, "error", err)
+		s.logger.WarnContext(ctx, "re-hash failed", "account_id", cred.AccountID, "error", err)
 		return
 	}
-	swapped, err := s.store.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, next)
+	swapped, err := s.store.ReplacePasswordHash(ctx, cred.Email, cred.PasswordHash, next)
 	if err != nil {
-		s.logger.WarnContext(ctx, "re-hash not stored", "account_id", acct.ID, "error", err)
+		s.logger.WarnContext(ctx, "re-hash not stored", "account_id", cred.AccountID, "error", err)
 		return
 	}
-	s.logger.InfoContext(ctx, "password re-hashed", "account_id", acct.ID, "stored", swapped)
+	s.logger.InfoContext(ctx, "password re-hashed", "account_id", cred.AccountID, "stored", swapped)
 }
 
 // Logout ends the session at once.

@@ -273,10 +273,11 @@ func TestExpiredVerificationToken(t *testing.T) {
 	testenv.WaitForMails(t, email, 1)
 	db := stack.DynamoDBClient(theStack.DynamoDBEndpoint)
 	live := identity.NewStore(db, theStack.Tables["StateTable"], nil)
-	acctID, err := live.AccountIDForEmail(context.Background(), email)
+	cred, err := live.Credential(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
 	}
+	acctID := cred.AccountID
 	// A token issued 25 hours ago, with the 24-hour lifetime, has expired;
 	// it is still stored (TTL deletes late), and must be refused all the same.
 	past := identity.NewStore(db, theStack.Tables["StateTable"], func() time.Time { return time.Now().Add(-25 * time.Hour) })
@@ -339,10 +340,12 @@ func TestSessionRules(t *testing.T) {
 func TestLoginUpgradesOutdatedHash(t *testing.T) {
 	email, pass := newAddress(t), strongPassword(t)
 	_, account := signUpAndVerify(t, email, pass)
-	acctID := account["id"].(string)
+	if account["id"] == "" {
+		t.Fatal("no account id")
+	}
 	db := stack.DynamoDBClient(theStack.DynamoDBEndpoint)
 	store := identity.NewStore(db, theStack.Tables["StateTable"], nil)
-	acct, err := store.Account(context.Background(), acctID)
+	cred, err := store.Credential(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,18 +359,18 @@ func TestLoginUpgradesOutdatedHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := store.ReplacePasswordHash(context.Background(), acctID, acct.PasswordHash, outdated); !ok || err != nil {
+	if ok, err := store.ReplacePasswordHash(context.Background(), email, cred.PasswordHash, outdated); !ok || err != nil {
 		t.Fatalf("plant outdated hash: %v %v", ok, err)
 	}
 	if r := do(t, request{method: "POST", path: "/v1/login", body: map[string]string{"email": email, "password": pass}}); r.Status != http.StatusOK {
 		t.Fatalf("login with outdated hash: %d %s", r.Status, r.Raw)
 	}
-	acct, err = store.Account(context.Background(), acctID)
+	cred, err = store.Credential(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
 	}
 	current, _ := password.NewHasher(password.Default)
-	if ok, rehash, err := current.Verify(pass, acct.PasswordHash); !ok || rehash || err != nil {
+	if ok, rehash, err := current.Verify(pass, cred.PasswordHash); !ok || rehash || err != nil {
 		t.Fatalf("hash not upgraded to current parameters: ok=%v rehash=%v err=%v", ok, rehash, err)
 	}
 	if r := do(t, request{method: "POST", path: "/v1/login", body: map[string]string{"email": email, "password": pass}}); r.Status != http.StatusOK {

@@ -1,0 +1,252 @@
+package authapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/atrium-cdn/atrium/infra/local/stack"
+	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/password"
+)
+
+// countingHasher records the hashing work the service asks for.
+type countingHasher struct {
+	real *password.Hasher
+	mu   sync.Mutex
+	hash int
+	// verified lists the parameter part ("m=…,t=…,p=…") of every hash verified.
+	verified []string
+}
+
+func (c *countingHasher) Hash(p string) (string, error) {
+	c.mu.Lock()
+	c.hash++
+	c.mu.Unlock()
+	return c.real.Hash(p)
+}
+
+func (c *countingHasher) Verify(p, encoded string) (bool, bool, error) {
+	c.mu.Lock()
+	parts := strings.Split(encoded, "$")
+	params := "unparsed"
+	if len(parts) > 3 {
+		params = parts[1] + "/" + parts[3]
+	}
+	c.verified = append(c.verified, params)
+	c.mu.Unlock()
+	return c.real.Verify(p, encoded)
+}
+
+func (c *countingHasher) reset() (hashes int, verified []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hashes, verified = c.hash, c.verified
+	c.hash, c.verified = 0, nil
+	return hashes, verified
+}
+
+// countingMail counts messages and passes them on to Mailpit.
+type countingMail struct {
+	next mail.Sender
+	mu   sync.Mutex
+	sent int
+}
+
+func (c *countingMail) Send(ctx context.Context, m mail.Message) error {
+	c.mu.Lock()
+	c.sent++
+	c.mu.Unlock()
+	return c.next.Send(ctx, m)
+}
+
+func (c *countingMail) reset() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.sent
+	c.sent = 0
+	return n
+}
+
+type fixture struct {
+	svc    *Service
+	hasher *countingHasher
+	mail   *countingMail
+	store  *identity.Store
+	srv    *httptest.Server
+}
+
+func newFixture(t testing.TB, logs io.Writer) *fixture {
+	t.Helper()
+	st := testenv.NewStack(t)
+	real, err := password.NewHasher(password.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := identity.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], nil)
+	auth := identity.NewAuthenticator(store, identity.SessionPolicy{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour}, nil)
+	f := &fixture{
+		hasher: &countingHasher{real: real},
+		mail:   &countingMail{next: &mail.SMTP{Host: st.SMTPHost, Port: st.SMTPPort, From: stack.LocalMailFrom}},
+		store:  store,
+	}
+	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
+		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(f.svc.Handler(auth))
+	t.Cleanup(f.srv.Close)
+	f.hasher.reset()
+	return f
+}
+
+func (f *fixture) post(t testing.TB, path, body string) int {
+	t.Helper()
+	resp, err := http.Post(f.srv.URL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+func creds(email, pass string) string {
+	return `{"email":"` + email + `","password":"` + pass + `"}`
+}
+
+const strong = "violet-harbor-quantum-88-lantern"
+
+// activeAccount signs an address up and verifies it through the service.
+func (f *fixture) activeAccount(t testing.TB, email string) {
+	t.Helper()
+	if s := f.post(t, "/v1/signup", creds(email, strong)); s != http.StatusAccepted {
+		t.Fatalf("signup: %d", s)
+	}
+	tok := testenv.LinkToken(t, testenv.WaitForMails(t, email, 1)[0])
+	if s := f.post(t, "/v1/signup/verify", `{"token":"`+tok+`"}`); s != http.StatusCreated {
+		t.Fatalf("verify: %d", s)
+	}
+	f.hasher.reset()
+	f.mail.reset()
+}
+
+// TestSignupWorkIsTheSameForExistingAddresses proves structurally, not with a
+// stopwatch, that a signup spends the same hashing and mail work whether or
+// not the address has an account.
+func TestSignupWorkIsTheSameForExistingAddresses(t *testing.T) {
+	f := newFixture(t, io.Discard)
+	existing := testenv.Email(t)
+	f.activeAccount(t, existing)
+
+	type work struct {
+		status, hashes, verifies, mails int
+	}
+	measure := func(email string) work {
+		s := f.post(t, "/v1/signup", creds(email, "another-"+strong))
+		h, v := f.hasher.reset()
+		return work{s, h, len(v), f.mail.reset()}
+	}
+	old, fresh := measure(existing), measure(testenv.Email(t))
+	if old != fresh || old != (work{http.StatusAccepted, 1, 0, 1}) {
+		t.Fatalf("existing address: %+v, new address: %+v; want both {202 1 0 1}", old, fresh)
+	}
+}
+
+// TestLoginWorkIsTheSameForUnknownAddresses proves that an unknown address
+// costs one verification at the configured parameters, exactly like a wrong
+// password for a real account.
+func TestLoginWorkIsTheSameForUnknownAddresses(t *testing.T) {
+	f := newFixture(t, io.Discard)
+	known := testenv.Email(t)
+	f.activeAccount(t, known)
+
+	measure := func(email string) (int, int, []string) {
+		s := f.post(t, "/v1/login", creds(email, "wrong-"+strong))
+		h, v := f.hasher.reset()
+		return s, h, v
+	}
+	s1, h1, v1 := measure(testenv.Email(t))
+	s2, h2, v2 := measure(known)
+	if s1 != http.StatusUnauthorized || s2 != http.StatusUnauthorized {
+		t.Fatalf("statuses %d and %d, want 401 both", s1, s2)
+	}
+	if h1 != 0 || h2 != 0 || len(v1) != 1 || len(v2) != 1 || v1[0] != v2[0] {
+		t.Fatalf("unknown address: %d hashes, verified %v; wrong password: %d hashes, verified %v", h1, v1, h2, v2)
+	}
+	want := "argon2id/m=19456,t=2,p=1"
+	if v1[0] != want {
+		t.Fatalf("verified at %s, want the configured %s", v1[0], want)
+	}
+}
+
+// BenchmarkLogin compares a whole login through the handler (decode, one
+// DynamoDB read, argon2id, session write, response) with one bare argon2id
+// verification at the same parameters. Each iteration runs one of each, so
+// machine noise hits both alike; it reports both times, their ratio (target
+// ≤ 1.15) and the process's peak resident memory (target ≤ 64 MiB; an upper
+// bound for one login, as it includes the whole test process).
+func BenchmarkLogin(b *testing.B) {
+	f := newFixture(b, io.Discard)
+	email := testenv.Email(b)
+	f.activeAccount(b, email)
+	body := creds(email, strong)
+	handler := f.svc.Handler(f.svc.auth)
+	encoded, err := f.hasher.real.Hash(strong)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var inHandler, bare time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		req := httptest.NewRequest(http.MethodPost, "/v1/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("login: %d %s", rec.Code, rec.Body)
+		}
+		inHandler += time.Since(start)
+		start = time.Now()
+		if ok, _, _ := f.hasher.real.Verify(strong, encoded); !ok {
+			b.Fatal("verify failed")
+		}
+		bare += time.Since(start)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(inHandler.Microseconds())/1000/n, "login-ms/op")
+	b.ReportMetric(float64(bare.Microseconds())/1000/n, "argon2id-ms/op")
+	b.ReportMetric(float64(inHandler)/float64(bare), "login/argon2id")
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+	}
+}
+
+// BenchmarkStateReads measures the DynamoDB round trips a login makes, on
+// their own, to show where the handler's time beyond argon2id goes.
+func BenchmarkStateReads(b *testing.B) {
+	f := newFixture(b, io.Discard)
+	email := testenv.Email(b)
+	f.activeAccount(b, email)
+	ctx := context.Background()
+	b.Run("credential-read", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.store.Credential(ctx, email); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
