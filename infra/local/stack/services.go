@@ -47,6 +47,7 @@ type Services struct {
 
 	children []*exec.Cmd
 	servers  []*http.Server
+	tempDirs []string
 }
 
 // BinDir is where `make tools` installs the pinned tool binaries.
@@ -107,8 +108,9 @@ func DynamoDBLocalDir(repoRoot string) (string, error) {
 	return filepath.Dir(matches[len(matches)-1]), nil
 }
 
-func (s *Services) start(o Options, name string, args ...string) error {
+func (s *Services) start(o Options, dir, name string, args ...string) error {
 	cmd := exec.Command(name, args...)
+	cmd.Dir = dir // DynamoDB Local writes a metadata file into its working directory
 	cmd.Stdout, cmd.Stderr = o.Logs, o.Logs
 	cmd.SysProcAttr = childAttrs()
 	if err := cmd.Start(); err != nil {
@@ -129,17 +131,22 @@ func (s *Services) startDynamoDB(o Options) error {
 	}
 	args := []string{"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
 		"-port", fmt.Sprint(o.DynamoDBPort), "-sharedDb"}
+	var workDir string
 	if o.DataDir == "" {
 		args = append(args, "-inMemory")
-	} else {
-		db := filepath.Join(o.DataDir, "dynamodb")
-		if err := os.MkdirAll(db, 0o700); err != nil {
-			return fmt.Errorf("create %s: %w", db, err)
+		if workDir, err = os.MkdirTemp("", "atrium-dynamodb-"); err != nil {
+			return fmt.Errorf("create a work directory for DynamoDB Local: %w", err)
 		}
-		args = append(args, "-dbPath", db)
+		s.tempDirs = append(s.tempDirs, workDir)
+	} else {
+		workDir = filepath.Join(o.DataDir, "dynamodb")
+		if err := os.MkdirAll(workDir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", workDir, err)
+		}
+		args = append(args, "-dbPath", workDir)
 	}
 	s.DynamoDBEndpoint = fmt.Sprintf("http://127.0.0.1:%d", o.DynamoDBPort)
-	return s.start(o, java, args...)
+	return s.start(o, workDir, java, args...)
 }
 
 func (s *Services) startMailpit(o Options) error {
@@ -163,7 +170,7 @@ func (s *Services) startMailpit(o Options) error {
 		}
 		args = append(args, "--database", filepath.Join(o.DataDir, "mailpit.db"))
 	}
-	return s.start(o, bin, args...)
+	return s.start(o, "", bin, args...)
 }
 
 func (s *Services) startSecretsManager(o Options) error {
@@ -253,5 +260,8 @@ func (s *Services) Close() {
 			<-done
 		}
 	}
-	s.children, s.servers = nil, nil
+	for _, d := range s.tempDirs {
+		_ = os.RemoveAll(d)
+	}
+	s.children, s.servers, s.tempDirs = nil, nil, nil
 }
