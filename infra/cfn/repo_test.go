@@ -128,7 +128,10 @@ func TestRepositoryPermissions(t *testing.T) {
 		"AuthFunction": slices.Concat(
 			logs("AuthLogGroup"),
 			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
-			[]grant{{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"})}},
+			[]grant{
+				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"})},
+				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"})},
+			},
 		),
 		"AccountFunction": slices.Concat(
 			logs("AccountLogGroup"),

@@ -269,3 +269,31 @@ func ViewAccount(a *Account) AccountView {
 	return AccountView{ID: a.ID, Email: a.Email, Plan: a.Plan, EmailVerified: a.Status == StatusActive,
 		CreatedAt: a.CreatedAt.UTC()}
 }
+
+// SetPassword sets the password hash of the account's address from a
+// single-use token (a reset link): the token is consumed, the hash replaced,
+// and any extra items (clearing the lockout) written, all in one transaction.
+// It fails with ErrTokenUsed if the token is gone or the account no longer
+// active.
+func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash string, extra ...types.TransactWriteItem) error {
+	consume, err := s.consumeToken(t)
+	if err != nil {
+		return err
+	}
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("account_id").Equal(expression.Value(t.AccountID)).
+			And(expression.Name("status").Equal(expression.Value(StatusActive)))).
+		WithUpdate(expression.Set(expression.Name("password_hash"), expression.Value(passwordHash))).Build()
+	if err != nil {
+		return fmt.Errorf("build password update: %w", err)
+	}
+	items := append([]types.TransactWriteItem{consume, {Update: updateOf(s.table, statetable.EmailClaimKey(email), e)}}, extra...)
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if statetable.IsConditionFailed(err) {
+		return ErrTokenUsed
+	}
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/statetable"
@@ -151,4 +153,100 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) 
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+// Sessions lists the account's live sessions, oldest first, with one
+// strongly consistent query of the account's partition.
+func (s *Store) Sessions(ctx context.Context, accountID string) ([]*Session, error) {
+	key, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID))).
+			And(expression.Key(statetable.SK).BeginsWith(statetable.SessionPrefix))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build session query: %w", err)
+	}
+	now := s.Now()
+	var out []*Session
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: key.KeyCondition(), ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query sessions: %w", err)
+		}
+		for _, item := range page.Items {
+			var sess Session
+			if err := attributevalue.UnmarshalMap(item, &sess); err != nil {
+				return nil, fmt.Errorf("decode session: %w", err)
+			}
+			if sess.Live(now) {
+				out = append(out, &sess)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// RevokeSessionIfExists ends one of the account's sessions and reports
+// whether it was there (and live) to end.
+func (s *Store) RevokeSessionIfExists(ctx context.Context, accountID, sessionID string) (bool, error) {
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: statetable.SessionKey(accountID, sessionID).AV(),
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return false, fmt.Errorf("delete session: %w", err)
+	}
+	if out.Attributes == nil {
+		return false, nil
+	}
+	var sess Session
+	if err := attributevalue.UnmarshalMap(out.Attributes, &sess); err != nil {
+		return true, nil // deleted either way; liveness only decides the answer
+	}
+	return sess.Live(s.Now()), nil
+}
+
+// RevokeSessions ends every session of the account except keep (which may be
+// ""), and returns how many it ended. Revoked sessions fail on the very next
+// request: every request reads its session strongly consistently.
+func (s *Store) RevokeSessions(ctx context.Context, accountID, keep string) (int, error) {
+	key, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID))).
+			And(expression.Key(statetable.SK).BeginsWith(statetable.SessionPrefix))).
+		WithProjection(expression.NamesList(expression.Name(statetable.SK))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("build session query: %w", err)
+	}
+	n := 0
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: key.KeyCondition(), ProjectionExpression: key.Projection(),
+		ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n, fmt.Errorf("query sessions: %w", err)
+		}
+		for _, item := range page.Items {
+			var k struct {
+				SK string `dynamodbav:"sk"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+				return n, fmt.Errorf("decode session key: %w", err)
+			}
+			id := strings.TrimPrefix(k.SK, statetable.SessionPrefix)
+			if id == keep {
+				continue
+			}
+			if err := s.RevokeSession(ctx, accountID, id); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }

@@ -17,7 +17,8 @@ import (
 
 // Token kinds.
 const (
-	TokenVerifyEmail = "verify_email"
+	TokenVerifyEmail   = "verify_email"
+	TokenResetPassword = "reset_password"
 )
 
 // MaxTokenLength bounds a token accepted from a request.

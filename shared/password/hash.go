@@ -212,17 +212,22 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 	}
 }
 
-// VerifyUnknown does the work of a Verify at h's parameters and reports
-// nothing. Call it when no account matches a login, so that response time
-// does not reveal whether an email address is registered.
-func (h *Hasher) VerifyUnknown(password string) {
-	if h.ready() != nil {
-		return
+// DecoyHash returns a well-formed argon2id hash at h's parameters with a
+// random salt and a random key: no password matches it (but with probability
+// 2^-8·KeyLen), and verifying a password against it costs exactly what
+// verifying against a real stored hash costs. Verify against it when no
+// account matches a login, so that response time does not reveal whether an
+// address is registered. Making it hashes nothing, so it costs no cold-start time.
+func (h *Hasher) DecoyHash() (string, error) {
+	if err := h.ready(); err != nil {
+		return "", err
 	}
 	p := h.params
-	var salt [64]byte // Ceiling.SaltLen; content is irrelevant
-	key := h.idKey([]byte(password), salt[:p.SaltLen], p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
-	subtle.ConstantTimeCompare(key, key)
+	b := make([]byte, p.SaltLen+p.KeyLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("password: reading random bytes: %w", err)
+	}
+	return encodeArgon2id(p, b[:p.SaltLen], b[p.SaltLen:]), nil
 }
 
 func (h *Hasher) verifyArgon2id(password, encoded string) (ok, needsRehash bool, err error) {

@@ -398,7 +398,9 @@ func TestZeroHasherRefuses(t *testing.T) {
 			if ok, _, err := h.Verify(testPassword, encoded); ok || err == nil {
 				t.Fatal("Verify succeeded on an unusable Hasher")
 			}
-			h.VerifyUnknown(testPassword) // must not panic
+			if _, err := h.DecoyHash(); err == nil {
+				t.Fatal("DecoyHash succeeded on an unusable Hasher")
+			}
 			if h.Params() != (Params{}) {
 				t.Fatal("unusable Hasher reports parameters")
 			}
@@ -406,19 +408,33 @@ func TestZeroHasherRefuses(t *testing.T) {
 	}
 }
 
-func TestVerifyUnknownDoesTheWork(t *testing.T) {
+func TestDecoyHashCostsWhatARealHashCosts(t *testing.T) {
 	h, err := NewHasher(Floor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got Params
+	var calls []Params
 	h.idKey = func(_, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-		got = Params{MemoryKiB: memory, Time: time, Threads: threads, SaltLen: uint32(len(salt)), KeyLen: keyLen}
+		calls = append(calls, Params{MemoryKiB: memory, Time: time, Threads: threads, SaltLen: uint32(len(salt)), KeyLen: keyLen})
 		return make([]byte, keyLen)
 	}
-	h.VerifyUnknown(testPassword)
-	if got != Floor {
-		t.Fatalf("VerifyUnknown hashed with %+v; want %+v", got, Floor)
+	decoy, err := h.DecoyHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 0 {
+		t.Fatal("making a decoy hashed something")
+	}
+	ok, rehash, err := h.Verify(testPassword, decoy)
+	if ok || rehash || err != nil {
+		t.Fatalf("Verify against the decoy = %v, %v, %v; want no match, no rehash, no error", ok, rehash, err)
+	}
+	if len(calls) != 1 || calls[0] != Floor {
+		t.Fatalf("verifying against the decoy hashed %+v; want one hash at %+v", calls, Floor)
+	}
+	again, _ := h.DecoyHash()
+	if again == decoy {
+		t.Fatal("two decoys are equal")
 	}
 }
 

@@ -99,3 +99,14 @@ func CancelledByCondition(err error) ([]bool, bool) {
 	}
 	return failed, any
 }
+
+// ThrottleKey is the key of a consecutive-failure counter (kind "login")
+// for a subject's pseudonym.
+func ThrottleKey(kind, pseudonym string) Key {
+	return Key{"THROTTLE#" + kind + "#" + pseudonym, "THROTTLE"}
+}
+
+// RateKey is the key of one fixed window of a per-client rate counter.
+func RateKey(action, pseudonym string, windowStart int64) Key {
+	return Key{"RATE#" + action + "#" + pseudonym, strconv.FormatInt(windowStart, 10)}
+}

@@ -34,3 +34,48 @@ If you have forgotten your password, reset it at %s/forgot-password
 If this was not you, you can ignore this email: your account is unchanged.
 `, appURL, appURL)}
 }
+
+func resetMail(to, appURL, token string) mail.Message {
+	return mail.Message{To: to, Subject: "Reset your Atrium password", Text: fmt.Sprintf(
+		`Someone, probably you, asked to reset the password of your Atrium account.
+
+To choose a new password, open this link within 1 hour:
+
+%s/reset-password#token=%s
+
+Resetting signs you out everywhere. If you did not ask for this, ignore this
+email: your password stays as it is.
+`, appURL, token)}
+}
+
+func passwordChangedMail(to, appURL string) mail.Message {
+	return mail.Message{To: to, Subject: "Your Atrium password was changed", Text: fmt.Sprintf(
+		`The password of your Atrium account was just changed, and your other
+sessions were signed out.
+
+If this was you, there is nothing to do.
+If it was not, reset your password now at %s/forgot-password and review
+your sessions at %s/settings/sessions
+`, appURL, appURL)}
+}
+
+func lockedMail(to, appURL string) mail.Message {
+	return mail.Message{To: to, Subject: "Your Atrium account is locked", Text: fmt.Sprintf(
+		`There have been too many failed attempts to log in to your Atrium account,
+so logging in with a password is now locked.
+
+To unlock it, reset your password at %s/forgot-password
+Your current sessions are not affected. If the failed attempts were not
+yours, someone may be guessing your password: choose a new, unique one.
+`, appURL)}
+}
+
+func signInAfterFailuresMail(to, appURL string, failures int) mail.Message {
+	return mail.Message{To: to, Subject: "New sign-in to your Atrium account", Text: fmt.Sprintf(
+		`Your Atrium account was just signed in to, after %d failed attempts in a row.
+
+If this was you, there is nothing to do.
+If it was not, reset your password at %s/forgot-password and review your
+sessions at %s/settings/sessions
+`, failures, appURL, appURL)}
+}

@@ -8,11 +8,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atrium-cdn/atrium/shared/breached"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -43,6 +46,23 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		From: r.Required("MAIL_FROM"),
 	}
 	credsSecret := r.String("SMTP_CREDENTIALS_SECRET_ARN", "")
+	keySecret := r.Required("CLIENT_KEY_SECRET_ARN")
+	tp := throttle.DefaultPolicy()
+	tp.FreeFailures = r.Int("LOGIN_FREE_FAILURES", tp.FreeFailures, 1, 20)
+	tp.BaseDelay = r.Duration("LOGIN_BASE_DELAY", tp.BaseDelay, 100*time.Millisecond, time.Minute)
+	tp.MaxDelay = r.Duration("LOGIN_MAX_DELAY", tp.MaxDelay, time.Second, 24*time.Hour)
+	tp.LockAfter = r.Int("LOGIN_LOCK_AFTER", tp.LockAfter, tp.FreeFailures+1, 100)
+	limits := DefaultLimits()
+	for _, l := range []struct {
+		name string
+		dst  *throttle.Limit
+	}{{"RATE_LIMIT_LOGIN", &limits.Login}, {"RATE_LIMIT_SIGNUP", &limits.Signup},
+		{"RATE_LIMIT_VERIFY", &limits.Verify}, {"RATE_LIMIT_PASSWORD", &limits.Password}} {
+		l.dst.Max = r.Int(l.name, l.dst.Max, 1, 100000)
+	}
+	breachMode := r.String("BREACHED_PASSWORD_CHECK", "off")
+	breachURL := r.URL("BREACHED_PASSWORD_API_URL", "https://api.pwnedpasswords.com")
+	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -52,12 +72,39 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 			return nil, fmt.Errorf("SMTP credentials: %w", err)
 		}
 	}
+	var clientKey struct {
+		Key string `json:"key"`
+	}
+	if err := b.SecretJSON(ctx, keySecret, &clientKey); err != nil {
+		return nil, fmt.Errorf("client key: %w", err)
+	}
+	keyer, err := pseudonym.New([]byte(clientKey.Key))
+	if err != nil {
+		return nil, fmt.Errorf("client key: %w", err)
+	}
+	var checker BreachChecker
+	switch breachMode {
+	case "off":
+	case "fail-open", "fail-closed":
+		bc, err := breached.New(breached.Options{BaseURL: breachURL, Timeout: breachTimeout,
+			FailClosed: breachMode == "fail-closed",
+			OnFailure: func(err error) {
+				b.Logger.Warn("breached-password check failed; password accepted (fail-open)", "error", err)
+			}})
+		if err != nil {
+			return nil, fmt.Errorf("breached-password check: %w", err)
+		}
+		checker = bc
+	default:
+		return nil, fmt.Errorf("invalid configuration: BREACHED_PASSWORD_CHECK: must be off, fail-open or fail-closed")
+	}
 	hasher, err := password.NewHasher(params)
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
-		Mail: smtp, AppURL: appURL, Logger: b.Logger})
+		Mail: smtp, AppURL: appURL, Logger: b.Logger,
+		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker})
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +118,12 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("POST /v1/signup/verify", s.handleVerify)
 	rt.Handle("POST /v1/login", s.handleLogin)
 	rt.Handle("POST /v1/logout", auth.Require(s.handleLogout))
+	rt.Handle("POST /v1/password/forgot", s.handleForgot)
+	rt.Handle("POST /v1/password/reset", s.handleReset)
+	rt.Handle("POST /v1/password/change", auth.Require(s.handleChange))
+	rt.Handle("GET /v1/sessions", auth.Require(s.handleListSessions))
+	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
+	rt.Handle("DELETE /v1/sessions/{id}", auth.Require(s.handleRevokeSession))
 	return rt
 }
 
@@ -97,10 +150,10 @@ type sessionResponse struct {
 	Session SessionView          `json:"session"`
 }
 
-// decodeCredentials validates a signup or login body. With policy set, the
-// password must also meet the password policy (signup); without, it need only
-// be present and bounded (login: old passwords may predate the policy).
-func (s *Service) decodeCredentials(r *http.Request, policy bool) (email, pass string, err error) {
+// decodeCredentials validates a signup or login body. With newPassword set,
+// the password must also meet the policy (signup); without, it need only be
+// present and bounded (login: old passwords may predate the policy).
+func (s *Service) decodeCredentials(r *http.Request, newPassword bool) (email, pass string, err error) {
 	var req CredentialsRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return "", "", err
@@ -111,18 +164,10 @@ func (s *Service) decodeCredentials(r *http.Request, policy bool) (email, pass s
 		fields = append(fields, web.FieldError{Field: "email", Code: "invalid_email",
 			Detail: fmt.Sprintf("must be an email address of at most %d characters", emailaddr.MaxLength)})
 	}
-	switch {
-	case req.Password == "":
-		fields = append(fields, web.FieldError{Field: "password", Code: "required", Detail: "is required"})
-	case len(req.Password) > s.maxPass || !utf8.ValidString(req.Password):
-		fields = append(fields, web.FieldError{Field: "password", Code: "password_invalid",
-			Detail: fmt.Sprintf("must be valid text of at most %d bytes", s.maxPass)})
-	case policy && email != "":
-		var pe *password.PolicyError
-		if err := s.policy.Check(req.Password, email); errors.As(err, &pe) {
-			fields = append(fields, web.FieldError{Field: "password", Code: pe.Code, Detail: pe.Message})
-		} else if err != nil {
-			return "", "", fmt.Errorf("check password policy: %w", err)
+	fields = append(fields, s.passwordShape("password", req.Password)...)
+	if len(fields) == 0 && newPassword {
+		if err := s.checkNewPassword(r.Context(), req.Password, email); err != nil {
+			return "", "", s.problem(err, "password")
 		}
 	}
 	if len(fields) > 0 {
@@ -131,10 +176,107 @@ func (s *Service) decodeCredentials(r *http.Request, policy bool) (email, pass s
 	return email, req.Password, nil
 }
 
+// passwordShape checks that a password field is present and bounded.
+func (s *Service) passwordShape(field, pass string) []web.FieldError {
+	switch {
+	case pass == "":
+		return []web.FieldError{{Field: field, Code: "required", Detail: "is required"}}
+	case len(pass) > s.maxPass || !utf8.ValidString(pass):
+		return []web.FieldError{{Field: field, Code: "password_invalid",
+			Detail: fmt.Sprintf("must be valid text of at most %d bytes", s.maxPass)}}
+	}
+	return nil
+}
+
+// decodeEmail validates a body holding only an email address.
+func decodeEmail(r *http.Request) (string, error) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return "", err
+	}
+	email, err := emailaddr.Normalize(req.Email)
+	if err != nil {
+		return "", web.Invalid(web.FieldError{Field: "email", Code: "invalid_email",
+			Detail: fmt.Sprintf("must be an email address of at most %d characters", emailaddr.MaxLength)})
+	}
+	return email, nil
+}
+
+func validToken(token string) error {
+	if token == "" || len(token) > identity.MaxTokenLength {
+		return web.Invalid(web.FieldError{Field: "token", Code: "invalid_token",
+			Detail: fmt.Sprintf("must be the token from the email, at most %d characters", identity.MaxTokenLength)})
+	}
+	return nil
+}
+
+// RateLimitedError says a client sent too many requests of one kind.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string { return fmt.Sprintf("rate limited for %s", e.RetryAfter) }
+
+// limit counts the request against its client's limit for the action. The
+// client is known only by a pseudonym of its address.
+func (s *Service) limit(r *http.Request, action string, l throttle.Limit) error {
+	retry, err := s.throttle.Allow(r.Context(), action, s.keyer.Of("ip", pseudonym.ClientIP(r)), l)
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		s.event(r.Context(), action, "refused", "rate_limited", "")
+		return &RateLimitedError{RetryAfter: retry}
+	}
+	return nil
+}
+
+// problem turns the service's errors into what the client sees; field names
+// the password field a policy error belongs to.
+func (s *Service) problem(err error, field string) error {
+	var (
+		delayed *DelayedError
+		limited *RateLimitedError
+		policy  *PolicyError
+	)
+	switch {
+	case errors.As(err, &limited):
+		return &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: limited.RetryAfter,
+			Message: "Too many requests from your network. Wait and try again."}
+	case errors.As(err, &delayed):
+		return &web.Error{Status: http.StatusTooManyRequests, Code: "login_delayed", RetryAfter: delayed.RetryAfter,
+			Message: "Too many failed attempts for this address. Wait before trying again, or reset your password."}
+	case errors.Is(err, ErrLocked):
+		return web.Errorf(http.StatusTooManyRequests, "login_locked",
+			"Too many failed attempts for this address: password logins are locked. Reset your password by email to unlock.")
+	case errors.Is(err, ErrInvalidCredentials):
+		return web.Errorf(http.StatusUnauthorized, "invalid_credentials", "The email address or password is wrong.")
+	case errors.Is(err, ErrEmailNotVerified):
+		return web.Errorf(http.StatusForbidden, "email_not_verified",
+			"Confirm your email address first: we have sent you a new link.")
+	case errors.Is(err, ErrInvalidToken):
+		return web.Errorf(http.StatusBadRequest, "invalid_token",
+			"This link is unknown, expired or already used. Ask for a new one.")
+	case errors.As(err, &policy):
+		return web.Invalid(web.FieldError{Field: field, Code: policy.Code, Detail: policy.Message})
+	case errors.Is(err, ErrBreachCheckUnavailable):
+		return &web.Error{Status: http.StatusServiceUnavailable, Code: "breach_check_unavailable", Cause: err,
+			Message: "We cannot check new passwords against known breaches right now. Try again shortly."}
+	case errors.Is(err, ErrWrongPassword):
+		return web.Errorf(http.StatusForbidden, "wrong_password", "The current password is wrong.")
+	case errors.Is(err, ErrPasswordChanged):
+		return web.Errorf(http.StatusConflict, "password_changed", "The password was changed meanwhile. Log in again.")
+	}
+	return err
+}
+
 func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	email, pass, err := s.decodeCredentials(r, true)
 	if err != nil {
 		return err
+	}
+	if err := s.limit(r, "signup", s.limits.Signup); err != nil {
+		return s.problem(err, "")
 	}
 	if err := s.Signup(r.Context(), email, pass); err != nil {
 		return err
@@ -148,17 +290,15 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Token == "" || len(req.Token) > identity.MaxTokenLength {
-		return web.Invalid(web.FieldError{Field: "token", Code: "invalid_token",
-			Detail: fmt.Sprintf("must be the token from the email, at most %d characters", identity.MaxTokenLength)})
+	if err := validToken(req.Token); err != nil {
+		return err
+	}
+	if err := s.limit(r, "verify", s.limits.Verify); err != nil {
+		return s.problem(err, "")
 	}
 	acct, sess, token, err := s.Verify(r.Context(), req.Token)
-	if errors.Is(err, ErrInvalidToken) {
-		return web.Errorf(http.StatusBadRequest, "invalid_token",
-			"This verification link is unknown, expired or already used. Sign up again for a new one, or log in.")
-	}
 	if err != nil {
-		return err
+		return s.problem(err, "")
 	}
 	return writeSession(w, http.StatusCreated, acct, sess, token)
 }
@@ -168,15 +308,12 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.limit(r, "login", s.limits.Login); err != nil {
+		return s.problem(err, "")
+	}
 	acct, sess, token, err := s.Login(r.Context(), email, pass)
-	switch {
-	case errors.Is(err, ErrInvalidCredentials):
-		return web.Errorf(http.StatusUnauthorized, "invalid_credentials", "The email address or password is wrong.")
-	case errors.Is(err, ErrEmailNotVerified):
-		return web.Errorf(http.StatusForbidden, "email_not_verified",
-			"Confirm your email address first: we have sent you a new link.")
-	case err != nil:
-		return err
+	if err != nil {
+		return s.problem(err, "")
 	}
 	return writeSession(w, http.StatusOK, acct, sess, token)
 }
@@ -193,6 +330,70 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	identity.ClearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request) error {
+	email, err := decodeEmail(r)
+	if err != nil {
+		return err
+	}
+	if err := s.limit(r, "password", s.limits.Password); err != nil {
+		return s.problem(err, "")
+	}
+	if err := s.Forgot(r.Context(), email); err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "reset_email_sent_if_registered"})
+	return nil
+}
+
+// ResetRequest is the body of a password reset.
+type ResetRequest struct {
+	Token       string `json:"token"`
+	NewPassword string `json:"new_password"`
+}
+
+func (s *Service) handleReset(w http.ResponseWriter, r *http.Request) error {
+	var req ResetRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := validToken(req.Token); err != nil {
+		return err
+	}
+	if f := s.passwordShape("new_password", req.NewPassword); f != nil {
+		return web.Invalid(f...)
+	}
+	if err := s.limit(r, "password", s.limits.Password); err != nil {
+		return s.problem(err, "")
+	}
+	if err := s.Reset(r.Context(), req.Token, req.NewPassword); err != nil {
+		return s.problem(err, "new_password")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ChangeRequest is the body of a password change.
+type ChangeRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Service) handleChange(w http.ResponseWriter, r *http.Request) error {
+	var req ChangeRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	fields := append(s.passwordShape("current_password", req.CurrentPassword), s.passwordShape("new_password", req.NewPassword)...)
+	if len(fields) > 0 {
+		return web.Invalid(fields...)
+	}
+	if err := s.Change(r.Context(), identity.SessionFrom(r.Context()), req.CurrentPassword, req.NewPassword); err != nil {
+		return s.problem(err, "new_password")
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

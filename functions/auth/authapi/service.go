@@ -1,5 +1,7 @@
-// Package authapi is the auth function: signup, email verification, login and
-// logout. The same handler runs in Lambda (functions/auth) and in the local stack.
+// Package authapi is the auth function: signup, email verification, login,
+// logout, password reset and change, and the person's own sessions, with
+// brute-force protection on every way in. The same handler runs in Lambda
+// (functions/auth) and in the local stack.
 package authapi
 
 import (
@@ -7,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
 // Routes are the API routes this function serves (template.yaml routes the same).
@@ -21,12 +26,19 @@ var Routes = []string{
 	"POST /v1/signup/verify",
 	"POST /v1/login",
 	"POST /v1/logout",
+	"POST /v1/password/forgot",
+	"POST /v1/password/reset",
+	"POST /v1/password/change",
+	"GET /v1/sessions",
+	"DELETE /v1/sessions",
+	"DELETE /v1/sessions/{id}",
 }
 
 // Hasher hashes and verifies passwords; *password.Hasher is the real one.
 type Hasher interface {
 	Hash(password string) (string, error)
 	Verify(password, encoded string) (ok, needsRehash bool, err error)
+	DecoyHash() (string, error)
 }
 
 var _ Hasher = (*password.Hasher)(nil)
@@ -37,7 +49,15 @@ const (
 	VerifyTokenTTL = 24 * time.Hour
 	// PendingTTL is how long an unverified signup holds its address.
 	PendingTTL = 7 * 24 * time.Hour
+	// ResetTokenTTL is how long a password reset link works.
+	ResetTokenTTL = time.Hour
 )
+
+// BreachChecker tells whether a password appears in known breaches
+// (*breached.Checker); optional.
+type BreachChecker interface {
+	Breached(ctx context.Context, password string) (bool, error)
+}
 
 // Service carries out the identity flows.
 type Service struct {
@@ -48,8 +68,28 @@ type Service struct {
 	mail    mail.Sender
 	appURL  string
 	logger  *slog.Logger
-	dummy   string // a hash of a random password, verified for unknown addresses
+	dummy   string // a decoy hash, verified for unknown addresses
 	maxPass int
+
+	throttle *throttle.Store
+	keyer    *pseudonym.Keyer
+	limits   Limits
+	breached BreachChecker
+}
+
+// Limits are the per-client rate limits of each way in.
+type Limits struct {
+	Login, Signup, Verify, Password throttle.Limit
+}
+
+// DefaultLimits allow a person plenty, and a script little.
+func DefaultLimits() Limits {
+	return Limits{
+		Login:    throttle.Limit{Max: 20, Window: time.Minute},
+		Signup:   throttle.Limit{Max: 10, Window: time.Minute},
+		Verify:   throttle.Limit{Max: 20, Window: time.Minute},
+		Password: throttle.Limit{Max: 10, Window: time.Minute},
+	}
 }
 
 // Deps are the Service's collaborators.
@@ -61,18 +101,24 @@ type Deps struct {
 	Mail   mail.Sender
 	AppURL string // the dashboard's base URL, for links in emails
 	Logger *slog.Logger
+
+	Throttle *throttle.Store
+	Keyer    *pseudonym.Keyer // pseudonyms of email and client addresses
+	Limits   Limits
+	Breached BreachChecker // nil: no breached-password check
 }
 
-// NewService builds the Service. It hashes one random password up front, so
-// that a login for an unknown address spends the same hashing work as a
-// login with a wrong password.
+// NewService builds the Service. It keeps a decoy hash at the configured
+// parameters, so that a login for an unknown address spends the same hashing
+// work as a login with a wrong password.
 func NewService(d Deps) (*Service, error) {
-	dummy, err := d.Hasher.Hash(ids.Secret())
+	dummy, err := d.Hasher.DecoyHash()
 	if err != nil {
-		return nil, fmt.Errorf("hash dummy password: %w", err)
+		return nil, fmt.Errorf("make decoy hash: %w", err)
 	}
 	return &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
-		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes}, nil
+		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
+		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached}, nil
 }
 
 // Signup starts a signup for a valid address and password. Whether or not the
@@ -91,7 +137,7 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 		return err
 	}
 	if cred.Status == identity.StatusActive {
-		s.logger.InfoContext(ctx, "signup for an existing account", "account_id", cred.AccountID)
+		s.event(ctx, "signup", "success", "existing_account", cred.AccountID)
 		return s.send(ctx, alreadyRegisteredMail(email, s.appURL))
 	}
 	if cred.PasswordHash != hash { // an earlier signup of this address is pending
@@ -116,7 +162,7 @@ func (s *Service) createPending(ctx context.Context, email, passwordHash string)
 	if err != nil {
 		return nil, err
 	}
-	s.logger.InfoContext(ctx, "pending account created", "account_id", acct.ID)
+	s.event(ctx, "signup", "success", "new_account", acct.ID)
 	return &identity.Credential{Email: email, AccountID: acct.ID, PasswordHash: passwordHash, Status: identity.StatusPending}, nil
 }
 
@@ -143,6 +189,7 @@ var ErrInvalidToken = errors.New("invalid token")
 func (s *Service) Verify(ctx context.Context, token string) (*identity.Account, *identity.Session, string, error) {
 	t, err := s.store.LookupToken(ctx, identity.TokenVerifyEmail, token)
 	if errors.Is(err, identity.ErrNotFound) {
+		s.event(ctx, "email_verification", "failure", "invalid_token", "")
 		return nil, nil, "", ErrInvalidToken
 	}
 	if err != nil {
@@ -160,7 +207,7 @@ func (s *Service) Verify(ctx context.Context, token string) (*identity.Account, 
 	if err != nil {
 		return nil, nil, "", err
 	}
-	s.logger.InfoContext(ctx, "email verified", "account_id", acct.ID)
+	s.event(ctx, "email_verification", "success", "", acct.ID)
 	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy())
 	if err != nil {
 		return nil, nil, "", err
@@ -172,21 +219,54 @@ func (s *Service) Verify(ctx context.Context, token string) (*identity.Account, 
 var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	ErrEmailNotVerified   = errors.New("email not verified")
+	ErrLocked             = errors.New("password logins locked after too many failures")
 )
 
+// DelayedError says a login must wait after consecutive failures.
+type DelayedError struct{ RetryAfter time.Duration }
+
+func (e *DelayedError) Error() string { return fmt.Sprintf("login delayed for %s", e.RetryAfter) }
+
 // Login checks an address and password and starts a session. An unknown
-// address and a wrong password fail alike, after the same hashing work. It
-// reads one item (the address's login record) before hashing, and fetches the
-// account profile while the hash is being checked.
+// address and a wrong password fail alike, after the same hashing work, and
+// count alike towards the address's delays and lock. It reads the address's
+// login record and failure counter together, checks the hash while the
+// profile is fetched, then writes the session.
 func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Account, *identity.Session, string, error) {
-	cred, err := s.store.Credential(ctx, email)
-	if errors.Is(err, identity.ErrNotFound) {
-		_, _, _ = s.hasher.Verify(pass, s.dummy)
-		s.logger.InfoContext(ctx, "login failed", "reason", "unknown_address")
-		return nil, nil, "", ErrInvalidCredentials
+	subject := s.keyer.Of("email", email)
+	var (
+		cred          *identity.Credential
+		fails         throttle.Failures
+		credErr, fErr error
+		wg            sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		fails, fErr = s.throttle.LoginFailures(ctx, subject)
+	}()
+	cred, credErr = s.store.Credential(ctx, email)
+	wg.Wait()
+	if fErr != nil {
+		return nil, nil, "", fErr
 	}
-	if err != nil {
-		return nil, nil, "", err
+	accountID := ""
+	if credErr == nil {
+		accountID = cred.AccountID
+	}
+	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
+		s.event(ctx, "login", "refused", "locked", accountID)
+		return nil, nil, "", ErrLocked
+	} else if w.RetryAfter > 0 {
+		s.event(ctx, "login", "refused", "delayed", accountID)
+		return nil, nil, "", &DelayedError{RetryAfter: w.RetryAfter}
+	}
+	if errors.Is(credErr, identity.ErrNotFound) {
+		_, _, _ = s.hasher.Verify(pass, s.dummy)
+		return nil, nil, "", s.loginFailed(ctx, subject, nil, "unknown_address")
+	}
+	if credErr != nil {
+		return nil, nil, "", credErr
 	}
 	type fetched struct {
 		acct *identity.Account
@@ -203,11 +283,15 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 		return nil, nil, "", fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
 	}
 	if !ok {
-		s.logger.InfoContext(ctx, "login failed", "account_id", cred.AccountID, "reason", "wrong_password")
-		return nil, nil, "", ErrInvalidCredentials
+		return nil, nil, "", s.loginFailed(ctx, subject, cred, "wrong_password")
+	}
+	if fails.Count > 0 {
+		if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+			return nil, nil, "", err
+		}
 	}
 	if cred.Status != identity.StatusActive {
-		s.logger.InfoContext(ctx, "login refused", "account_id", cred.AccountID, "reason", "email_not_verified")
+		s.event(ctx, "login", "refused", "email_not_verified", cred.AccountID)
 		if err := s.sendVerification(ctx, cred.AccountID, email, cred.PasswordHash); err != nil {
 			return nil, nil, "", err
 		}
@@ -223,8 +307,49 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 	if err != nil {
 		return nil, nil, "", err
 	}
-	s.logger.InfoContext(ctx, "login succeeded", "account_id", cred.AccountID, "session_id", sess.ID)
+	s.event(ctx, "login", "success", "", cred.AccountID, "session_id", sess.ID)
+	if fails.Delayed(s.throttle.Policy()) {
+		// Someone failed many times before this login: tell the owner.
+		if err := s.send(ctx, signInAfterFailuresMail(email, s.appURL, fails.Count)); err != nil {
+			s.logger.WarnContext(ctx, "could not send the sign-in notice", "account_id", cred.AccountID, "error", err)
+		}
+	}
 	return got.acct, sess, tok, nil
+}
+
+// loginFailed counts a failed password check for the address; on the
+// failure that locks a real account, the owner is told by email.
+func (s *Service) loginFailed(ctx context.Context, subject string, cred *identity.Credential, reason string) error {
+	accountID := ""
+	if cred != nil {
+		accountID = cred.AccountID
+	}
+	f, err := s.throttle.RecordFailure(ctx, subject)
+	if err != nil {
+		return err
+	}
+	s.event(ctx, "login", "failure", reason, accountID, "consecutive_failures", f.Count)
+	if f.Count == s.throttle.Policy().LockAfter && cred != nil && cred.Status == identity.StatusActive {
+		s.event(ctx, "account_locked", "locked", "too_many_failures", accountID)
+		if err := s.send(ctx, lockedMail(cred.Email, s.appURL)); err != nil {
+			return err
+		}
+	}
+	return ErrInvalidCredentials
+}
+
+// event writes one structured security event (ASVS 16.3.1): what happened,
+// how it ended and why, and the account when one is known — never an
+// address, password or token.
+func (s *Service) event(ctx context.Context, name, outcome, reason, accountID string, extra ...any) {
+	args := append([]any{"event", name, "outcome", outcome}, extra...)
+	if reason != "" {
+		args = append(args, "reason", reason)
+	}
+	if accountID != "" {
+		args = append(args, "account_id", accountID)
+	}
+	s.logger.InfoContext(ctx, "security_event", args...)
 }
 
 // upgradeHash re-hashes a password stored with outdated parameters. It is

@@ -2,6 +2,8 @@ package authapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,9 +17,13 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/throttle"
+	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // countingHasher records the hashing work the service asks for.
@@ -47,6 +53,8 @@ func (c *countingHasher) Verify(p, encoded string) (bool, bool, error) {
 	c.mu.Unlock()
 	return c.real.Verify(p, encoded)
 }
+
+func (c *countingHasher) DecoyHash() (string, error) { return c.real.DecoyHash() }
 
 func (c *countingHasher) reset() (hashes int, verified []string) {
 	c.mu.Lock()
@@ -79,36 +87,119 @@ func (c *countingMail) reset() int {
 }
 
 type fixture struct {
-	svc    *Service
-	hasher *countingHasher
-	mail   *countingMail
-	store  *identity.Store
-	srv    *httptest.Server
+	svc     *Service
+	handler http.Handler
+	hasher  *countingHasher
+	mail    *countingMail
+	store   *identity.Store
+	srv     *httptest.Server
+	clock   *clock
+	stack   *stack.Stack
+}
+
+// clock is a settable clock shared by every store of a fixture.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// options change a fixture's service from the defaults.
+type options struct {
+	throttle *throttle.Policy
+	limits   *Limits
+	breached BreachChecker
 }
 
 func newFixture(t testing.TB, logs io.Writer) *fixture {
 	t.Helper()
+	return newFixtureWith(t, logs, options{})
+}
+
+func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
+	t.Helper()
 	st := testenv.NewStack(t)
+	clk := &clock{t: time.Now()}
 	real, err := password.NewHasher(password.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := identity.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], nil)
+	store := identity.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now)
 	auth := identity.NewAuthenticator(store, identity.SessionPolicy{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour}, nil)
 	f := &fixture{
 		hasher: &countingHasher{real: real},
 		mail:   &countingMail{next: &mail.SMTP{Host: st.SMTPHost, Port: st.SMTPPort, From: stack.LocalMailFrom}},
 		store:  store,
+		clock:  clk,
+		stack:  st,
 	}
-	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
-		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo)})
+	keyer, err := pseudonym.New([]byte(ids.Secret()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(f.svc.Handler(auth))
+	generous := throttle.Limit{Max: 100000, Window: time.Minute}
+	limits := Limits{Login: generous, Signup: generous, Verify: generous, Password: generous}
+	if o.limits != nil {
+		limits = *o.limits
+	}
+	policy := throttle.DefaultPolicy()
+	if o.throttle != nil {
+		policy = *o.throttle
+	}
+	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
+		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo),
+		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
+		Keyer:    keyer, Limits: limits, Breached: o.breached})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler = web.Wrap(f.svc.Handler(auth), web.Options{Logger: logging.New(logs, slog.LevelInfo), Function: "auth"})
+	f.srv = httptest.NewServer(f.handler)
 	t.Cleanup(f.srv.Close)
 	f.hasher.reset()
 	return f
+}
+
+// call sends a request straight to the handler, as the client at ip, with an
+// optional bearer token, and returns the status, the Retry-After header
+// (seconds, 0 when absent) and the decoded body.
+func (f *fixture) call(t testing.TB, method, path, body, ip, bearer string) (status, retryAfter int, out map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ip == "" {
+		ip = "192.0.2.1"
+	}
+	req.RemoteAddr = ip + ":40000"
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if ra := rec.Header().Get("Retry-After"); ra != "" {
+		if _, err := fmt.Sscan(ra, &retryAfter); err != nil {
+			t.Fatalf("Retry-After %q", ra)
+		}
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, retryAfter, out
 }
 
 func (f *fixture) post(t testing.TB, path, body string) int {
@@ -128,18 +219,23 @@ func creds(email, pass string) string {
 
 const strong = "violet-harbor-quantum-88-lantern"
 
-// activeAccount signs an address up and verifies it through the service.
-func (f *fixture) activeAccount(t testing.TB, email string) {
+// activeAccount signs an address up with the strong password, verifies it
+// through the service, and returns the session token verification started.
+func (f *fixture) activeAccount(t testing.TB, email string) string {
 	t.Helper()
 	if s := f.post(t, "/v1/signup", creds(email, strong)); s != http.StatusAccepted {
 		t.Fatalf("signup: %d", s)
 	}
 	tok := testenv.LinkToken(t, testenv.WaitForMails(t, email, 1)[0])
-	if s := f.post(t, "/v1/signup/verify", `{"token":"`+tok+`"}`); s != http.StatusCreated {
-		t.Fatalf("verify: %d", s)
+	status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", `{"token":"`+tok+`"}`, "", "")
+	if status != http.StatusCreated {
+		t.Fatalf("verify: %d %v", status, out)
 	}
 	f.hasher.reset()
 	f.mail.reset()
+	sess, _ := out["session"].(map[string]any)
+	token, _ := sess["token"].(string)
+	return token
 }
 
 // TestSignupWorkIsTheSameForExistingAddresses proves structurally, not with a

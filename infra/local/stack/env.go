@@ -14,6 +14,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/ids"
 )
 
 // Local settings of the functions.
@@ -22,6 +23,7 @@ const (
 	LocalAppURL     = "http://localhost:5173" // a dashboard dev server, for links in emails
 	LocalMailFrom   = "no-reply@atrium.localhost"
 	SMTPSecretName  = "atrium/local/smtp"
+	ClientKeyName   = "atrium/local/client-key"
 	localSMTPUser   = "atrium-local"
 	localSMTPSecret = "local-only-smtp-password" // Mailpit accepts any login; not a real secret
 )
@@ -32,6 +34,7 @@ type Stack struct {
 	*Services
 	Tables        map[string]string // table names by logical id
 	SMTPSecretARN string
+	ClientKeyARN  string
 	Origins       string
 }
 
@@ -42,11 +45,19 @@ func Prepare(ctx context.Context, s *Services, repoRoot, prefix string) (*Stack,
 	if err != nil {
 		return nil, err
 	}
-	arn, err := seedSMTPSecret(ctx, s.SecretsManagerEndpoint)
+	smtpValue, _ := json.Marshal(map[string]string{"username": localSMTPUser, "password": localSMTPSecret})
+	arn, err := seedSecret(ctx, s.SecretsManagerEndpoint, SMTPSecretName, string(smtpValue), "SMTP login for Atrium's emails (local stack)")
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{Services: s, Tables: tables, SMTPSecretARN: arn,
+	// The key of the pseudonyms (keyed hashes) of client and email addresses,
+	// random for each data directory, as template.yaml generates it in AWS.
+	keyValue, _ := json.Marshal(map[string]string{"key": ids.Secret() + ids.Secret()})
+	keyARN, err := seedSecret(ctx, s.SecretsManagerEndpoint, ClientKeyName, string(keyValue), "Key of Atrium's pseudonyms (local stack)")
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{Services: s, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN,
 		Origins: "http://localhost:5173,http://127.0.0.1:5173"}, nil
 }
 
@@ -58,23 +69,22 @@ func SecretsManagerClient(endpoint string) *secretsmanager.Client {
 	})
 }
 
-func seedSMTPSecret(ctx context.Context, endpoint string) (string, error) {
+// seedSecret creates a secret unless one of that name exists, and returns its ARN.
+func seedSecret(ctx context.Context, endpoint, name, value, description string) (string, error) {
 	sm := SecretsManagerClient(endpoint)
-	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(SMTPSecretName)})
+	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 	if err == nil {
 		return aws.ToString(d.ARN), nil
 	}
 	var nf *smtypes.ResourceNotFoundException
 	if !errors.As(err, &nf) {
-		return "", fmt.Errorf("look up SMTP secret: %w", err)
+		return "", fmt.Errorf("look up secret %s: %w", name, err)
 	}
-	value, _ := json.Marshal(map[string]string{"username": localSMTPUser, "password": localSMTPSecret})
 	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(SMTPSecretName), SecretString: aws.String(string(value)),
-		Description: aws.String("SMTP login for Atrium's emails (local stack)"),
+		Name: aws.String(name), SecretString: aws.String(value), Description: aws.String(description),
 	})
 	if err != nil {
-		return "", fmt.Errorf("create SMTP secret: %w", err)
+		return "", fmt.Errorf("create secret %s: %w", name, err)
 	}
 	return aws.ToString(out.ARN), nil
 }
@@ -93,6 +103,7 @@ func (s *Stack) Env(function string) map[string]string {
 		"SMTP_HOST":                        s.SMTPHost,
 		"SMTP_PORT":                        strconv.Itoa(s.SMTPPort),
 		"SMTP_CREDENTIALS_SECRET_ARN":      s.SMTPSecretARN,
+		"CLIENT_KEY_SECRET_ARN":            s.ClientKeyARN,
 		"AWS_REGION":                       "us-east-1",
 		"AWS_ENDPOINT_URL_DYNAMODB":        s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.SecretsManagerEndpoint,

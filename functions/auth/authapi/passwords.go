@@ -1,0 +1,176 @@
+package authapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/password"
+)
+
+// Forgot sends a reset link to an active account's address. An unknown (or
+// unverified) address gets nothing, after the same reads and the same one
+// write (a decoy token no one will ever hold), and its caller answers the same.
+func (s *Service) Forgot(ctx context.Context, email string) error {
+	cred, err := s.store.Credential(ctx, email)
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return err
+	}
+	if err != nil || cred.Status != identity.StatusActive {
+		if _, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword}, ResetTokenTTL); err != nil {
+			return err
+		}
+		s.event(ctx, "password_reset_request", "ignored", "no_active_account", "")
+		return nil
+	}
+	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword, AccountID: cred.AccountID}, ResetTokenTTL)
+	if err != nil {
+		return err
+	}
+	s.event(ctx, "password_reset_request", "success", "", cred.AccountID)
+	return s.send(ctx, resetMail(email, s.appURL, token))
+}
+
+// PolicyError is a new password refused by the policy or the breach check.
+type PolicyError struct{ Code, Message string }
+
+func (e *PolicyError) Error() string { return e.Code }
+
+// ErrBreachCheckUnavailable reports a fail-closed breach check that could not run.
+var ErrBreachCheckUnavailable = errors.New("breached-password check unavailable")
+
+// checkNewPassword applies the policy (with the address as context) and, when
+// configured, the breached-password check.
+func (s *Service) checkNewPassword(ctx context.Context, pass, email string) error {
+	if err := s.policy.Check(pass, email); err != nil {
+		var pe *password.PolicyError
+		if !errors.As(err, &pe) {
+			return fmt.Errorf("check password policy: %w", err)
+		}
+		return &PolicyError{Code: pe.Code, Message: pe.Message}
+	}
+	if s.breached == nil {
+		return nil
+	}
+	breached, err := s.breached.Breached(ctx, pass)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBreachCheckUnavailable, err)
+	}
+	if breached {
+		return &PolicyError{Code: "password_breached",
+			Message: "This password appears in known data breaches; choose another."}
+	}
+	return nil
+}
+
+// Reset sets a new password from a reset link: the token is used up, the
+// lockout cleared, every session ended, and the owner told by email.
+func (s *Service) Reset(ctx context.Context, token, pass string) error {
+	t, err := s.store.LookupToken(ctx, identity.TokenResetPassword, token)
+	if err == nil && t.AccountID == "" {
+		err = identity.ErrNotFound // a decoy
+	}
+	if errors.Is(err, identity.ErrNotFound) {
+		s.event(ctx, "password_reset", "failure", "invalid_token", "")
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	acct, err := s.store.Account(ctx, t.AccountID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.checkNewPassword(ctx, pass, acct.Email); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(pass)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	subject := s.keyer.Of("email", acct.Email)
+	err = s.store.SetPassword(ctx, t, acct.Email, hash, s.throttle.ClearFailuresItem(subject))
+	if errors.Is(err, identity.ErrTokenUsed) {
+		s.event(ctx, "password_reset", "failure", "invalid_token", acct.ID)
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	revoked, err := s.store.RevokeSessions(ctx, acct.ID, "")
+	if err != nil {
+		return err
+	}
+	s.event(ctx, "password_reset", "success", "", acct.ID, "sessions_revoked", revoked)
+	return s.send(ctx, passwordChangedMail(acct.Email, s.appURL))
+}
+
+// Change errors.
+var (
+	ErrWrongPassword   = errors.New("current password is wrong")
+	ErrPasswordChanged = errors.New("password changed concurrently")
+)
+
+// Change replaces the password of a signed-in person who proves the current
+// one (under the same failure counting as login); every other session ends.
+func (s *Service) Change(ctx context.Context, sess *identity.Session, current, next string) error {
+	acct, err := s.store.Account(ctx, sess.AccountID)
+	if err != nil {
+		return err
+	}
+	cred, err := s.store.Credential(ctx, acct.Email)
+	if err != nil {
+		return err
+	}
+	subject := s.keyer.Of("email", acct.Email)
+	fails, err := s.throttle.LoginFailures(ctx, subject)
+	if err != nil {
+		return err
+	}
+	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
+		s.event(ctx, "password_change", "refused", "locked", acct.ID)
+		return ErrLocked
+	} else if w.RetryAfter > 0 {
+		s.event(ctx, "password_change", "refused", "delayed", acct.ID)
+		return &DelayedError{RetryAfter: w.RetryAfter}
+	}
+	ok, _, err := s.hasher.Verify(current, cred.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("verify password of %s: %w", acct.ID, err)
+	}
+	if !ok {
+		if err := s.loginFailed(ctx, subject, cred, "wrong_password"); !errors.Is(err, ErrInvalidCredentials) {
+			return err
+		}
+		return ErrWrongPassword
+	}
+	if err := s.checkNewPassword(ctx, next, acct.Email); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(next)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	swapped, err := s.store.ReplacePasswordHash(ctx, acct.Email, cred.PasswordHash, hash)
+	if err != nil {
+		return err
+	}
+	if !swapped {
+		return ErrPasswordChanged
+	}
+	if fails.Count > 0 {
+		if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+			return err
+		}
+	}
+	revoked, err := s.store.RevokeSessions(ctx, acct.ID, sess.ID)
+	if err != nil {
+		return err
+	}
+	s.event(ctx, "password_change", "success", "", acct.ID, "sessions_revoked", revoked)
+	return s.send(ctx, passwordChangedMail(acct.Email, s.appURL))
+}

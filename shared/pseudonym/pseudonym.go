@@ -1,0 +1,54 @@
+// Package pseudonym turns personal identifiers (a client's IP address, an
+// email address) into keyed hashes, so that counters and limits can be keyed
+// by them without the identifiers themselves ever being stored. Without the
+// key, which lives in Secrets Manager, a stored pseudonym cannot be linked
+// back to an address, not even by trying every IPv4 address.
+package pseudonym
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+)
+
+// MinKeyLength is the shortest key accepted, in bytes.
+const MinKeyLength = 32
+
+// Keyer makes pseudonyms with one secret key.
+type Keyer struct{ key []byte }
+
+// New returns a Keyer; the key must hold at least MinKeyLength bytes.
+func New(key []byte) (*Keyer, error) {
+	if len(key) < MinKeyLength {
+		return nil, errors.New("pseudonym: key shorter than 32 bytes")
+	}
+	return &Keyer{key: append([]byte(nil), key...)}, nil
+}
+
+// Of returns the pseudonym of value in a domain (e.g. "ip", "email"): 128 bits
+// of HMAC-SHA256, hex. The domain keeps equal values of different kinds apart.
+func (k *Keyer) Of(domain, value string) string {
+	m := hmac.New(sha256.New, k.key)
+	m.Write([]byte(domain))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// ClientIP is the address a request came from: the TCP peer, which is the
+// API Gateway's view of the client in Lambda (the proxy adapter copies
+// requestContext.http.sourceIp there) and the real peer locally.
+// X-Forwarded-For is never trusted: a client can write anything in it.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	return "unknown"
+}

@@ -1,0 +1,277 @@
+// Package throttle slows down password guessing: a counter of consecutive
+// login failures per email address (exponential delays, then a lock), and a
+// sliding-window rate limit per client address. Both are keyed by
+// pseudonyms (keyed hashes), so neither an email nor an IP address is
+// stored, and an address without an account is throttled exactly like one
+// with an account. Counters live in the state table under TTL.
+package throttle
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// DynamoDB is the part of the DynamoDB API the package uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
+
+// Policy says how consecutive failures are answered.
+type Policy struct {
+	// FreeFailures may fail in a row without any delay.
+	FreeFailures int
+	// BaseDelay is the wait after the first failure beyond FreeFailures; each
+	// further failure doubles it, up to MaxDelay.
+	BaseDelay, MaxDelay time.Duration
+	// LockAfter consecutive failures lock password logins until the password
+	// is reset (NIST SP 800-63B: at most 100).
+	LockAfter int
+	// Memory is how long a counter is kept after the last failure (TTL); a
+	// locked counter is kept LockMemory.
+	Memory, LockMemory time.Duration
+}
+
+// DefaultPolicy: 5 free failures, then 1 s doubling up to 15 min, lock at 100.
+func DefaultPolicy() Policy {
+	return Policy{FreeFailures: 5, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, LockAfter: 100,
+		Memory: 30 * 24 * time.Hour, LockMemory: 365 * 24 * time.Hour}
+}
+
+// Delay is the wait required after n consecutive failures.
+func (p Policy) Delay(n int) time.Duration {
+	if n < p.FreeFailures {
+		return 0
+	}
+	exp := n - p.FreeFailures
+	if exp > 40 {
+		return p.MaxDelay
+	}
+	d := time.Duration(float64(p.BaseDelay) * math.Pow(2, float64(exp)))
+	return min(d, p.MaxDelay)
+}
+
+// Store keeps the counters.
+type Store struct {
+	db     DynamoDB
+	table  string
+	now    func() time.Time
+	policy Policy
+}
+
+// NewStore returns a Store over the state table. now may be nil (time.Now).
+func NewStore(db DynamoDB, table string, policy Policy, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, table: table, now: now, policy: policy}
+}
+
+// Policy is the store's failure policy.
+func (s *Store) Policy() Policy { return s.policy }
+
+// Failures is a subject's consecutive-failure record.
+type Failures struct {
+	Count       int   `dynamodbav:"failures"`
+	LastMillis  int64 `dynamodbav:"last_failure_ms"`
+	LockedUntil int64 `dynamodbav:"-"`
+}
+
+// Wait says what a new attempt must do: Locked means refuse until the
+// password is reset; otherwise RetryAfter > 0 means not before then.
+type Wait struct {
+	Locked     bool
+	RetryAfter time.Duration
+}
+
+// Check answers for an attempt at now.
+func (f Failures) Check(p Policy, now time.Time) Wait {
+	if f.Count >= p.LockAfter {
+		return Wait{Locked: true}
+	}
+	next := time.UnixMilli(f.LastMillis).Add(p.Delay(f.Count))
+	if wait := next.Sub(now); wait > 0 {
+		return Wait{RetryAfter: wait}
+	}
+	return Wait{}
+}
+
+// Delayed reports whether the record had reached the point of delays (for
+// the "new sign-in after failed attempts" notification).
+func (f Failures) Delayed(p Policy) bool { return f.Count >= p.FreeFailures }
+
+// LoginFailures reads the subject's record (zero when none).
+func (s *Store) LoginFailures(ctx context.Context, subject string) (Failures, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Failures{}, fmt.Errorf("get failure counter: %w", err)
+	}
+	var f Failures
+	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
+		return f, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &f); err != nil {
+		return Failures{}, fmt.Errorf("decode failure counter: %w", err)
+	}
+	return f, nil
+}
+
+// RecordFailure counts one more consecutive failure, atomically (concurrent
+// failures all count), and returns the new record.
+func (s *Store) RecordFailure(ctx context.Context, subject string) (Failures, error) {
+	now := s.now()
+	e, err := expression.NewBuilder().WithUpdate(
+		expression.Add(expression.Name("failures"), expression.Value(1)).
+			Set(expression.Name("last_failure_ms"), expression.Value(now.UnixMilli())).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix()))).Build()
+	if err != nil {
+		return Failures{}, fmt.Errorf("build failure update: %w", err)
+	}
+	key := statetable.ThrottleKey("login", subject).AV()
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key, UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return Failures{}, fmt.Errorf("count failure: %w", err)
+	}
+	var f Failures
+	if err := attributevalue.UnmarshalMap(out.Attributes, &f); err != nil {
+		return Failures{}, fmt.Errorf("decode failure counter: %w", err)
+	}
+	if f.Count == s.policy.LockAfter {
+		// Locked: keep the record (and so the lock) much longer.
+		keep, err := expression.NewBuilder().WithUpdate(
+			expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix()))).Build()
+		if err != nil {
+			return f, fmt.Errorf("build lock update: %w", err)
+		}
+		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: key, UpdateExpression: keep.Update(),
+			ExpressionAttributeNames: keep.Names(), ExpressionAttributeValues: keep.Values(),
+		}); err != nil {
+			return f, fmt.Errorf("keep lock: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// ClearFailures forgets the subject's failures (a success, or a reset).
+func (s *Store) ClearFailures(ctx context.Context, subject string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(),
+	}); err != nil {
+		return fmt.Errorf("clear failure counter: %w", err)
+	}
+	return nil
+}
+
+// Limit is a per-client rate limit: at most Max requests per Window.
+type Limit struct {
+	Max    int
+	Window time.Duration
+}
+
+// Allow counts a request of the client for the action against the limit,
+// with a sliding window (the previous fixed window weighted by how much of it
+// still overlaps). It returns 0 when allowed, or how long until a request
+// would be allowed again if the client sent nothing more. Refused requests
+// count too, so hammering does not help.
+func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time.Duration, error) {
+	now := s.now()
+	w := l.Window.Milliseconds()
+	start := now.UnixMilli() / w * w
+	type read struct {
+		n   int
+		err error
+	}
+	prevCh := make(chan read, 1)
+	go func() {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(s.table), Key: statetable.RateKey(action, client, start-w).AV(),
+		})
+		if err != nil {
+			prevCh <- read{err: fmt.Errorf("get previous window: %w", err)}
+			return
+		}
+		prevCh <- read{n: count(out.Item)}
+	}()
+	e, err := expression.NewBuilder().WithUpdate(
+		expression.Add(expression.Name("count"), expression.Value(1)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("build rate update: %w", err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.RateKey(action, client, start).AV(),
+		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
+	prev := <-prevCh
+	if err != nil {
+		return 0, fmt.Errorf("count request: %w", err)
+	}
+	if prev.err != nil {
+		return 0, prev.err
+	}
+	return retryAfter(count(out.Attributes), prev.n, l.Max, float64(now.UnixMilli()-start)/float64(w), l.Window), nil
+}
+
+func count(item map[string]types.AttributeValue) int {
+	n, ok := item["count"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	v, _ := strconv.Atoi(n.Value)
+	return v
+}
+
+// retryAfter decides a sliding-window request: curr requests (this one
+// included) in the current window, prev in the previous one, elapsed the
+// fraction of the current window gone. Estimate = curr + prev×(1−elapsed).
+func retryAfter(curr, prev, limit int, elapsed float64, window time.Duration) time.Duration {
+	if float64(curr)+float64(prev)*(1-elapsed) <= float64(limit) {
+		return 0
+	}
+	// When could one more request fit, with no more sent until then?
+	room := float64(limit - 1 - curr)
+	if room >= 0 && prev > 0 {
+		// Still in this window, once enough of the previous one has slid out.
+		at := 1 - room/float64(prev)
+		return ceilSecond(time.Duration((at - elapsed) * float64(window)))
+	}
+	// In the next window, once enough of this one has slid out.
+	at := 1 - float64(limit-1)/float64(curr)
+	return ceilSecond(time.Duration((1 - elapsed + at) * float64(window)))
+}
+
+func ceilSecond(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Second
+	}
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// ClearFailuresItem is ClearFailures as an item of a caller's transaction
+// (a password reset clears the lock in the same write that sets the password).
+func (s *Store) ClearFailuresItem(subject string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(),
+	}}
+}
