@@ -111,7 +111,7 @@ func (r *Reader) URL(name, def string) string {
 		return ""
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		r.fail(name, "must be an absolute http(s) URL")
 		return def
 	}

@@ -3,16 +3,22 @@
 //
 // Redaction works at two levels, so one careless call cannot leak:
 //   - an attribute whose key names a secret or personal datum (password, token,
-//     secret, authorization, cookie, email, ip, ...) is replaced by "[REDACTED]";
-//   - every string value is scrubbed of anything shaped like an email address,
-//     an IP address, a bearer token or a card number.
+//     secret, authorization, cookie, email, ip, ...) is replaced by "[REDACTED]",
+//     and so is every member of a group so named;
+//   - every string value (the message, errors, keys, and the strings inside maps,
+//     structs and slices, which are rendered as JSON and redacted key by key)
+//     is scrubbed of anything shaped like an email address, an IP address, a
+//     bearer token, a card number or a long secret.
 package logging
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +26,10 @@ import (
 const Redacted = "[REDACTED]"
 
 type requestIDKey struct{}
+
+// requestIDValue marks the request id added by the handler, so that
+// redaction can tell it from any other value logged under that key.
+type requestIDValue string
 
 // WithRequestID returns a context whose log lines carry the request id.
 func WithRequestID(ctx context.Context, id string) context.Context {
@@ -36,7 +46,7 @@ func RequestID(ctx context.Context) string {
 // the request id (taken from the context passed to the *Context methods).
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr})
-	return slog.New(requestIDHandler{h})
+	return slog.New(requestIDHandler{Handler: h, root: h})
 }
 
 // ParseLevel maps "debug", "info", "warn" and "error" to a level (info otherwise).
@@ -52,21 +62,52 @@ func ParseLevel(s string) slog.Level {
 	return slog.LevelInfo
 }
 
-type requestIDHandler struct{ slog.Handler }
+// requestIDHandler adds the context's request id to every record, always at
+// the top level of the line (not inside a group opened by WithGroup), so one
+// query on request_id finds every line of a request.
+type requestIDHandler struct {
+	slog.Handler // every WithAttrs and WithGroup applied
+	// root is the handler as it was before the first WithGroup, and ops the
+	// calls made since; they are replayed on root after request_id is added.
+	root slog.Handler
+	ops  []func(slog.Handler) slog.Handler
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := RequestID(ctx); id != "" {
-		r.AddAttrs(slog.String("request_id", id))
+	id := RequestID(ctx)
+	if id == "" {
+		return h.Handler.Handle(ctx, r)
 	}
-	return h.Handler.Handle(ctx, r)
+	idAttr := slog.Any("request_id", requestIDValue(id))
+	if len(h.ops) == 0 {
+		r.AddAttrs(idAttr)
+		return h.Handler.Handle(ctx, r)
+	}
+	out := h.root.WithAttrs([]slog.Attr{idAttr})
+	for _, op := range h.ops {
+		out = op(out)
+	}
+	return out.Handle(ctx, r)
 }
 
 func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(as)}
+	if len(as) == 0 {
+		return h
+	}
+	next := h.Handler.WithAttrs(as)
+	if len(h.ops) == 0 {
+		return requestIDHandler{Handler: next, root: next}
+	}
+	return requestIDHandler{Handler: next, root: h.root,
+		ops: append(slices.Clip(h.ops), func(x slog.Handler) slog.Handler { return x.WithAttrs(as) })}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	if name == "" {
+		return h
+	}
+	return requestIDHandler{Handler: h.Handler.WithGroup(name), root: h.root,
+		ops: append(slices.Clip(h.ops), func(x slog.Handler) slog.Handler { return x.WithGroup(name) })}
 }
 
 // sensitiveKeyParts are substrings of attribute keys whose values are never logged.
@@ -101,27 +142,35 @@ func sensitiveKey(key string) bool {
 }
 
 var (
-	emailPattern  = regexp.MustCompile(`[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+`)
-	ipv4Pattern   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
-	ipv6Pattern   = regexp.MustCompile(`(?i)\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b`)
+	emailPattern = regexp.MustCompile(`[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+`)
+	ipv4Pattern  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+	// Full and compressed IPv6 ("2001:db8::1", "fe80::1ff:fe23:4567:890a", "::1").
+	ipv6Pattern   = regexp.MustCompile(`(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}\b`)
 	bearerPattern = regexp.MustCompile(`(?i)bearer\s+\S+`)
 	cardPattern   = regexp.MustCompile(`\b(?:\d[ -]?){12,18}\d\b`)
-	// Long random-looking runs (session tokens, API keys, secret keys).
-	tokenPattern = regexp.MustCompile(`\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]{8,}|[A-Za-z0-9+/_\-]{32,}={0,2}`)
+	// Long random-looking runs (session tokens, API keys, secret keys) and AWS access key ids.
+	tokenPattern = regexp.MustCompile(`\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]{8,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|[A-Za-z0-9+/_\-]{32,}={0,2}`)
+	// The shape of a request id: Lambda's (a UUID) or one of ours ("req_...").
+	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
 // Scrub removes from s anything shaped like an email address, IP address,
 // bearer token, card number or long secret-looking string.
+//
+// The order matters: long secrets go before IP addresses and card numbers, so
+// that a digit run inside a secret cannot split it into short, unredacted
+// pieces; IP addresses go before card numbers, so that a card-like run of
+// digits next to an address cannot leave most of the address behind.
 func Scrub(s string) string {
 	if s == "" {
 		return s
 	}
 	s = emailPattern.ReplaceAllString(s, Redacted)
 	s = bearerPattern.ReplaceAllString(s, Redacted)
-	s = cardPattern.ReplaceAllString(s, Redacted)
+	s = tokenPattern.ReplaceAllString(s, Redacted)
 	s = ipv4Pattern.ReplaceAllString(s, Redacted)
 	s = ipv6Pattern.ReplaceAllString(s, Redacted)
-	s = tokenPattern.ReplaceAllString(s, Redacted)
+	s = cardPattern.ReplaceAllString(s, Redacted)
 	return s
 }
 
@@ -129,19 +178,86 @@ func redactAttr(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
 		return a
 	}
-	if sensitiveKey(a.Key) {
-		return slog.String(a.Key, Redacted)
+	key := Scrub(a.Key) // a careless call may use personal data as a key
+	if sensitiveKey(a.Key) || slices.ContainsFunc(groups, sensitiveKey) {
+		// slog.Group("password", "value", x): the group's name covers its members.
+		return slog.String(key, Redacted)
 	}
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, Scrub(v.String()))
+		return slog.String(key, Scrub(v.String()))
 	case slog.KindAny:
-		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, Scrub(err.Error()))
+		if id, ok := v.Any().(requestIDValue); ok && requestIDPattern.MatchString(string(id)) {
+			// The id the handler adds from the context is shown as it is: a
+			// Lambda request id is a UUID, which Scrub takes for a secret.
+			return slog.String(key, string(id))
 		}
-		// Arbitrary values are rendered and scrubbed rather than trusted.
-		return slog.String(a.Key, Scrub(v.String()))
+		return slog.Attr{Key: key, Value: redactAny(v.Any())}
 	}
-	return slog.Attr{Key: a.Key, Value: v}
+	return slog.Attr{Key: key, Value: v}
+}
+
+// redactAny renders an arbitrary value as the JSON handler would, then
+// redacts it like a group of attributes: sensitive object keys are replaced
+// and every string is scrubbed. (Printing it with %v instead would drop the
+// field names, so map[string]string{"password": x} would show x.) A value that
+// cannot be rendered as JSON is not shown at all.
+func redactAny(x any) slog.Value {
+	if err, ok := x.(error); ok {
+		return slog.StringValue(Scrub(errorText(err)))
+	}
+	raw, ok := marshal(x)
+	if !ok {
+		return slog.StringValue(Redacted)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return slog.StringValue(Redacted)
+	}
+	return slog.AnyValue(redactJSON(tree))
+}
+
+func redactJSON(v any) any {
+	switch t := v.(type) {
+	case string:
+		return Scrub(t)
+	case []any:
+		for i := range t {
+			t[i] = redactJSON(t[i])
+		}
+		return t
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			if sensitiveKey(k) {
+				out[Scrub(k)] = Redacted
+			} else {
+				out[Scrub(k)] = redactJSON(x)
+			}
+		}
+		return out
+	}
+	return v // json.Number, bool, nil
+}
+
+func marshal(x any) (raw []byte, ok bool) {
+	defer func() {
+		if recover() != nil {
+			raw, ok = nil, false
+		}
+	}()
+	raw, err := json.Marshal(x)
+	return raw, err == nil
+}
+
+func errorText(err error) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "[error text unavailable]"
+		}
+	}()
+	return err.Error()
 }

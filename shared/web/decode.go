@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // DecodeJSON reads r's body into dst strictly: the content type must be JSON,
@@ -39,8 +41,13 @@ func DecodeJSON(r *http.Request, dst any) error {
 
 // DecodeJSONBytes is DecodeJSON's parser on its own, for bodies already read.
 func DecodeJSONBytes(body []byte, dst any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return Errorf(http.StatusBadRequest, "malformed_json", "The request body is empty; send a JSON object.")
+	}
+	if bytes.Equal(trimmed, []byte("null")) {
+		// encoding/json accepts null for any destination and leaves it as it was.
+		return Errorf(http.StatusBadRequest, "malformed_json", "The request body must be a JSON object.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -66,39 +73,49 @@ func decodeError(err error) *Error {
 			return Errorf(http.StatusBadRequest, "malformed_json", "The request body must be a JSON object.")
 		}
 		return Invalid(FieldError{Field: typ.Field, Code: "wrong_type",
-			Detail: fmt.Sprintf("must be a %s", jsonKind(typ.Type.Kind().String()))})
+			Detail: "must be " + jsonKind(typ.Type.Kind().String())})
 	}
 	// encoding/json reports unknown fields only in its message: `json: unknown field "x"`.
 	const unknown = "json: unknown field "
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
-		field := msg[len(unknown):]
-		if len(field) > 66 {
-			field = field[:64] + `…"`
-		}
-		return Invalid(FieldError{Field: trimQuotes(field), Code: "unknown_field", Detail: "is not a field of this request"})
+		return Invalid(FieldError{Field: fieldName(msg[len(unknown):]), Code: "unknown_field", Detail: "is not a field of this request"})
 	}
 	return &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "The request body is not valid JSON.", Cause: err}
 }
 
-func trimQuotes(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return s[1 : len(s)-1]
+// maxFieldName bounds a field name echoed back to the client, in bytes.
+const maxFieldName = 64
+
+// fieldName unquotes a field name quoted by encoding/json and cuts it short,
+// on a character boundary, so that it stays valid UTF-8.
+func fieldName(quoted string) string {
+	name, err := strconv.Unquote(quoted)
+	if err != nil {
+		name = strings.TrimSuffix(strings.TrimPrefix(quoted, `"`), `"`)
 	}
-	return s
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	if len(name) > maxFieldName {
+		cut := maxFieldName
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + "…"
+	}
+	return name
 }
 
 func jsonKind(goKind string) string {
 	switch goKind {
 	case "string":
-		return "string"
+		return "a string"
 	case "bool":
-		return "boolean"
+		return "a boolean"
 	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
-		return "number"
+		return "a number"
 	case "slice", "array":
-		return "array"
+		return "an array"
 	case "map", "struct":
-		return "object"
+		return "an object"
 	}
-	return "value of another type"
+	return "a value of another type"
 }

@@ -61,6 +61,9 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 		h.Set("X-Request-Id", id)
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
+		if r.Body == nil { // http.NewRequest leaves it nil; a server never does
+			r.Body = http.NoBody
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, opts.MaxBody)
 		rec := &recorder{ResponseWriter: w}
 		defer func() {

@@ -72,7 +72,9 @@ type Problem struct {
 // message, and its cause is logged (redacted) but never sent.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || e.Status < 400 || e.Status > 599 {
+		// Not a client error, or one built without an error status (a zero
+		// Status would make WriteHeader panic): a 500 that shows nothing.
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal_error",
 			Message: "Something went wrong on our side. Try again later.", Cause: err}
 	}

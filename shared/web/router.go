@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 )
 
 // Router is an http.ServeMux whose 404 and 405 answers are problem documents
@@ -10,20 +11,39 @@ import (
 type Router struct {
 	mux    *http.ServeMux
 	logger *slog.Logger
+
+	mu       sync.RWMutex
+	patterns map[string]bool // every pattern registered, as the mux spells it
 }
 
 // NewRouter returns an empty Router.
 func NewRouter(logger *slog.Logger) *Router {
-	return &Router{mux: http.NewServeMux(), logger: logger}
+	return &Router{mux: http.NewServeMux(), logger: logger, patterns: map[string]bool{}}
 }
 
 // Handle registers h for a Go 1.22 method-and-path pattern such as "POST /v1/login".
 func (rt *Router) Handle(pattern string, h HandlerFunc) {
-	rt.mux.Handle(pattern, Handle(rt.logger, h))
+	rt.register(pattern, Handle(rt.logger, h))
+}
+
+func (rt *Router) register(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, h) // panics on an invalid or conflicting pattern, before it is recorded
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.patterns[pattern] = true
+}
+
+func (rt *Router) registered(pattern string) bool {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return rt.patterns[pattern]
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := rt.mux.Handler(r); pattern != "" {
+	// The mux names a registered pattern for a match (and for its redirect
+	// to the cleaned path), but for a CONNECT trailing-slash redirect it names
+	// the raw path, which must never reach the access log as a route.
+	if _, pattern := rt.mux.Handler(r); pattern != "" && rt.registered(pattern) {
 		rt.mux.ServeHTTP(w, r)
 		return
 	}
@@ -31,6 +51,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Allow header), then answer that status as a problem document.
 	probe := &statusProbe{header: http.Header{}}
 	rt.mux.ServeHTTP(probe, r)
+	r.Pattern = "" // the probe's lookup may have set it to the raw path
 	if allow := probe.header.Get("Allow"); allow != "" {
 		w.Header().Set("Allow", allow)
 	}
@@ -54,5 +75,5 @@ func (p *statusProbe) WriteHeader(code int)        { p.status = code }
 // Mount registers a whole http.Handler for a pattern (the local gateway
 // routes each API route to its function this way).
 func (rt *Router) Mount(pattern string, h http.Handler) {
-	rt.mux.Handle(pattern, h)
+	rt.register(pattern, h)
 }
