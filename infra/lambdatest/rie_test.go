@@ -1,0 +1,365 @@
+package lambdatest_test
+
+import (
+	"encoding/json"
+	"maps"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-cdn/atrium/infra/lambdatest"
+	"github.com/atrium-cdn/atrium/infra/local/gateway"
+	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/identity"
+)
+
+// flow is what the steps of TestHTTPFunctionsUnderRIE hand on to each other.
+type flow struct {
+	email, password string
+	verifyToken     string // from the verification email
+	token           string // session token from signup verification (used by bearer)
+	loginToken      string // session token from login (used by cookie)
+}
+
+// step is one invocation of one function through the emulator.
+type step struct {
+	name     string
+	function string // folder under functions/, as in gateway.HTTPFunctions
+	request  func(f *flow) lambdatest.HTTPRequest
+	status   int
+	problem  string // the problem code expected; "" for a success response
+	check    func(t *testing.T, f *flow, res lambdatest.HTTPResult)
+}
+
+const sessionCookiePrefix = identity.CookieName + "="
+
+func jsonBody(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func post(path, body string) lambdatest.HTTPRequest {
+	return lambdatest.HTTPRequest{Method: http.MethodPost, Path: path, Body: body,
+		Headers: map[string]string{"content-type": "application/json"}}
+}
+
+func bearer(r lambdatest.HTTPRequest, token string) lambdatest.HTTPRequest {
+	h := map[string]string{"authorization": "Bearer " + token}
+	for k, v := range r.Headers {
+		h[k] = v
+	}
+	r.Headers = h
+	return r
+}
+
+func getAccount() lambdatest.HTTPRequest {
+	return lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/account"}
+}
+
+type sessionBody struct {
+	Account identity.AccountView `json:"account"`
+	Session struct {
+		Token     string `json:"token"`
+		ExpiresAt string `json:"expires_at"`
+	} `json:"session"`
+}
+
+// checkSession decodes a new session's body, checks it is f's account, and
+// checks the session cookie travels in the payload-2.0 cookies field.
+func checkSession(t *testing.T, f *flow, res lambdatest.HTTPResult) string {
+	t.Helper()
+	var s sessionBody
+	decode(t, res, &s)
+	if s.Session.Token == "" || s.Session.ExpiresAt == "" {
+		t.Fatalf("no session token or expiry in %s", res.Body)
+	}
+	if s.Account.Email != f.email || !s.Account.EmailVerified {
+		t.Errorf("account = %+v, want the verified account of %s", s.Account, f.email)
+	}
+	if !slices.ContainsFunc(res.Cookies, func(c string) bool { return strings.HasPrefix(c, sessionCookiePrefix+s.Session.Token+";") }) {
+		t.Errorf("cookies = %q, want the session cookie %s… (payload 2.0 carries Set-Cookie in cookies)", res.Cookies, sessionCookiePrefix)
+	}
+	if v := res.Header("Set-Cookie"); v != "" {
+		t.Errorf("Set-Cookie also in headers: %q", v)
+	}
+	return s.Session.Token
+}
+
+func decode(t *testing.T, res lambdatest.HTTPResult, dst any) {
+	t.Helper()
+	if ct := res.Header("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("content-type = %q, want application/json", ct)
+	}
+	if err := json.Unmarshal(res.BodyBytes(t), dst); err != nil {
+		t.Fatalf("body %q: %v", res.Body, err)
+	}
+}
+
+var steps = []step{
+	{
+		name: "signup", function: "auth", status: http.StatusAccepted,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return post("/v1/signup", jsonBody(map[string]string{"email": f.email, "password": f.password}))
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+			var body map[string]any
+			decode(t, res, &body)
+			if len(body) != 1 || body["status"] != "verification_sent" {
+				t.Errorf(`body = %s, want {"status":"verification_sent"}`, res.Body)
+			}
+			mails := testenv.WaitForMails(t, f.email, 1)
+			f.verifyToken = testenv.LinkToken(t, mails[0])
+		},
+	},
+	{
+		name: "signup verify", function: "auth", status: http.StatusCreated,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return post("/v1/signup/verify", jsonBody(map[string]string{"token": f.verifyToken}))
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) { f.token = checkSession(t, f, res) },
+	},
+	{
+		name: "login with a base64-encoded body", function: "auth", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			r := post("/v1/login", jsonBody(map[string]string{"email": f.email, "password": f.password}))
+			r.Base64 = true
+			return r
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+			f.loginToken = checkSession(t, f, res)
+			if f.loginToken == f.token {
+				t.Error("login returned the signup session's token")
+			}
+		},
+	},
+	{
+		name: "malformed JSON", function: "auth", status: http.StatusBadRequest, problem: "malformed_json",
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return post("/v1/login", `{"email": "`+f.email+`", "password": `)
+		},
+	},
+	{
+		name: "account without a session", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
+		request: func(*flow) lambdatest.HTTPRequest { return getAccount() },
+	},
+	{
+		name: "account with a bearer token", function: "account", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.token) },
+		check:   checkAccount,
+	},
+	{
+		name: "account with the session cookie", function: "account", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			r := getAccount()
+			r.Cookies = []string{"theme=dark", sessionCookiePrefix + f.loginToken}
+			return r
+		},
+		check: checkAccount,
+	},
+	{
+		name: "logout", function: "auth", status: http.StatusNoContent,
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(post("/v1/logout", ""), f.token) },
+		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
+			if !slices.ContainsFunc(res.Cookies, func(c string) bool { return strings.HasPrefix(c, sessionCookiePrefix+";") }) {
+				t.Errorf("cookies = %q, want the session cookie cleared", res.Cookies)
+			}
+		},
+	},
+	{
+		name: "account after logout", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.token) },
+	},
+}
+
+func checkAccount(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+	t.Helper()
+	var a identity.AccountView
+	decode(t, res, &a)
+	if a.Email != f.email || a.ID == "" {
+		t.Errorf("account = %+v, want the account of %s", a, f.email)
+	}
+}
+
+// checkProblem checks an RFC 9457 problem response with the given code,
+// whose request_id is the Lambda request id.
+func checkProblem(t *testing.T, res lambdatest.HTTPResult, code string) {
+	t.Helper()
+	mt, _, err := mime.ParseMediaType(res.Header("Content-Type"))
+	if err != nil || mt != "application/problem+json" {
+		t.Errorf("content-type = %q, want application/problem+json", res.Header("Content-Type"))
+	}
+	var p struct {
+		Status    int    `json:"status"`
+		Code      string `json:"code"`
+		RequestID string `json:"request_id"`
+	}
+	if err := json.Unmarshal(res.BodyBytes(t), &p); err != nil {
+		t.Fatalf("problem body %q: %v", res.Body, err)
+	}
+	if p.Code != code || p.Status != res.StatusCode {
+		t.Errorf("problem = %s, want code %q and status %d", res.Body, code, res.StatusCode)
+	}
+	if p.RequestID != res.Report.RequestID {
+		t.Errorf("problem request_id = %q, want the Lambda request id %q", p.RequestID, res.Report.RequestID)
+	}
+}
+
+// TestHTTPFunctionsUnderRIE proves the Lambda path of every HTTP function:
+// its bootstrap, built for this machine with the deployment flags, runs
+// under the AWS Lambda Runtime Interface Emulator with the environment the
+// local stack gives it, cold-starts against the real local services, and
+// answers API Gateway HTTP API (payload 2.0) events as API Gateway expects:
+// status, headers, the cookies field, problem documents, and the Lambda
+// request id as X-Request-Id.
+func TestHTTPFunctionsUnderRIE(t *testing.T) {
+	rie := testenv.RIE(t)
+	st := testenv.NewStack(t)
+	b := sharedBuilds(t)
+
+	// Every function the HTTP API routes to must be exercised here.
+	covered := map[string][]string{}
+	for _, s := range steps {
+		r := s.request(&flow{})
+		route := r.Route
+		if route == "" {
+			route = r.Method + " " + r.Path
+		}
+		covered[s.function] = append(covered[s.function], route)
+	}
+	for _, fn := range gateway.HTTPFunctions {
+		if len(covered[fn.Name]) == 0 {
+			t.Errorf("function %s has no step here: add one so its Lambda path is proven", fn.Name)
+		}
+		for _, route := range fn.Routes {
+			if !slices.Contains(covered[fn.Name], route) {
+				t.Logf("note: route %q of %s has no step here", route, fn.Name)
+			}
+		}
+	}
+	for name := range covered {
+		if !slices.ContainsFunc(gateway.HTTPFunctions, func(fn gateway.HTTPFunction) bool { return fn.Name == name }) {
+			t.Errorf("steps invoke %q, which is not in gateway.HTTPFunctions", name)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// One emulator per function for the whole flow, as one warm execution
+	// environment per function serves a user's successive requests.
+	emulators := map[string]*lambdatest.Emulator{}
+	for _, fn := range gateway.HTTPFunctions {
+		emulators[fn.Name] = lambdatest.StartEmulator(t, lambdatest.EmulatorOptions{
+			RIE: rie, Name: "atrium-" + fn.Name, Env: st.Env(fn.Name),
+			Bootstrap: b.Bootstrap(t, functionPkg(fn.Name), lambdatest.Host),
+		})
+	}
+
+	f := &flow{email: testenv.Email(t), password: "violet-harbor-quantum-88-lantern"}
+	var done []invocation
+	for _, s := range steps {
+		ok := t.Run(s.name, func(t *testing.T) {
+			req := s.request(f)
+			res := emulators[s.function].InvokeHTTP(t, req)
+			done = append(done, invocation{s.function, res.Report.RequestID, res.StatusCode})
+			if res.StatusCode != s.status {
+				t.Fatalf("%s %s: status %d, want %d; body %s", req.Method, req.Path, res.StatusCode, s.status, res.Body)
+			}
+			if got := res.Header("X-Request-Id"); got == "" || got != res.Report.RequestID {
+				t.Errorf("X-Request-Id = %q, want the Lambda request id %q", got, res.Report.RequestID)
+			}
+			if s.problem != "" {
+				checkProblem(t, res, s.problem)
+			}
+			if s.check != nil {
+				s.check(t, f, res)
+			}
+		})
+		if !ok {
+			t.Fatalf("step %q failed; the steps after it build on it", s.name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, inv := range done {
+		if seen[inv.requestID] {
+			t.Errorf("Lambda request id %q given to more than one invocation", inv.requestID)
+		}
+		seen[inv.requestID] = true
+	}
+	checkAccessLog(t, emulators, done)
+
+	// P6 in the deployed shape: what the functions print is what CloudWatch
+	// keeps. None of the caller's personal data or secrets may be in it.
+	secrets := map[string]string{
+		"email": f.email, "password": f.password, "verification token": f.verifyToken,
+		"session token": f.token, "login session token": f.loginToken,
+		"source IP": lambdatest.SourceIP, "user agent": lambdatest.UserAgent,
+	}
+	for name, e := range emulators {
+		out := e.Output()
+		for what, v := range secrets {
+			if v != "" && strings.Contains(out, v) {
+				t.Errorf("the %s function's output holds the caller's %s", name, what)
+			}
+		}
+	}
+}
+
+// invocation is one finished step, as its access-log line must show it.
+type invocation struct {
+	function, requestID string
+	status              int
+}
+
+// checkAccessLog checks that each invocation left exactly one access-log line
+// carrying its Lambda request id (the id CloudWatch shows beside every line)
+// and its status.
+func checkAccessLog(t *testing.T, emulators map[string]*lambdatest.Emulator, done []invocation) {
+	t.Helper()
+	type logged struct{ lines, status int }
+	var found map[string]logged
+	var missing []invocation
+	// The function's output reaches us through the emulator's pipe: give the
+	// last lines a moment.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		found = map[string]logged{}
+		for _, e := range emulators {
+			for _, line := range strings.Split(e.Output(), "\n") {
+				var l struct {
+					Msg       string `json:"msg"`
+					Status    int    `json:"status"`
+					RequestID string `json:"request_id"`
+				}
+				if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request" {
+					f := found[l.RequestID]
+					found[l.RequestID] = logged{lines: f.lines + 1, status: l.Status}
+				}
+			}
+		}
+		missing = missing[:0]
+		for _, inv := range done {
+			if found[inv.requestID].lines == 0 {
+				missing = append(missing, inv)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, inv := range missing {
+		ids := slices.Sorted(maps.Keys(found))
+		t.Errorf("%s: no access-log line with request_id %q; the lines carry %q", inv.function, inv.requestID, ids)
+	}
+	for _, inv := range done {
+		if f := found[inv.requestID]; f.lines > 1 || f.lines == 1 && f.status != inv.status {
+			t.Errorf("%s: %d access-log lines for request %s, status %d; want one, status %d",
+				inv.function, f.lines, inv.requestID, f.status, inv.status)
+		}
+	}
+}
