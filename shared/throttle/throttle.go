@@ -57,12 +57,13 @@ func (p Policy) Delay(n int) time.Duration {
 	if n < p.FreeFailures {
 		return 0
 	}
-	exp := n - p.FreeFailures
-	if exp > 40 {
+	// Compare in floating point: BaseDelay·2^k overflows a Duration long
+	// before k reaches the hundred failures a lock allows.
+	d := float64(p.BaseDelay) * math.Pow(2, float64(n-p.FreeFailures))
+	if d >= float64(p.MaxDelay) {
 		return p.MaxDelay
 	}
-	d := time.Duration(float64(p.BaseDelay) * math.Pow(2, float64(exp)))
-	return min(d, p.MaxDelay)
+	return time.Duration(d)
 }
 
 // Store keeps the counters.

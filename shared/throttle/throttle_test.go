@@ -1,0 +1,81 @@
+package throttle
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDelayDoublesUpToTheCap(t *testing.T) {
+	p := DefaultPolicy()
+	tests := []struct {
+		failures int
+		want     time.Duration
+	}{
+		{0, 0}, {4, 0}, {5, time.Second}, {6, 2 * time.Second}, {7, 4 * time.Second},
+		{14, 512 * time.Second}, {15, 15 * time.Minute},
+		// 2^34 s overflows a Duration: the cap must still hold (a bug once).
+		{39, 15 * time.Minute}, {99, 15 * time.Minute}, {1000, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		if got := p.Delay(tt.failures); got != tt.want {
+			t.Errorf("Delay(%d) = %s, want %s", tt.failures, got, tt.want)
+		}
+	}
+}
+
+func TestFailuresCheck(t *testing.T) {
+	p := DefaultPolicy()
+	now := time.Unix(1_800_000_000, 0)
+	tests := []struct {
+		name string
+		f    Failures
+		want Wait
+	}{
+		{"none", Failures{}, Wait{}},
+		{"free failures", Failures{Count: 4, LastMillis: now.UnixMilli()}, Wait{}},
+		{"delay running", Failures{Count: 6, LastMillis: now.Add(-500 * time.Millisecond).UnixMilli()}, Wait{RetryAfter: 1500 * time.Millisecond}},
+		{"delay over", Failures{Count: 6, LastMillis: now.Add(-2 * time.Second).UnixMilli()}, Wait{}},
+		{"locked", Failures{Count: 100, LastMillis: now.Add(-48 * time.Hour).UnixMilli()}, Wait{Locked: true}},
+	}
+	for _, tt := range tests {
+		if got := tt.f.Check(p, now); got != tt.want {
+			t.Errorf("%s: Check = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRetryAfterIsHonest(t *testing.T) {
+	const limit = 10
+	w := time.Minute
+	tests := []struct {
+		name       string
+		curr, prev int
+		elapsed    float64
+		want       time.Duration
+	}{
+		{"under the limit", 5, 0, 0.5, 0},
+		{"at the limit", 10, 0, 0.1, 0},
+		{"previous window still weighs", 4, 14, 0.5, 9 * time.Second},
+		{"over: wait into the next window", 11, 0, 0.5, 41 * time.Second},
+	}
+	for _, tt := range tests {
+		got := retryAfter(tt.curr, tt.prev, limit, tt.elapsed, w)
+		if got != tt.want {
+			t.Errorf("%s: retryAfter = %s, want %s", tt.name, got, tt.want)
+		}
+		if got == 0 {
+			continue
+		}
+		// Honest: one more request fits at exactly that moment, not a second before.
+		fits := func(d time.Duration) bool {
+			at := tt.elapsed + d.Seconds()/w.Seconds()
+			if at < 1 {
+				return float64(tt.curr+1)+float64(tt.prev)*(1-at) <= limit
+			}
+			return 1+float64(tt.curr)*(1-(at-1)) <= limit
+		}
+		if !fits(got) || fits(got-time.Second) {
+			t.Errorf("%s: retryAfter %s is not the first moment a request fits", tt.name, got)
+		}
+	}
+}
