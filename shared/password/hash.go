@@ -401,9 +401,9 @@ func parseArgon2id(encoded string, ceiling Params) (p Params, salt, key []byte, 
 	p = Params{
 		MemoryKiB: m,
 		Time:      t,
-		Threads:   uint8(threads), // <= ceiling.Threads, a uint8
-		SaltLen:   uint32(len(salt)),
-		KeyLen:    uint32(len(key)),
+		Threads:   uint8(threads),    // #nosec G115 -- checked <= ceiling.Threads (a uint8) above
+		SaltLen:   uint32(len(salt)), // #nosec G115 -- checked <= ceiling.SaltLen (64) above
+		KeyLen:    uint32(len(key)),  // #nosec G115 -- checked <= ceiling.KeyLen (64) above
 	}
 	return p, salt, key, nil
 }

@@ -27,10 +27,11 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	r := b.Config
+	// Each value is bounded by config to [Floor, Ceiling], which fit the narrower types.
 	params := password.Params{
-		MemoryKiB: uint32(r.Int("ARGON2_MEMORY_KIB", int(password.Default.MemoryKiB), int(password.Floor.MemoryKiB), int(password.Ceiling.MemoryKiB))),
-		Time:      uint32(r.Int("ARGON2_TIME", int(password.Default.Time), int(password.Floor.Time), int(password.Ceiling.Time))),
-		Threads:   uint8(r.Int("ARGON2_THREADS", int(password.Default.Threads), int(password.Floor.Threads), int(password.Ceiling.Threads))),
+		MemoryKiB: uint32(r.Int("ARGON2_MEMORY_KIB", int(password.Default.MemoryKiB), int(password.Floor.MemoryKiB), int(password.Ceiling.MemoryKiB))), // #nosec G115 -- bounded above
+		Time:      uint32(r.Int("ARGON2_TIME", int(password.Default.Time), int(password.Floor.Time), int(password.Ceiling.Time))),                      // #nosec G115 -- bounded above
+		Threads:   uint8(r.Int("ARGON2_THREADS", int(password.Default.Threads), int(password.Floor.Threads), int(password.Ceiling.Threads))),           // #nosec G115 -- bounded above
 		SaltLen:   password.Default.SaltLen,
 		KeyLen:    password.Default.KeyLen,
 	}

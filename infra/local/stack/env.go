@@ -17,7 +17,9 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 )
 
-// Local settings of the functions.
+// Local settings of the functions. The SMTP "password" is a throwaway for
+// Mailpit, which accepts any login; secret names are names.
+// #nosec G101 -- no real credential here
 const (
 	LocalStage      = "local"
 	LocalAppURL     = "http://localhost:5173" // a dashboard dev server, for links in emails

@@ -109,6 +109,7 @@ func DynamoDBLocalDir(repoRoot string) (string, error) {
 }
 
 func (s *Services) start(o Options, dir, name string, args ...string) error {
+	// #nosec G204 G702 -- java and the pinned tools in .bin, with arguments built here
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir // DynamoDB Local writes a metadata file into its working directory
 	cmd.Stdout, cmd.Stderr = o.Logs, o.Logs

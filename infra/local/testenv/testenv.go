@@ -13,6 +13,7 @@ import (
 )
 
 // Environment variables set by `atrium-local exec` for the commands it runs.
+// #nosec G101 -- variable names, not credentials
 const (
 	EnvDynamoDBEndpoint       = "ATRIUM_TEST_DYNAMODB_ENDPOINT"       // http://127.0.0.1:PORT
 	EnvMailpitAPI             = "ATRIUM_TEST_MAILPIT_URL"             // http://127.0.0.1:PORT

@@ -126,6 +126,7 @@ func run(root string) error {
 		o.DataDir = filepath.Join(root, ".local")
 	}
 	if os.Getenv("ATRIUM_FRESH") == "1" {
+		// #nosec G703 -- the developer's own data directory, named by them, on request
 		if err := os.RemoveAll(o.DataDir); err != nil {
 			return fmt.Errorf("wipe %s: %w", o.DataDir, err)
 		}
@@ -187,6 +188,7 @@ func execute(root string, args []string) (int, error) {
 		return 0, fmt.Errorf("%w (service output in %s)", err, logFile.Name())
 	}
 	defer svc.Close()
+	// #nosec G204 G702 -- running the developer's command is what exec is for
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(),
