@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -185,7 +184,7 @@ func TestPerClientRateLimits(t *testing.T) {
 // one security_event line with its outcome, and no line holds an address,
 // a password or a client IP.
 func TestSecurityEventsCarryNoPersonalData(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	f := newFixtureWith(t, &logs, options{})
 	email := testenv.Email(t)
 	f.activeAccount(t, email)
@@ -215,21 +214,4 @@ func TestSecurityEventsCarryNoPersonalData(t *testing.T) {
 	if fmt.Sprint(outcomes) != fmt.Sprint(want) {
 		t.Fatalf("security events %v, want %v", outcomes, want)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

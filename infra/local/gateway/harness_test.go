@@ -27,27 +27,10 @@ var (
 	apiURL   string
 	apiErr   error
 	theStack *stack.Stack
-	logs     = &syncBuffer{}
+	logs     = &testenv.LogBuffer{}
 	// sensitive collects every password, token and email address the tests use.
 	sensitive sync.Map
 )
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // remember marks values that must never appear in a log line.
 func remember(values ...string) {
