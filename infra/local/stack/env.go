@@ -21,7 +21,6 @@ import (
 // Mailpit, which accepts any login; secret names are names.
 // #nosec G101 -- no real credential here
 const (
-	LocalStage      = "local"
 	LocalAppURL     = "http://localhost:5173" // a dashboard dev server, for links in emails
 	LocalMailFrom   = "no-reply@atrium.localhost"
 	SMTPSecretName  = "atrium/local/smtp"
@@ -96,7 +95,7 @@ func seedSecret(ctx context.Context, endpoint, name, value, description string) 
 func (s *Stack) Env(function string) map[string]string {
 	_ = function // every function gets the same variables for now
 	return map[string]string{
-		"STAGE":                            LocalStage,
+		"STAGE":                            coldstart.LocalStage,
 		"STATE_TABLE":                      s.Tables["StateTable"],
 		"ALLOWED_ORIGINS":                  s.Origins,
 		"LOG_LEVEL":                        "info",
