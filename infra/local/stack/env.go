@@ -84,6 +84,15 @@ func seedSecret(ctx context.Context, endpoint, name, value, description string) 
 	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(name), SecretString: aws.String(value), Description: aws.String(description),
 	})
+	var exists *smtypes.ResourceExistsException
+	if errors.As(err, &exists) {
+		// Another test package seeded it a moment ago: use that one.
+		d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+		if err != nil {
+			return "", fmt.Errorf("look up secret %s: %w", name, err)
+		}
+		return aws.ToString(d.ARN), nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("create secret %s: %w", name, err)
 	}
