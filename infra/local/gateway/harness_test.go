@@ -100,6 +100,9 @@ func api(t *testing.T) string {
 	if apiErr != nil {
 		t.Fatalf("start API: %v", apiErr)
 	}
+	if apiURL == "" {
+		t.Fatal("the local API did not start: see the first failing test (run with `make test`)")
+	}
 	return apiURL
 }
 
