@@ -45,6 +45,12 @@ type Credential struct {
 	AccountID    string `dynamodbav:"account_id"`
 	PasswordHash string `dynamodbav:"password_hash"`
 	Status       string `dynamodbav:"status"`
+	// PasswordSetMillis is when the password was last reset or changed:
+	// reset links issued before then no longer work.
+	PasswordSetMillis int64 `dynamodbav:"password_set_ms,omitempty"`
+	// NotifyNextLogin asks for a "new sign-in" email at the next login (set
+	// when a reset ends a lockout).
+	NotifyNextLogin bool `dynamodbav:"notify_next_login,omitempty"`
 }
 
 // ErrEmailClaimed reports that the address already belongs to an account.
@@ -233,11 +239,17 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 
 // ReplacePasswordHash swaps the address's stored hash for a new one only if
 // the stored hash is still old (compare-and-swap), so a concurrent change is
-// never lost. It reports whether the swap happened.
-func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string) (bool, error) {
+// never lost. It reports whether the swap happened. changed says the password
+// itself changed (not just its hash's parameters): reset links issued before
+// then stop working.
+func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string, changed bool) (bool, error) {
+	update := expression.Set(expression.Name("password_hash"), expression.Value(next))
+	if changed {
+		update = update.Set(expression.Name("password_set_ms"), expression.Value(s.now().UnixMilli()))
+	}
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("password_hash").Equal(expression.Value(old))).
-		WithUpdate(expression.Set(expression.Name("password_hash"), expression.Value(next))).Build()
+		WithUpdate(update).Build()
 	if err != nil {
 		return false, fmt.Errorf("build rehash expression: %w", err)
 	}
@@ -273,17 +285,25 @@ func ViewAccount(a *Account) AccountView {
 // SetPassword sets the password hash of the account's address from a
 // single-use token (a reset link): the token is consumed, the hash replaced,
 // and any extra items (clearing the lockout) written, all in one transaction.
-// It fails with ErrTokenUsed if the token is gone or the account no longer
-// active.
-func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash string, extra ...types.TransactWriteItem) error {
+// It fails with ErrTokenUsed if the token is gone, the account no longer
+// active, or the password was reset or changed after the token was issued.
+// notifyNextLogin asks for a "new sign-in" email at the next login.
+func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash string, notifyNextLogin bool, extra ...types.TransactWriteItem) error {
 	consume, err := s.consumeToken(t)
 	if err != nil {
 		return err
 	}
+	update := expression.Set(expression.Name("password_hash"), expression.Value(passwordHash)).
+		Set(expression.Name("password_set_ms"), expression.Value(s.now().UnixMilli()))
+	if notifyNextLogin {
+		update = update.Set(expression.Name("notify_next_login"), expression.Value(true))
+	}
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("account_id").Equal(expression.Value(t.AccountID)).
-			And(expression.Name("status").Equal(expression.Value(StatusActive)))).
-		WithUpdate(expression.Set(expression.Name("password_hash"), expression.Value(passwordHash))).Build()
+			And(expression.Name("status").Equal(expression.Value(StatusActive))).
+			And(expression.AttributeNotExists(expression.Name("password_set_ms")).
+				Or(expression.Name("password_set_ms").LessThan(expression.Value(t.IssuedMillis))))).
+		WithUpdate(update).Build()
 	if err != nil {
 		return fmt.Errorf("build password update: %w", err)
 	}
@@ -294,6 +314,21 @@ func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash s
 	}
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}
+
+// ClearLoginNotice removes the request for a "new sign-in" email once sent.
+func (s *Store) ClearLoginNotice(ctx context.Context, email string) error {
+	e, err := expression.NewBuilder().WithUpdate(expression.Remove(expression.Name("notify_next_login"))).Build()
+	if err != nil {
+		return fmt.Errorf("build notice update: %w", err)
+	}
+	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(),
+		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(),
+	}); err != nil {
+		return fmt.Errorf("clear login notice: %w", err)
 	}
 	return nil
 }

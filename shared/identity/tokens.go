@@ -30,6 +30,7 @@ type Token struct {
 	Hash         string    `dynamodbav:"-"`
 	AccountID    string    `dynamodbav:"account_id"`
 	PasswordHash string    `dynamodbav:"password_hash,omitempty"` // verify_email: the password chosen at signup
+	IssuedMillis int64     `dynamodbav:"issued_ms"`
 	ExpiresAt    time.Time `dynamodbav:"-"`
 }
 
@@ -37,6 +38,7 @@ type Token struct {
 // value, which only the email that carries it will ever hold.
 func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (string, error) {
 	value := ids.Secret()
+	t.IssuedMillis = s.now().UnixMilli()
 	item, err := attributevalue.MarshalMap(t)
 	if err != nil {
 		return "", fmt.Errorf("encode token: %w", err)

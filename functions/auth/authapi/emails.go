@@ -79,3 +79,14 @@ If it was not, reset your password at %s/forgot-password and review your
 sessions at %s/settings/sessions
 `, failures, appURL, appURL)}
 }
+
+func signInAfterLockoutMail(to, appURL string) mail.Message {
+	return mail.Message{To: to, Subject: "New sign-in to your Atrium account", Text: fmt.Sprintf(
+		`Your Atrium account was just signed in to, for the first time since it was
+locked after too many failed attempts and its password was reset.
+
+If this was you, there is nothing to do.
+If it was not, reset your password at %s/forgot-password and review your
+sessions at %s/settings/sessions
+`, appURL, appURL)}
+}

@@ -243,7 +243,7 @@ func FuzzPasswordRoutes(f *testing.F) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := fx.store.ReplacePasswordHash(ctx, changeEmail, cred.PasswordHash, strongHash); err != nil {
+				if _, err := fx.store.ReplacePasswordHash(ctx, changeEmail, cred.PasswordHash, strongHash, false); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -93,7 +93,14 @@ func (s *Service) Reset(ctx context.Context, token, pass string) error {
 		return fmt.Errorf("hash password: %w", err)
 	}
 	subject := s.keyer.Of("email", acct.Email)
-	err = s.store.SetPassword(ctx, t, acct.Email, hash, s.throttle.ClearFailuresItem(subject))
+	fails, err := s.throttle.LoginFailures(ctx, subject)
+	if err != nil {
+		return err
+	}
+	// A reset that ends a lockout (or running delays) asks for a "new
+	// sign-in" email at the next login, which the cleared count cannot.
+	notify := fails.Delayed(s.throttle.Policy())
+	err = s.store.SetPassword(ctx, t, acct.Email, hash, notify, s.throttle.ClearFailuresItem(subject))
 	if errors.Is(err, identity.ErrTokenUsed) {
 		s.event(ctx, "password_reset", "failure", "invalid_token", acct.ID)
 		return ErrInvalidToken
@@ -155,7 +162,7 @@ func (s *Service) Change(ctx context.Context, sess *identity.Session, current, n
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	swapped, err := s.store.ReplacePasswordHash(ctx, acct.Email, cred.PasswordHash, hash)
+	swapped, err := s.store.ReplacePasswordHash(ctx, acct.Email, cred.PasswordHash, hash, true)
 	if err != nil {
 		return err
 	}

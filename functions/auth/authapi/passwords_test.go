@@ -551,7 +551,43 @@ func TestResetClearsLockout(t *testing.T) {
 	}
 	pwWaitForMail(t, email, 4, pwSubjectChanged)
 	f.pwWantLogin(t, "new password after the reset", email, pwStrong2, http.StatusOK, "")
+	// The first login since the lockout tells the owner; the next one does not.
+	notice := pwWaitForMail(t, email, 5, "New sign-in to your Atrium account")
+	if !strings.Contains(notice.Text, "locked") {
+		t.Fatalf("sign-in notice does not mention the lockout:\n%s", notice.Text)
+	}
+	f.pwWantLogin(t, "second login after the reset", email, pwStrong2, http.StatusOK, "")
+	pwNoNewMail(t, email, 5)
 	f.pwWantLogin(t, "old password after the reset", email, strong, http.StatusUnauthorized, "invalid_credentials")
+}
+
+// TestResetLinksDieWhenThePasswordChanges: once a reset or a change has set
+// a new password, every reset link issued before it is refused (OWASP's
+// guidance on outstanding reset tokens).
+func TestResetLinksDieWhenThePasswordChanges(t *testing.T) {
+	f := newFixture(t, io.Discard)
+	email := testenv.Email(t)
+	session := f.activeAccount(t, email)
+	first := f.pwForgot(t, email, 2)
+	f.clock.Advance(time.Second)
+	second := f.pwForgot(t, email, 3)
+	f.clock.Advance(time.Second)
+	if status, _, out := f.call(t, http.MethodPost, "/v1/password/reset", pwResetBody(second, pwStrong2), "", ""); status != http.StatusNoContent {
+		t.Fatalf("reset with the newer link: %d %v", status, out)
+	}
+	status, _, out := f.call(t, http.MethodPost, "/v1/password/reset", pwResetBody(first, pwStrong3), "", "")
+	pwWantProblem(t, "older link after a reset", status, out, http.StatusBadRequest, "invalid_token", nil)
+	f.pwWantLogin(t, "password set by the newer link", email, pwStrong2, http.StatusOK, "")
+
+	session = f.pwMustLogin(t, email, pwStrong2)
+	third := f.pwForgot(t, email, 5)
+	f.clock.Advance(time.Second)
+	if s := f.pwSend(t, http.MethodPost, "/v1/password/change", pwChangeBody(pwStrong2, pwStrong4), session); s.Code != http.StatusNoContent {
+		t.Fatalf("change: %d %s", s.Code, s.Body)
+	}
+	status, _, out = f.call(t, http.MethodPost, "/v1/password/reset", pwResetBody(third, pwStrong3), "", "")
+	pwWantProblem(t, "link issued before a change", status, out, http.StatusBadRequest, "invalid_token", nil)
+	f.pwWantLogin(t, "password set by the change", email, pwStrong4, http.StatusOK, "")
 }
 
 func TestChangePassword(t *testing.T) {

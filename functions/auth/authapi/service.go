@@ -308,13 +308,29 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 		return nil, nil, "", err
 	}
 	s.event(ctx, "login", "success", "", cred.AccountID, "session_id", sess.ID)
-	if fails.Delayed(s.throttle.Policy()) {
+	switch {
+	case fails.Delayed(s.throttle.Policy()):
 		// Someone failed many times before this login: tell the owner.
-		if err := s.send(ctx, signInAfterFailuresMail(email, s.appURL, fails.Count)); err != nil {
-			s.logger.WarnContext(ctx, "could not send the sign-in notice", "account_id", cred.AccountID, "error", err)
-		}
+		s.signInNotice(ctx, cred, signInAfterFailuresMail(email, s.appURL, fails.Count))
+	case cred.NotifyNextLogin:
+		// The first login since a reset ended a lockout.
+		s.signInNotice(ctx, cred, signInAfterLockoutMail(email, s.appURL))
 	}
 	return got.acct, sess, tok, nil
+}
+
+// signInNotice sends a "new sign-in" email (best effort: the login stands)
+// and clears a pending request for one.
+func (s *Service) signInNotice(ctx context.Context, cred *identity.Credential, m mail.Message) {
+	if err := s.send(ctx, m); err != nil {
+		s.logger.WarnContext(ctx, "could not send the sign-in notice", "account_id", cred.AccountID, "error", err)
+		return
+	}
+	if cred.NotifyNextLogin {
+		if err := s.store.ClearLoginNotice(ctx, cred.Email); err != nil {
+			s.logger.WarnContext(ctx, "could not clear the sign-in notice", "account_id", cred.AccountID, "error", err)
+		}
+	}
 }
 
 // loginFailed counts a failed password check for the address; on the
@@ -360,7 +376,7 @@ func (s *Service) upgradeHash(ctx context.Context, cred *identity.Credential, pa
 		s.logger.WarnContext(ctx, "re-hash failed", "account_id", cred.AccountID, "error", err)
 		return
 	}
-	swapped, err := s.store.ReplacePasswordHash(ctx, cred.Email, cred.PasswordHash, next)
+	swapped, err := s.store.ReplacePasswordHash(ctx, cred.Email, cred.PasswordHash, next, false)
 	if err != nil {
 		s.logger.WarnContext(ctx, "re-hash not stored", "account_id", cred.AccountID, "error", err)
 		return

@@ -359,7 +359,7 @@ func TestLoginUpgradesOutdatedHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := store.ReplacePasswordHash(context.Background(), email, cred.PasswordHash, outdated); !ok || err != nil {
+	if ok, err := store.ReplacePasswordHash(context.Background(), email, cred.PasswordHash, outdated, false); !ok || err != nil {
 		t.Fatalf("plant outdated hash: %v %v", ok, err)
 	}
 	if r := do(t, request{method: "POST", path: "/v1/login", body: map[string]string{"email": email, "password": pass}}); r.Status != http.StatusOK {
