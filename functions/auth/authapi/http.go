@@ -1,6 +1,7 @@
 package authapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachMode := r.String("BREACHED_PASSWORD_CHECK", "off")
 	breachURL := r.URL("BREACHED_PASSWORD_API_URL", "https://api.pwnedpasswords.com")
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
+	forgotFloor := r.Duration("FORGOT_MIN_DURATION", DefaultForgotFloor, 0, 10*time.Second)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -105,7 +107,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	}
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
 		Mail: smtp, AppURL: appURL, Logger: b.Logger,
-		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker})
+		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
+		ForgotFloor: cmp.Or(forgotFloor, -1)})
 	if err != nil {
 		return nil, err
 	}
@@ -336,6 +339,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
 	email, err := decodeEmail(r)
 	if err != nil {
 		return err
@@ -345,6 +349,11 @@ func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.Forgot(r.Context(), email); err != nil {
 		return err
+	}
+	// Only a registered address costs an email: answer every address at the
+	// same moment after the request began.
+	if s.forgotFloor > 0 {
+		s.pause(r.Context(), start.Add(s.forgotFloor))
 	}
 	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "reset_email_sent_if_registered"})
 	return nil

@@ -1,6 +1,7 @@
 package authapi
 
 import (
+	"context"
 	"crypto/sha1" // #nosec G505 -- the fake Pwned Passwords server is keyed by SHA-1, like the real one
 	"encoding/hex"
 	"encoding/json"
@@ -926,5 +927,40 @@ func TestConcurrentChangesNeverBothWin(t *testing.T) {
 		if wins != 1 {
 			t.Fatalf("round %d: %d changes won (%v %q), want exactly 1", round, wins, statuses, codes)
 		}
+	}
+}
+
+// TestForgotAnswersEveryAddressAtTheSameMoment proves structurally (no
+// stopwatch) that a forgot-password request for a registered address, which
+// sends an email, and one for an unknown address, which does not, both wait
+// until one second after the request began before answering — after their
+// work is done.
+func TestForgotAnswersEveryAddressAtTheSameMoment(t *testing.T) {
+	type pause struct {
+		floor      time.Duration
+		mailsSoFar int
+	}
+	var (
+		mu     sync.Mutex
+		pauses []pause
+		f      *fixture
+		began  time.Time
+	)
+	f = newFixtureWith(t, io.Discard, options{forgotPause: func(_ context.Context, until time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		pauses = append(pauses, pause{until.Sub(began).Round(100 * time.Millisecond), f.mail.reset()})
+	}})
+	email := testenv.Email(t)
+	f.activeAccount(t, email)
+	for _, addr := range []string{email, testenv.Email(t)} {
+		began = time.Now()
+		if status, _, out := f.call(t, http.MethodPost, "/v1/password/forgot", `{"email":"`+addr+`"}`, "", ""); status != http.StatusAccepted {
+			t.Fatalf("forgot: %d %v", status, out)
+		}
+	}
+	want := []pause{{DefaultForgotFloor, 1}, {DefaultForgotFloor, 0}}
+	if fmt.Sprint(pauses) != fmt.Sprint(want) {
+		t.Fatalf("pauses %v, want %v: both answers wait for the same moment, after the email (if any) went out", pauses, want)
 	}
 }

@@ -5,6 +5,7 @@
 package authapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +76,11 @@ type Service struct {
 	keyer    *pseudonym.Keyer
 	limits   Limits
 	breached BreachChecker
+	// forgotFloor is the least time a forgot-password answer takes, so that
+	// sending the email (only for a registered address) is not seen in the
+	// response time; pause waits until a moment (time.Sleep in production).
+	forgotFloor time.Duration
+	pause       func(ctx context.Context, until time.Time)
 }
 
 // Limits are the per-client rate limits of each way in.
@@ -106,6 +112,23 @@ type Deps struct {
 	Keyer    *pseudonym.Keyer // pseudonyms of email and client addresses
 	Limits   Limits
 	Breached BreachChecker // nil: no breached-password check
+	// ForgotFloor is the least time a forgot-password answer takes
+	// (DefaultForgotFloor when zero; negative: none).
+	ForgotFloor time.Duration
+	// Pause waits until a moment or the context's end; nil: a real timer.
+	Pause func(ctx context.Context, until time.Time)
+}
+
+// DefaultForgotFloor comfortably exceeds an SMTP round trip to Amazon SES.
+const DefaultForgotFloor = time.Second
+
+func sleepUntil(ctx context.Context, until time.Time) {
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // NewService builds the Service. It keeps a decoy hash at the configured
@@ -116,9 +139,14 @@ func NewService(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make decoy hash: %w", err)
 	}
-	return &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
+	svc := &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
-		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached}, nil
+		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
+		forgotFloor: cmp.Or(d.ForgotFloor, DefaultForgotFloor), pause: d.Pause}
+	if svc.pause == nil {
+		svc.pause = sleepUntil
+	}
+	return svc, nil
 }
 
 // Signup starts a signup for a valid address and password. Whether or not the

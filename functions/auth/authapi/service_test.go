@@ -120,6 +120,9 @@ type options struct {
 	throttle *throttle.Policy
 	limits   *Limits
 	breached BreachChecker
+	// forgotPause, when set, replaces the forgot-password floor's timer;
+	// otherwise the floor is off, so tests do not sleep.
+	forgotPause func(ctx context.Context, until time.Time)
 }
 
 func newFixture(t testing.TB, logs io.Writer) *fixture {
@@ -160,7 +163,10 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
 		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo),
 		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
-		Keyer:    keyer, Limits: limits, Breached: o.breached})
+		Keyer:    keyer, Limits: limits, Breached: o.breached, ForgotFloor: -1})
+	if o.forgotPause != nil {
+		f.svc.forgotFloor, f.svc.pause = DefaultForgotFloor, o.forgotPause
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
