@@ -221,10 +221,12 @@ type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string { return fmt.Sprintf("rate limited for %s", e.RetryAfter) }
 
-// limit counts the request against its client's limit for the action. The
-// client is known only by a pseudonym of its address.
+// client is the pseudonym of the address a request came from.
+func (s *Service) client(r *http.Request) string { return s.keyer.Of("ip", pseudonym.ClientIP(r)) }
+
+// limit counts the request against its client's limit for the action.
 func (s *Service) limit(r *http.Request, action string, l throttle.Limit) error {
-	retry, err := s.throttle.Allow(r.Context(), action, s.keyer.Of("ip", pseudonym.ClientIP(r)), l)
+	retry, err := s.throttle.Allow(r.Context(), action, s.client(r), l)
 	if err != nil {
 		return err
 	}
@@ -312,10 +314,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.limit(r, "login", s.limits.Login); err != nil {
-		return s.problem(err, "")
-	}
-	acct, sess, token, err := s.Login(r.Context(), email, pass)
+	acct, sess, token, err := s.Login(r.Context(), s.client(r), email, pass)
 	if err != nil {
 		return s.problem(err, "")
 	}

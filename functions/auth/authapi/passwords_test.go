@@ -568,7 +568,7 @@ func TestResetClearsLockout(t *testing.T) {
 func TestResetLinksDieWhenThePasswordChanges(t *testing.T) {
 	f := newFixture(t, io.Discard)
 	email := testenv.Email(t)
-	session := f.activeAccount(t, email)
+	f.activeAccount(t, email)
 	first := f.pwForgot(t, email, 2)
 	f.clock.Advance(time.Second)
 	second := f.pwForgot(t, email, 3)
@@ -580,7 +580,7 @@ func TestResetLinksDieWhenThePasswordChanges(t *testing.T) {
 	pwWantProblem(t, "older link after a reset", status, out, http.StatusBadRequest, "invalid_token", nil)
 	f.pwWantLogin(t, "password set by the newer link", email, pwStrong2, http.StatusOK, "")
 
-	session = f.pwMustLogin(t, email, pwStrong2)
+	session := f.pwMustLogin(t, email, pwStrong2)
 	third := f.pwForgot(t, email, 5)
 	f.clock.Advance(time.Second)
 	if s := f.pwSend(t, http.MethodPost, "/v1/password/change", pwChangeBody(pwStrong2, pwStrong4), session); s.Code != http.StatusNoContent {

@@ -255,12 +255,48 @@ type DelayedError struct{ RetryAfter time.Duration }
 
 func (e *DelayedError) Error() string { return fmt.Sprintf("login delayed for %s", e.RetryAfter) }
 
-// Login checks an address and password and starts a session. An unknown
-// address and a wrong password fail alike, after the same hashing work, and
-// count alike towards the address's delays and lock. It reads the address's
-// login record and failure counter together, checks the hash while the
-// profile is fetched, then writes the session.
-func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Account, *identity.Session, string, error) {
+// Login checks an address and password from a client (a pseudonym of its
+// address) and starts a session. An unknown address and a wrong password
+// fail alike, after the same hashing work, and count alike towards the
+// address's delays and lock.
+//
+// To keep a login close to the cost of its one password hash, the work that
+// does not depend on the hash runs beside it: the client's request is
+// counted while the address's login record and failure counter are read and
+// the hash is checked, and the profile is fetched during the hash. A client
+// over its limit learns nothing from the hash it caused: it is answered 429
+// whatever the password, and nothing is counted or started.
+func (s *Service) Login(ctx context.Context, client, email, pass string) (*identity.Account, *identity.Session, string, error) {
+	type allowed struct {
+		retry time.Duration
+		err   error
+	}
+	rate := make(chan allowed, 1)
+	go func() {
+		retry, err := s.throttle.Allow(ctx, "login", client, s.limits.Login)
+		rate <- allowed{retry, err}
+	}()
+	decide, err := s.login(ctx, email, pass)
+	if r := <-rate; r.err != nil {
+		return nil, nil, "", r.err
+	} else if r.retry > 0 {
+		s.event(ctx, "login", "refused", "rate_limited", "")
+		return nil, nil, "", &RateLimitedError{RetryAfter: r.retry}
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return decide()
+}
+
+// loginResult finishes a login once the client is known to be within its
+// limit: it records what the attempt did (a failure, a session).
+type loginResult func() (*identity.Account, *identity.Session, string, error)
+
+// login does a login's reads and its hash check. What it must then write is
+// returned as decide, to run only if the client is within its limit; an
+// attempt refused before the hash (locked, delayed) returns an error.
+func (s *Service) login(ctx context.Context, email, pass string) (decide loginResult, err error) {
 	subject := s.keyer.Of("email", email)
 	var (
 		cred          *identity.Credential
@@ -276,7 +312,7 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 	cred, credErr = s.store.Credential(ctx, email)
 	wg.Wait()
 	if fErr != nil {
-		return nil, nil, "", fErr
+		return nil, fErr
 	}
 	accountID := ""
 	if credErr == nil {
@@ -284,17 +320,19 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 	}
 	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
 		s.event(ctx, "login", "refused", "locked", accountID)
-		return nil, nil, "", ErrLocked
+		return nil, ErrLocked
 	} else if w.RetryAfter > 0 {
 		s.event(ctx, "login", "refused", "delayed", accountID)
-		return nil, nil, "", &DelayedError{RetryAfter: w.RetryAfter}
+		return nil, &DelayedError{RetryAfter: w.RetryAfter}
 	}
 	if errors.Is(credErr, identity.ErrNotFound) {
 		_, _, _ = s.hasher.Verify(pass, s.dummy)
-		return nil, nil, "", s.loginFailed(ctx, subject, nil, "unknown_address")
+		return func() (*identity.Account, *identity.Session, string, error) {
+			return nil, nil, "", s.loginFailed(ctx, subject, nil, "unknown_address")
+		}, nil
 	}
 	if credErr != nil {
-		return nil, nil, "", credErr
+		return nil, credErr
 	}
 	type fetched struct {
 		acct *identity.Account
@@ -308,11 +346,21 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 	ok, rehash, err := s.hasher.Verify(pass, cred.PasswordHash)
 	got := <-profile
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
+		return nil, fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
 	}
-	if !ok {
-		return nil, nil, "", s.loginFailed(ctx, subject, cred, "wrong_password")
-	}
+	return func() (*identity.Account, *identity.Session, string, error) {
+		if !ok {
+			return nil, nil, "", s.loginFailed(ctx, subject, cred, "wrong_password")
+		}
+		return s.loginSucceeded(ctx, email, pass, subject, cred, fails, rehash, got.acct, got.err)
+	}, nil
+}
+
+// loginSucceeded clears the failures, refuses an unverified address (with a
+// fresh link), upgrades an outdated hash, starts the session and sends a
+// sign-in notice when one is due.
+func (s *Service) loginSucceeded(ctx context.Context, email, pass, subject string, cred *identity.Credential,
+	fails throttle.Failures, rehash bool, acct *identity.Account, acctErr error) (*identity.Account, *identity.Session, string, error) {
 	if fails.Count > 0 {
 		if err := s.throttle.ClearFailures(ctx, subject); err != nil {
 			return nil, nil, "", err
@@ -325,8 +373,8 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 		}
 		return nil, nil, "", ErrEmailNotVerified
 	}
-	if got.err != nil {
-		return nil, nil, "", got.err
+	if acctErr != nil {
+		return nil, nil, "", acctErr
 	}
 	if rehash {
 		s.upgradeHash(ctx, cred, pass)
@@ -344,7 +392,7 @@ func (s *Service) Login(ctx context.Context, email, pass string) (*identity.Acco
 		// The first login since a reset ended a lockout.
 		s.signInNotice(ctx, cred, signInAfterLockoutMail(email, s.appURL))
 	}
-	return got.acct, sess, tok, nil
+	return acct, sess, tok, nil
 }
 
 // signInNotice sends a "new sign-in" email (best effort: the login stands)
