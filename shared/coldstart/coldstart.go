@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -154,4 +155,16 @@ func (b *Base) SecretJSON(ctx context.Context, id string, dst any) error {
 // errors, panic recovery, access log).
 func (b *Base) Serve(h http.Handler) http.Handler {
 	return web.Wrap(h, web.Options{Logger: b.Logger, Function: b.Function})
+}
+
+// Build builds a function from the process's environment, once per cold
+// start; a configuration error stops the process with a clear message
+// (Lambda reports it as an init error).
+func Build[T any](build func(context.Context, Env) (T, error)) T {
+	fn, err := build(context.Background(), Env{Getenv: os.Getenv, Logs: os.Stdout})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "atrium: cannot start: %v\n", err)
+		os.Exit(1)
+	}
+	return fn
 }

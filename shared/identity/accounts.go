@@ -34,6 +34,9 @@ type Account struct {
 	Plan       string     `dynamodbav:"plan"`
 	CreatedAt  time.Time  `dynamodbav:"created_at"`
 	VerifiedAt *time.Time `dynamodbav:"verified_at,omitempty"`
+	// SourceCount is how many storage sources the account has (kept by
+	// package sources, in the same transactions that add and remove them).
+	SourceCount int `dynamodbav:"source_count,omitempty"`
 }
 
 // Credential is the login record of an address: the email claim item, which

@@ -4,9 +4,7 @@ package lambdahttp
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -20,13 +18,7 @@ func Start(h http.Handler) {
 }
 
 // Main builds a function's handler from the process environment, once per
-// cold start, and serves it; a configuration error stops the process with a
-// clear message (Lambda reports it as an init error).
+// cold start, and serves it.
 func Main(build func(context.Context, coldstart.Env) (http.Handler, error)) {
-	h, err := build(context.Background(), coldstart.Env{Getenv: os.Getenv, Logs: os.Stdout})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "atrium: cannot start: %v\n", err)
-		os.Exit(1)
-	}
-	Start(h)
+	Start(coldstart.Build(build))
 }

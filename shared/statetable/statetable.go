@@ -9,6 +9,7 @@ package statetable
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -109,4 +110,21 @@ func ThrottleKey(kind, pseudonym string) Key {
 // RateKey is the key of one fixed window of a per-client rate counter.
 func RateKey(action, pseudonym string, windowStart int64) Key {
 	return Key{"RATE#" + action + "#" + pseudonym, strconv.FormatInt(windowStart, 10)}
+}
+
+// SourcePrefix begins the sort key of every source item of an account.
+const SourcePrefix = "SOURCE#"
+
+// SourceKey is the key of one of an account's storage sources.
+func SourceKey(accountID, sourceID string) Key {
+	return Key{AccountPartition(accountID), SourcePrefix + sourceID}
+}
+
+// IntentPartition holds the write-ahead records of secrets being created or
+// deleted, so that a secret orphaned by a crash can be found and removed.
+const IntentPartition = "INTENT#source-secret"
+
+// IntentKey is the key of one such record; its sort key orders by time.
+func IntentKey(createdMillis int64, sourceID string) Key {
+	return Key{IntentPartition, fmt.Sprintf("%013d#%s", createdMillis, sourceID)}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/functions/account/accountapi"
 	"github.com/atrium-cdn/atrium/functions/auth/authapi"
+	"github.com/atrium-cdn/atrium/functions/sources/sourcesapi"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -28,6 +29,7 @@ type HTTPFunction struct {
 var HTTPFunctions = []HTTPFunction{
 	{Name: "auth", LogicalID: "AuthFunction", Routes: authapi.Routes, New: authapi.New},
 	{Name: "account", LogicalID: "AccountFunction", Routes: accountapi.Routes, New: accountapi.New},
+	{Name: "sources", LogicalID: "SourcesFunction", Routes: sourcesapi.Routes, New: sourcesapi.New},
 }
 
 // New builds every HTTP function with env(function name) and routes each

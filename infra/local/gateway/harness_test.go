@@ -23,11 +23,13 @@ import (
 // the package on its own tables. Every log line it writes is kept, so that
 // TestMain can prove no secret or personal datum reached one.
 var (
-	apiOnce  sync.Once
-	apiURL   string
-	apiErr   error
-	theStack *stack.Stack
-	logs     = &testenv.LogBuffer{}
+	apiOnce sync.Once
+	apiURL  string
+	// internalURL serves the invoked functions (credentials, housekeeping).
+	internalURL string
+	apiErr      error
+	theStack    *stack.Stack
+	logs        = &testenv.LogBuffer{}
 	// sensitive collects every password, token and email address the tests use.
 	sensitive sync.Map
 )
@@ -94,6 +96,14 @@ func api(t *testing.T) string {
 			apiErr = err
 			return
 		}
+		internal, _, err := gateway.NewInternal(context.Background(), func(fn string) coldstart.Env {
+			return theStack.ColdstartEnv(fn, logs, map[string]string{"LOG_LEVEL": "debug"})
+		})
+		if err != nil {
+			apiErr = err
+			return
+		}
+		internalURL = httptest.NewServer(internal).URL
 		srv := httptest.NewServer(h)
 		apiURL = srv.URL
 	})

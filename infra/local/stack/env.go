@@ -21,18 +21,22 @@ import (
 // Mailpit, which accepts any login; secret names are names.
 // #nosec G101 -- no real credential here
 const (
-	LocalAppURL     = "http://localhost:5173" // a dashboard dev server, for links in emails
-	LocalMailFrom   = "no-reply@atrium.localhost"
-	SMTPSecretName  = "atrium/local/smtp"
-	ClientKeyName   = "atrium/local/client-key"
-	localSMTPUser   = "atrium-local"
-	localSMTPSecret = "local-only-smtp-password" // Mailpit accepts any login; not a real secret
+	LocalAppURL    = "http://localhost:5173" // a dashboard dev server, for links in emails
+	LocalMailFrom  = "no-reply@atrium.localhost"
+	SMTPSecretName = "atrium/local/smtp"
+	ClientKeyName  = "atrium/local/client-key"
+	// LocalSourcesKeyARN stands for the template's SourcesKey; the local
+	// Secrets Manager records it on each secret without encrypting.
+	LocalSourcesKeyARN = "arn:aws:kms:us-east-1:000000000000:key/atrium-local-sources"
+	localSMTPUser      = "atrium-local"
+	localSMTPSecret    = "local-only-smtp-password" // Mailpit accepts any login; not a real secret
 )
 
 // Stack is a set of running services plus the tables and secrets the
 // functions need, ready to hand each function its environment.
 type Stack struct {
 	*Services
+	Prefix        string            // names this stack's tables and source secrets apart
 	Tables        map[string]string // table names by logical id
 	SMTPSecretARN string
 	ClientKeyARN  string
@@ -58,7 +62,7 @@ func Prepare(ctx context.Context, s *Services, repoRoot, prefix string) (*Stack,
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{Services: s, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN,
+	return &Stack{Services: s, Prefix: prefix, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN,
 		Origins: "http://localhost:5173,http://127.0.0.1:5173"}, nil
 }
 
@@ -114,6 +118,8 @@ func (s *Stack) Env(function string) map[string]string {
 		"SMTP_PORT":                        strconv.Itoa(s.SMTPPort),
 		"SMTP_CREDENTIALS_SECRET_ARN":      s.SMTPSecretARN,
 		"CLIENT_KEY_SECRET_ARN":            s.ClientKeyARN,
+		"SOURCES_SECRET_PREFIX":            s.Prefix + "/sources/",
+		"SOURCES_KMS_KEY_ARN":              LocalSourcesKeyARN,
 		"AWS_REGION":                       "us-east-1",
 		"AWS_ENDPOINT_URL_DYNAMODB":        s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.SecretsManagerEndpoint,

@@ -4,9 +4,10 @@
 //	atrium-local exec -- CMD ...  start the stand-ins on free ports, run CMD
 //	                              with their addresses in the environment, stop them (make test)
 //
-// run's ports come from PORT (API, 3000), DYNAMODB_PORT (8000), MAILPIT_PORT
-// (8025), MAILPIT_SMTP_PORT (1025) and SECRETS_MANAGER_PORT (4566); its data
-// is kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1.
+// run's ports come from PORT (API, 3000), INTERNAL_PORT (invoked functions,
+// 3001), DYNAMODB_PORT (8000), MAILPIT_PORT (8025), MAILPIT_SMTP_PORT (1025),
+// SECRETS_MANAGER_PORT (4566) and S3_PORT (a demo bucket, 9000); its data is
+// kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1.
 package main
 
 import (
@@ -24,6 +25,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
@@ -106,13 +110,14 @@ func run(root string) error {
 	defer stop()
 	var o stack.Options
 	o.RepoRoot = root
-	var apiPort int
+	var apiPort, internalPort, s3Port int
 	for _, p := range []struct {
 		name string
 		def  int
 		dst  *int
 	}{
-		{"PORT", 3000, &apiPort}, {"DYNAMODB_PORT", 8000, &o.DynamoDBPort}, {"MAILPIT_PORT", 8025, &o.MailpitPort},
+		{"PORT", 3000, &apiPort}, {"INTERNAL_PORT", 3001, &internalPort}, {"S3_PORT", 9000, &s3Port},
+		{"DYNAMODB_PORT", 8000, &o.DynamoDBPort}, {"MAILPIT_PORT", 8025, &o.MailpitPort},
 		{"MAILPIT_SMTP_PORT", 1025, &o.SMTPPort}, {"SECRETS_MANAGER_PORT", 4566, &o.SecretsManagerPort},
 	} {
 		v, err := portFromEnv(p.name, p.def)
@@ -142,34 +147,58 @@ func run(root string) error {
 	if err != nil {
 		return err
 	}
-	api, err := gateway.New(ctx, func(fn string) coldstart.Env { return st.ColdstartEnv(fn, os.Stdout, nil) })
+	envOf := func(fn string) coldstart.Env { return st.ColdstartEnv(fn, os.Stdout, nil) }
+	api, err := gateway.New(ctx, envOf)
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", apiPort))
+	internal, invoked, err := gateway.NewInternal(ctx, envOf)
 	if err != nil {
-		return fmt.Errorf("listen for the API: %w", err)
+		return err
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("API server stopped", "error", err)
-			stop()
+	demo, err := startDemoBucket()
+	if err != nil {
+		return err
+	}
+	var servers []*http.Server
+	for _, s := range []struct {
+		name    string
+		port    int
+		handler http.Handler
+	}{{"API", apiPort, api}, {"invoked functions", internalPort, internal}, {"demo S3", s3Port, demo}} {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
+		if err != nil {
+			return fmt.Errorf("listen for the %s: %w", s.name, err)
 		}
-	}()
+		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				slog.Error("server stopped", "server", s.name, "error", err)
+				stop()
+			}
+		}()
+	}
+	go everyMinute(ctx, invoked["housekeeping"])
 	fmt.Printf(`atrium-local: ready (data in %s; ATRIUM_FRESH=1 starts empty)
-  API                      http://%s
+  API                      http://127.0.0.1:%d
+  invoked functions        http://127.0.0.1:%d/2015-03-31/functions/{credentials,housekeeping}/invocations
+                           (loopback only; housekeeping also runs every minute)
   Mailpit (web UI + API)   %s
   Mailpit SMTP             %s:%d
   DynamoDB Local           %s   (state table %s)
   Secrets Manager          %s
+  demo S3 bucket           http://127.0.0.1:%d  bucket %s, read-only keys %s / %s
 Press Ctrl-C to stop everything.
-`, o.DataDir, l.Addr(), svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint, st.Tables["StateTable"], svc.SecretsManagerEndpoint)
+`, o.DataDir, apiPort, internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
+		st.Tables["StateTable"], svc.SecretsManagerEndpoint, s3Port, demoBucket, demoKeyID, demoSecret)
 	<-ctx.Done()
 	fmt.Println("atrium-local: stopping ...")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shutdown)
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdown)
+	}
 	return nil
 }
 
@@ -208,4 +237,41 @@ func execute(root string, args []string) (int, error) {
 		return 0, fmt.Errorf("run %s: %w", args[0], err)
 	}
 	return 0, nil
+}
+
+// The demo bucket stands for a customer's bucket, so a source can be
+// registered locally (type s3_compatible, endpoint http://127.0.0.1:9000).
+// Its keys are made up and can only read it.
+const (
+	demoBucket = "demo-images"
+	demoKeyID  = "AKIALOCALDEMOREADER1"
+	demoSecret = "local-demo-secret-not-a-real-key" // #nosec G101 -- a made-up key of the in-process demo bucket
+)
+
+func startDemoBucket() (http.Handler, error) {
+	s3 := fakes3.New()
+	if err := s3.CreateBucket(demoBucket); err != nil {
+		return nil, err
+	}
+	if err := s3.PutObject(demoBucket, "hello.txt", []byte("an image CDN would fetch objects from here\n")); err != nil {
+		return nil, err
+	}
+	s3.Grant(demoKeyID, demoBucket)
+	return s3, nil
+}
+
+// everyMinute runs the housekeeping function as its schedule does in AWS.
+func everyMinute(ctx context.Context, h lambda.Handler) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := h.Invoke(ctx, []byte(`{"source":"atrium-local.timer"}`)); err != nil {
+				slog.Error("housekeeping failed", "error", err)
+			}
+		}
+	}
 }

@@ -1,0 +1,105 @@
+// Package credentialsfn is the internal credentials function (P4): given an
+// account id and a source id, it returns the source's location and its
+// decrypted keys. It has no API route: the CDN's fetchers invoke it through
+// the Lambda API with IAM, and it is the only function whose role may read
+// source secrets (secretsmanager:GetSecretValue on the sources prefix) and
+// decrypt them (kms:Decrypt via Secrets Manager).
+package credentialsfn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/sources"
+)
+
+// Request names a source.
+type Request struct {
+	AccountID string `json:"account_id"`
+	SourceID  string `json:"source_id"`
+	// RequestID, optional, correlates the caller's logs with ours.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Response is what a fetcher needs to read the source.
+type Response struct {
+	Type            string `json:"type"`
+	Bucket          string `json:"bucket"`
+	Region          string `json:"region"`
+	Prefix          string `json:"prefix"`
+	Endpoint        string `json:"endpoint,omitempty"`
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
+// ErrNotFound is the one answer for a malformed request, an unknown source
+// and another account's source alike.
+var ErrNotFound = errors.New("source not found")
+
+// Handler answers invocations.
+type Handler struct {
+	store  *sources.Store
+	vault  *sources.Vault
+	logger *slog.Logger
+}
+
+// New builds the function from its environment.
+func New(ctx context.Context, env coldstart.Env) (*Handler, error) {
+	b, err := coldstart.Load(ctx, "credentials", env)
+	if err != nil {
+		return nil, err
+	}
+	prefix := b.Config.Required("SOURCES_SECRET_PREFIX")
+	if err := b.Finish(); err != nil {
+		return nil, err
+	}
+	// The vault never creates here: no KMS key id is needed to read.
+	vault, err := sources.NewVault(b.SecretsManager(), prefix, "")
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{store: sources.NewStore(b.DynamoDB, b.Table, b.Now), vault: vault, logger: b.Logger}, nil
+}
+
+// Invoke returns the source's location and keys.
+func (h *Handler) Invoke(ctx context.Context, req Request) (*Response, error) {
+	if validCallerID(req.RequestID) {
+		ctx = logging.WithRequestID(ctx, req.RequestID)
+	}
+	if !ids.Valid("acct", req.AccountID) || !ids.Valid("src", req.SourceID) {
+		h.logger.WarnContext(ctx, "credentials refused", "reason", "malformed_request")
+		return nil, ErrNotFound
+	}
+	src, err := h.store.Get(ctx, req.AccountID, req.SourceID)
+	if errors.Is(err, sources.ErrNotFound) {
+		h.logger.InfoContext(ctx, "credentials refused", "reason", "unknown_source", "account_id", req.AccountID, "source_id", req.SourceID)
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read source: %w", err)
+	}
+	keys, err := h.vault.Read(ctx, src.SecretARN)
+	if err != nil {
+		return nil, fmt.Errorf("read credentials of %s: %w", src.ID, err)
+	}
+	h.logger.InfoContext(ctx, "credentials read", "account_id", src.AccountID, "source_id", src.ID)
+	return &Response{Type: src.Type, Bucket: src.Bucket, Region: src.Region, Prefix: src.Prefix, Endpoint: src.Endpoint,
+		AccessKeyID: keys.AccessKeyID, SecretAccessKey: keys.SecretAccessKey}, nil
+}
+
+func validCallerID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,266 @@
+// Package sources holds the customer's storage sources (promises P3–P5):
+// their non-secret description in the state table, and their credentials in
+// Secrets Manager, one secret per source, encrypted with the stack's
+// customer-managed KMS key. The secret key lives in plaintext only in the
+// memory of the request that writes it, and of the internal credentials
+// function that reads it.
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// Source types.
+const (
+	TypeS3           = "s3"
+	TypeS3Compatible = "s3_compatible"
+)
+
+// Source is a storage source as stored: everything but the credentials,
+// which are in the secret named by SecretARN.
+type Source struct {
+	ID            string       `dynamodbav:"id" json:"id"`
+	AccountID     string       `dynamodbav:"account_id" json:"-"`
+	Name          string       `dynamodbav:"name" json:"name"`
+	Type          string       `dynamodbav:"type" json:"type"`
+	Bucket        string       `dynamodbav:"bucket" json:"bucket"`
+	Region        string       `dynamodbav:"region" json:"region"`
+	Prefix        string       `dynamodbav:"prefix" json:"prefix"`
+	Endpoint      string       `dynamodbav:"endpoint" json:"endpoint,omitempty"`
+	AccessKeyHint string       `dynamodbav:"access_key_id_hint" json:"access_key_id_hint"`
+	SecretARN     string       `dynamodbav:"secret_arn" json:"-"`
+	CreatedAt     time.Time    `dynamodbav:"created_at" json:"created_at"`
+	UpdatedAt     time.Time    `dynamodbav:"updated_at" json:"updated_at"`
+	Verification  Verification `dynamodbav:"verification" json:"verification"`
+}
+
+// Verification is the last read-access check of a source's credentials.
+type Verification struct {
+	Status    string    `dynamodbav:"status" json:"status"` // "verified"
+	CheckedAt time.Time `dynamodbav:"checked_at" json:"checked_at"`
+}
+
+// KeyHint is the part of an access key id safe to show: its last four characters.
+func KeyHint(accessKeyID string) string {
+	if len(accessKeyID) <= 4 {
+		return accessKeyID
+	}
+	return accessKeyID[len(accessKeyID)-4:]
+}
+
+// Errors.
+var (
+	ErrNotFound     = errors.New("source not found")
+	ErrLimitReached = errors.New("source limit of the plan reached")
+)
+
+// DynamoDB is the part of the DynamoDB API the store uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
+
+// Store keeps source items in the state table, in their account's partition.
+type Store struct {
+	db    DynamoDB
+	table string
+	now   func() time.Time
+}
+
+// NewStore returns a Store; now may be nil (time.Now).
+func NewStore(db DynamoDB, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, table: table, now: now}
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+// Get returns one of the account's sources, or ErrNotFound (also for another
+// account's source: the key holds the account id).
+func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get source: %w", err)
+	}
+	if out.Item == nil {
+		return nil, ErrNotFound
+	}
+	var src Source
+	if err := attributevalue.UnmarshalMap(out.Item, &src); err != nil {
+		return nil, fmt.Errorf("decode source: %w", err)
+	}
+	return &src, nil
+}
+
+// List returns the account's sources, oldest first.
+func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
+	key, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID))).
+			And(expression.Key(statetable.SK).BeginsWith(statetable.SourcePrefix))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build source query: %w", err)
+	}
+	out := []*Source{}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: key.KeyCondition(), ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query sources: %w", err)
+		}
+		for _, item := range page.Items {
+			var src Source
+			if err := attributevalue.UnmarshalMap(item, &src); err != nil {
+				return nil, fmt.Errorf("decode source: %w", err)
+			}
+			out = append(out, &src)
+		}
+	}
+	sortByCreation(out)
+	return out, nil
+}
+
+func update(table string, k statetable.Key, e expression.Expression) *types.Update {
+	return &types.Update{TableName: aws.String(table), Key: k.AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
+}
+
+// Create stores a new source and counts it against the account's limit, in
+// one transaction with conditions (so concurrent creates never pass the
+// limit), and clears the secret's write-ahead intent in the same write.
+func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Intent) error {
+	item, err := attributevalue.MarshalMap(src)
+	if err != nil {
+		return fmt.Errorf("encode source: %w", err)
+	}
+	for k, v := range statetable.SourceKey(src.AccountID, src.ID).AV() {
+		item[k] = v
+	}
+	count, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").Equal(expression.Value(identity.StatusActive)).
+			And(expression.AttributeNotExists(expression.Name("source_count")).
+				Or(expression.Name("source_count").LessThan(expression.Value(limit))))).
+		WithUpdate(expression.Add(expression.Name("source_count"), expression.Value(1))).Build()
+	if err != nil {
+		return fmt.Errorf("build count expression: %w", err)
+	}
+	fresh, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(statetable.PK))).Build()
+	if err != nil {
+		return fmt.Errorf("build source condition: %w", err)
+	}
+	items := []types.TransactWriteItem{
+		{Update: update(s.table, statetable.AccountKey(src.AccountID), count)},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
+	}
+	if intent != nil {
+		items = append(items, intent.clear(s.table))
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
+		return ErrLimitReached
+	}
+	if err != nil {
+		return fmt.Errorf("create source: %w", err)
+	}
+	return nil
+}
+
+// Rename changes what the customer may change of a source: its name and prefix.
+func (s *Store) Rename(ctx context.Context, accountID, sourceID string, name, prefix *string) (*Source, error) {
+	up := expression.Set(expression.Name("updated_at"), expression.Value(s.Now().Format(time.RFC3339Nano)))
+	if name != nil {
+		up = up.Set(expression.Name("name"), expression.Value(*name))
+	}
+	if prefix != nil {
+		up = up.Set(expression.Name("prefix"), expression.Value(*prefix))
+	}
+	return s.updateSource(ctx, accountID, sourceID, up)
+}
+
+// Verified records a successful read-access check and a new key hint (after
+// new credentials were stored).
+func (s *Store) Verified(ctx context.Context, accountID, sourceID, keyHint string) (*Source, error) {
+	now := s.Now().Format(time.RFC3339Nano)
+	up := expression.Set(expression.Name("updated_at"), expression.Value(now)).
+		Set(expression.Name("access_key_id_hint"), expression.Value(keyHint)).
+		Set(expression.Name("verification"), expression.Value(map[string]string{"status": "verified", "checked_at": now}))
+	return s.updateSource(ctx, accountID, sourceID, up)
+}
+
+func (s *Store) updateSource(ctx context.Context, accountID, sourceID string, up expression.UpdateBuilder) (*Source, error) {
+	e, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).
+		WithUpdate(up).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build source update: %w", err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
+	})
+	if statetable.IsConditionFailed(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update source: %w", err)
+	}
+	var src Source
+	if err := attributevalue.UnmarshalMap(out.Attributes, &src); err != nil {
+		return nil, fmt.Errorf("decode source: %w", err)
+	}
+	return &src, nil
+}
+
+// Delete removes a source's item and gives its place in the limit back, in
+// one transaction; ErrNotFound if it is already gone.
+func (s *Store) Delete(ctx context.Context, accountID, sourceID string) error {
+	exists, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).Build()
+	if err != nil {
+		return fmt.Errorf("build delete condition: %w", err)
+	}
+	count, err := expression.NewBuilder().
+		WithCondition(expression.Name("source_count").GreaterThan(expression.Value(0))).
+		WithUpdate(expression.Add(expression.Name("source_count"), expression.Value(-1))).Build()
+	if err != nil {
+		return fmt.Errorf("build count expression: %w", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
+		{Update: update(s.table, statetable.AccountKey(accountID), count)},
+	}})
+	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete source: %w", err)
+	}
+	return nil
+}
