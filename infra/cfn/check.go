@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -34,11 +35,25 @@ const (
 	RuleWildcardResource Rule = "wildcard-resource"
 	// RuleOpenStatement: no Allow with NotAction or NotResource (they allow everything else).
 	RuleOpenStatement Rule = "open-statement"
-	// RuleSourceSecrets: only CredentialsFunction reads customer source secrets (P4).
+	// RuleSourceSecrets: only CredentialsFunction reads customer source secrets (P4), and it
+	// reads nothing else: its secretsmanager:GetSecretValue is on SourceSecretsARN only.
 	RuleSourceSecrets Rule = "p4-source-secrets"
-	// RuleKMSDecrypt: only CredentialsFunction holds kms:Decrypt (P4).
+	// RuleKMSDecrypt: only CredentialsFunction holds kms:Decrypt (P4), and only on SourcesKey; no
+	// function holds what would give the same (kms:CreateGrant, kms:ReEncryptFrom,
+	// kms:PutKeyPolicy).
 	RuleKMSDecrypt Rule = "p4-kms-decrypt"
-	// RuleCredentialsAddressable: CredentialsFunction has no API event and no function URL (P4).
+	// RuleKMSViaService: every cryptographic KMS permission that can reach SourcesKey is limited
+	// by Condition StringEquals kms:ViaService to Secrets Manager, so that the key is used only
+	// by Secrets Manager on a role's behalf, never called directly (P3/P4).
+	RuleKMSViaService Rule = "p4-kms-via-service"
+	// RuleSecretWrites: secretsmanager actions that change secrets (CreateSecret, PutSecretValue,
+	// DeleteSecret, TagResource, UpdateSecret, ...) are held only on SourceSecretsARN or on one
+	// secret named by !Ref (an AWS::SecretsManager::Secret of the template, or a String
+	// parameter, as the SMTP credentials are): never on another prefix or on every secret.
+	RuleSecretWrites Rule = "p4-secret-writes"
+	// RuleCredentialsAddressable: CredentialsFunction has no event of any kind, no function URL
+	// (its own, the Globals' or an AWS::Lambda::Url) and no AWS::Lambda::Permission for a
+	// service or for everyone; IAM principals invoke it through the Lambda API (P4).
 	RuleCredentialsAddressable Rule = "p4-credentials-addressable"
 	// RuleFunctionPackage: <Name>Function is built from functions/<lowercase name>/main.go.
 	RuleFunctionPackage Rule = "function-package"
@@ -51,6 +66,15 @@ const (
 // source credentials (P4).
 const CredentialsFunction = "CredentialsFunction"
 
+// SourcesKey is the logical id of the customer-managed KMS key of customer source secrets.
+const SourcesKey = "SourcesKey"
+
+// SourceSecretsARN is the one resource, written as !Sub of this string, under which customer
+// source secrets are read and written: every secret whose name starts with the stack's
+// "<stack name>/sources/" prefix (the "*" is the rest of the name and the six random characters
+// Secrets Manager appends; stack names have no "/", so no other stack's prefix starts with it).
+const SourceSecretsARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*" // #nosec G101 -- an ARN pattern, not a credential
+
 // RetentionDays is the CloudWatch Logs retention every function's log group must have (P6).
 const RetentionDays = 90
 
@@ -59,6 +83,56 @@ const sourceSecretMarker = "sources/"
 
 // sensitiveServices are the services whose permissions must never be wildcarded.
 var sensitiveServices = []string{"dynamodb", "secretsmanager", "kms"}
+
+// Actions the P4 rules look for, lower case (IAM compares actions case-insensitively).
+const (
+	actionGetSecretValue = "secretsmanager:getsecretvalue"
+	actionDecrypt        = "kms:decrypt"
+)
+
+// decryptEquivalents give their holder what kms:Decrypt gives: a grant of Decrypt to anyone, a
+// secret's data key re-encrypted under a key the holder controls, a key policy of its choosing.
+var decryptEquivalents = []string{"kms:creategrant", "kms:reencryptfrom", "kms:putkeypolicy"}
+
+// kmsCryptoActions are the cryptographic operations on a symmetric KMS key.
+var kmsCryptoActions = []string{
+	"kms:decrypt", "kms:encrypt", "kms:reencryptfrom", "kms:reencryptto",
+	"kms:generatedatakey", "kms:generatedatakeywithoutplaintext",
+	"kms:generatedatakeypair", "kms:generatedatakeypairwithoutplaintext",
+}
+
+// secretReadActions are the secretsmanager actions that change nothing. Any other literal
+// secretsmanager action counts as a write, so that an action added to the service later is
+// checked as a write until it is listed here.
+var secretReadActions = []string{
+	"secretsmanager:batchgetsecretvalue", "secretsmanager:describesecret",
+	"secretsmanager:getrandompassword", "secretsmanager:getresourcepolicy",
+	"secretsmanager:getsecretvalue", "secretsmanager:listsecrets",
+	"secretsmanager:listsecretversionids", "secretsmanager:validateresourcepolicy",
+}
+
+// secretWriteActions are the secretsmanager actions known to change a secret or who may use it;
+// a wildcard action counts as a write when it matches one of them.
+var secretWriteActions = []string{
+	"secretsmanager:cancelrotatesecret", "secretsmanager:createsecret",
+	"secretsmanager:deleteresourcepolicy", "secretsmanager:deletesecret",
+	"secretsmanager:putresourcepolicy", "secretsmanager:putsecretvalue",
+	"secretsmanager:removeregionsfromreplication", "secretsmanager:replicatesecrettoregions",
+	"secretsmanager:restoresecret", "secretsmanager:rotatesecret",
+	"secretsmanager:stopreplicationtoreplica", "secretsmanager:tagresource",
+	"secretsmanager:untagresource", "secretsmanager:updatesecret",
+	"secretsmanager:updatesecretversionstage",
+}
+
+// viaServiceSecretsManager are the !Sub forms accepted as the kms:ViaService value of Secrets
+// Manager in the stack's own Region; a literal "secretsmanager.<region>.amazonaws.com" is too.
+var viaServiceSecretsManager = []string{
+	"secretsmanager.${AWS::Region}.amazonaws.com",
+	"secretsmanager.${AWS::Region}.${AWS::URLSuffix}",
+}
+
+// literalViaServiceSecretsManager matches Secrets Manager's endpoint in one named Region.
+var literalViaServiceSecretsManager = regexp.MustCompile(`^secretsmanager\.[a-z]{2}(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?$`)
 
 // Problem is one finding of CheckTemplate.
 type Problem struct {
@@ -161,7 +235,7 @@ func checkStatements(t *Template) []*Problem {
 	stmts, ps := t.roleStatements()
 	for _, fn := range t.Functions() {
 		for _, s := range stmts[fn] {
-			ps = append(ps, checkStatement(fn, s)...)
+			ps = append(ps, checkStatement(t, fn, s)...)
 		}
 	}
 	return ps
@@ -169,7 +243,7 @@ func checkStatements(t *Template) []*Problem {
 
 // checkStatement applies the permission rules to one statement of function fn. Deny statements
 // only take permissions away and are not checked.
-func checkStatement(fn string, s Statement) []*Problem {
+func checkStatement(t *Template, fn string, s Statement) []*Problem {
 	if s.Effect != "Allow" {
 		return nil
 	}
@@ -186,8 +260,8 @@ func checkStatement(fn string, s Statement) []*Problem {
 		add(RuleOpenStatement, "Allow with NotAction/NotResource grants everything not listed")
 	}
 
-	var wild, sensitive []string
-	readsSecrets, decrypts := false, false
+	// Each list holds the actions as written that can name such an action.
+	var wild, sensitive, reads, decrypts, equivalents, crypto, writes []string
 	for _, a := range s.Actions {
 		la := strings.ToLower(a)
 		if touchesSensitive(la) {
@@ -196,8 +270,21 @@ func checkStatement(fn string, s Statement) []*Problem {
 				wild = append(wild, a)
 			}
 		}
-		readsSecrets = readsSecrets || glob(la, "secretsmanager:getsecretvalue")
-		decrypts = decrypts || glob(la, "kms:decrypt")
+		if glob(la, actionGetSecretValue) {
+			reads = append(reads, a)
+		}
+		if glob(la, actionDecrypt) {
+			decrypts = append(decrypts, a)
+		}
+		if matchesAny(la, decryptEquivalents) {
+			equivalents = append(equivalents, a)
+		}
+		if matchesAny(la, kmsCryptoActions) {
+			crypto = append(crypto, a)
+		}
+		if writesSecrets(la) {
+			writes = append(writes, a)
+		}
 	}
 	if len(wild) > 0 {
 		add(RuleWildcardAction, "wildcard action %s", strings.Join(wild, ", "))
@@ -206,21 +293,148 @@ func checkStatement(fn string, s Statement) []*Problem {
 		add(RuleWildcardResource, "Resource \"*\" on %s", strings.Join(sensitive, ", "))
 	}
 
-	if fn == CredentialsFunction {
-		return ps
-	}
-	if readsSecrets {
-		for _, r := range s.Resources {
-			if reachesSourceSecrets(r) {
-				add(RuleSourceSecrets, "secretsmanager:GetSecretValue on %s may read customer source secrets; only %s may (P4)", text(r), CredentialsFunction)
-				break
+	// P4, reading: CredentialsFunction reads source secrets and nothing else; nobody else reads them.
+	if len(reads) > 0 {
+		if fn == CredentialsFunction {
+			if bad := resourcesWhere(s.Resources, func(r any) bool { return !isSourceSecretsARN(r) }); bad != "" {
+				add(RuleSourceSecrets, "%s may read customer source secrets only: %s on %s, not only on !Sub %s (P4)", CredentialsFunction, strings.Join(reads, ", "), bad, SourceSecretsARN)
 			}
+		} else if bad := resourcesWhere(s.Resources, reachesSourceSecrets); bad != "" {
+			add(RuleSourceSecrets, "%s on %s may read customer source secrets; only %s may (P4)", strings.Join(reads, ", "), bad, CredentialsFunction)
 		}
 	}
-	if decrypts {
-		add(RuleKMSDecrypt, "kms:Decrypt is held; only %s may hold it (P4)", CredentialsFunction)
+
+	// P4, decrypting: CredentialsFunction decrypts with SourcesKey only; nobody else decrypts, and
+	// nobody holds what would let it decrypt anyway.
+	if len(decrypts) > 0 {
+		if fn != CredentialsFunction && onlyValidatesKeyAccess(s) {
+			// Secrets Manager checks that whoever sets a secret's key may use it by
+			// calling Decrypt as the caller with this fixed encryption context; no
+			// secret version is ever encrypted under it, so this decrypts nothing.
+		} else if fn != CredentialsFunction {
+			add(RuleKMSDecrypt, "kms:Decrypt is held (%s); only %s may hold it (P4)", strings.Join(decrypts, ", "), CredentialsFunction)
+		} else if bad := resourcesWhere(s.Resources, func(r any) bool { return !isSourcesKey(r) }); bad != "" {
+			add(RuleKMSDecrypt, "%s may decrypt with %s only: %s on %s (P4)", CredentialsFunction, SourcesKey, strings.Join(decrypts, ", "), bad)
+		}
+	}
+	// One finding per statement outside CredentialsFunction ("*" is both).
+	if len(equivalents) > 0 && (fn == CredentialsFunction || len(decrypts) == 0) {
+		add(RuleKMSDecrypt, "%s can give what kms:Decrypt gives (a grant, a re-encryption, a key policy); no function may hold it (P4)", strings.Join(equivalents, ", "))
+	}
+
+	// P3/P4: the key of source secrets is used only through Secrets Manager.
+	if len(crypto) > 0 && slices.ContainsFunc(s.Resources, mayNameSourcesKey) && !viaSecretsManager(s.Condition) {
+		add(RuleKMSViaService, "%s on %s needs Condition StringEquals kms:ViaService !Sub %s, so that only Secrets Manager uses the key on the role's behalf (P4)", strings.Join(crypto, ", "), resourcesWhere(s.Resources, mayNameSourcesKey), viaServiceSecretsManager[0])
+	}
+
+	// P4, writing: secrets are written under the sources prefix, or one named secret at a time.
+	if len(writes) > 0 {
+		if bad := resourcesWhere(s.Resources, func(r any) bool { return !isSourceSecretsARN(r) && !t.namesOneSecret(r) }); bad != "" {
+			add(RuleSecretWrites, "%s on %s: secrets are written only under !Sub %s or one at a time by !Ref of a secret or a parameter (P4)", strings.Join(writes, ", "), bad, SourceSecretsARN)
+		}
 	}
 	return ps
+}
+
+// resourcesWhere renders the resources for which keep is true, "" when there are none.
+func resourcesWhere(resources []any, keep func(any) bool) string {
+	var out []string
+	for _, r := range resources {
+		if keep(r) {
+			out = append(out, text(r))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// matchesAny reports whether a (lower-case) action pattern names one of the actions.
+func matchesAny(pattern string, actions []string) bool {
+	return slices.ContainsFunc(actions, func(a string) bool { return glob(pattern, a) })
+}
+
+// writesSecrets reports whether a (lower-case) action pattern can name a secretsmanager action
+// that changes a secret: a wildcard when it matches a known write action, a literal action when it
+// is a secretsmanager action not known to be a read.
+func writesSecrets(action string) bool {
+	if strings.ContainsAny(action, "*?") {
+		return matchesAny(action, secretWriteActions)
+	}
+	return strings.HasPrefix(action, "secretsmanager:") && !slices.Contains(secretReadActions, action)
+}
+
+// isSourceSecretsARN reports whether a resource is exactly !Sub SourceSecretsARN.
+func isSourceSecretsARN(r any) bool {
+	name, arg, ok := intrinsic(r)
+	return ok && name == "Fn::Sub" && arg == SourceSecretsARN
+}
+
+// isSourcesKey reports whether a resource is exactly !GetAtt SourcesKey.Arn.
+func isSourcesKey(r any) bool {
+	id, attr, ok := getAttTarget(r)
+	return ok && id == SourcesKey && attr == "Arn"
+}
+
+// mayNameSourcesKey reports whether a KMS resource can be SourcesKey: it mentions SourcesKey, or
+// it holds a wildcard.
+func mayNameSourcesKey(r any) bool {
+	if strings.Contains(text(r), SourcesKey) {
+		return true
+	}
+	found := false
+	stringLeaves(r, func(s string) { found = found || strings.ContainsAny(s, "*?") })
+	return found
+}
+
+// namesOneSecret reports whether a resource is !Ref of an AWS::SecretsManager::Secret of the
+// template (whose Ref is its ARN) or of a String parameter (an operator-given secret ARN, such as
+// the SMTP credentials'): one secret, which cannot be a customer source secret.
+func (t *Template) namesOneSecret(r any) bool {
+	id, ok := refTarget(r)
+	if !ok {
+		return false
+	}
+	if res, ok := t.Resources[id]; ok {
+		return res.Type == TypeSecret
+	}
+	p, ok := t.Parameters[id].(map[string]any)
+	return ok && p["Type"] == "String"
+}
+
+// viaSecretsManager reports whether a statement's condition limits it to requests Secrets
+// Manager makes: StringEquals with kms:ViaService (IAM matches condition keys case-insensitively)
+// holding only Secrets Manager endpoints.
+func viaSecretsManager(cond map[string]any) bool {
+	op, _ := cond["StringEquals"].(map[string]any)
+	found := false
+	for key, v := range op {
+		if !strings.EqualFold(key, "kms:ViaService") {
+			continue
+		}
+		values := list(v)
+		if len(values) == 0 {
+			return false
+		}
+		for _, value := range values {
+			if !isSecretsManagerEndpoint(value) {
+				return false
+			}
+		}
+		found = true
+	}
+	return found
+}
+
+// isSecretsManagerEndpoint reports whether a kms:ViaService value names Secrets Manager only.
+func isSecretsManagerEndpoint(v any) bool {
+	if s, ok := literalString(v); ok {
+		return literalViaServiceSecretsManager.MatchString(s)
+	}
+	name, arg, ok := intrinsic(v)
+	if !ok || name != "Fn::Sub" {
+		return false
+	}
+	s, ok := literalString(arg)
+	return ok && slices.Contains(viaServiceSecretsManager, s)
 }
 
 // touchesSensitive reports whether a (lower-case) action pattern can name an action of dynamodb,
@@ -284,8 +498,12 @@ func checkCredentialsFunction(t *Template) []*Problem {
 		return nil
 	}
 	var ps []*Problem
+	add := func(format string, args ...any) {
+		ps = append(ps, &Problem{RuleCredentialsAddressable, CredentialsFunction, fmt.Sprintf(format, args...)})
+	}
 	if r.Type != TypeServerlessFunction {
-		return []*Problem{{RuleCredentialsAddressable, CredentialsFunction, "must be an AWS::Serverless::Function"}}
+		add("must be an AWS::Serverless::Function")
+		return ps
 	}
 	events, _ := r.Properties["Events"].(map[string]any)
 	names := make([]string, 0, len(events))
@@ -297,18 +515,49 @@ func checkCredentialsFunction(t *Template) []*Problem {
 		ev, _ := events[name].(map[string]any)
 		switch typ, _ := literalString(ev["Type"]); typ {
 		case "Api", "HttpApi":
-			ps = append(ps, &Problem{RuleCredentialsAddressable, CredentialsFunction, fmt.Sprintf("event %s makes it reachable through API Gateway (P4)", name)})
+			add("event %s makes it reachable through API Gateway (P4)", name)
+		default:
+			add("event %s (%s): the internal function takes no event source; IAM principals invoke it through the Lambda API (P4)", name, text(ev["Type"]))
 		}
 	}
+	if v, ok := r.Properties["Events"]; ok && events == nil && v != nil {
+		add("Events %s is not a mapping of events; the internal function has none (P4)", text(v))
+	}
 	if _, ok := r.Properties["FunctionUrlConfig"]; ok {
-		ps = append(ps, &Problem{RuleCredentialsAddressable, CredentialsFunction, "FunctionUrlConfig gives it a public URL (P4)"})
+		add("FunctionUrlConfig gives it a public URL (P4)")
+	}
+	if g, _ := t.Globals["Function"].(map[string]any); g["FunctionUrlConfig"] != nil {
+		add("Globals.Function.FunctionUrlConfig gives it a public URL (P4)")
 	}
 	for _, id := range t.ofType("AWS::Lambda::Url") {
 		if strings.Contains(text(t.Resources[id].Properties["TargetFunctionArn"]), CredentialsFunction) {
-			ps = append(ps, &Problem{RuleCredentialsAddressable, CredentialsFunction, fmt.Sprintf("%s gives it a public URL (P4)", id)})
+			add("%s gives it a public URL (P4)", id)
+		}
+	}
+	for _, id := range t.ofType(TypeLambdaPermission) {
+		p := t.Resources[id].Properties
+		if !strings.Contains(text(p["FunctionName"]), CredentialsFunction) {
+			continue
+		}
+		if _, url := p["FunctionUrlAuthType"]; url || !namesIAMPrincipal(p["Principal"]) {
+			add("%s lets %s invoke it; only IAM roles and accounts may be named, and same-account callers need no permission here (P4)", id, text(p["Principal"]))
 		}
 	}
 	return ps
+}
+
+// namesIAMPrincipal reports whether an AWS::Lambda::Permission principal is, as far as the template
+// shows, an IAM role, user or account: not "*" or another wildcard, not a service principal
+// (*.amazonaws.com). A !Ref of a parameter passes; its value is the operator's.
+func namesIAMPrincipal(v any) bool {
+	if v == nil {
+		return false
+	}
+	ok := true
+	stringLeaves(v, func(s string) {
+		ok = ok && !strings.ContainsAny(s, "*?") && !strings.Contains(s, ".amazonaws.com") && !strings.Contains(s, ".amazon.com")
+	})
+	return ok
 }
 
 // PackageDir returns the package directory, relative to the repository root, of the function
@@ -335,4 +584,28 @@ func checkPackages(t *Template, repoRoot string) []*Problem {
 		}
 	}
 	return ps
+}
+
+// ValidateKeyAccessContext is the encryption context with which Secrets
+// Manager validates, as the caller, that a secret's writer may use its KMS key.
+const ValidateKeyAccessContext = "RequestToValidateKeyAccess"
+
+// onlyValidatesKeyAccess reports whether a statement allows kms:Decrypt only
+// under Secrets Manager's key-access validation: exactly kms:Decrypt, on
+// SourcesKey, with StringEquals on kms:ViaService and on the encryption
+// context SecretVersionId = RequestToValidateKeyAccess.
+func onlyValidatesKeyAccess(s Statement) bool {
+	if len(s.Actions) != 1 || !strings.EqualFold(s.Actions[0], "kms:Decrypt") {
+		return false
+	}
+	if slices.ContainsFunc(s.Resources, func(r any) bool { return !isSourcesKey(r) }) {
+		return false
+	}
+	eq, ok := s.Condition["StringEquals"].(map[string]any)
+	if !ok || len(s.Condition) != 1 {
+		return false
+	}
+	ctx, ok := eq["kms:EncryptionContext:SecretVersionId"].(string)
+	_, via := eq["kms:ViaService"]
+	return ok && ctx == ValidateKeyAccessContext && via
 }

@@ -62,6 +62,15 @@ Resources:
                 Effect: Deny
                 Action: dynamodb:DeleteTable
                 Resource: "*"
+              - Sid: WriteSources
+                Effect: Allow
+                Action: [secretsmanager:CreateSecret, secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]
+                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
+              - Sid: EncryptSources
+                Effect: Allow
+                Action: kms:GenerateDataKey
+                Resource: !GetAtt SourcesKey.Arn
+                Condition: {StringEquals: {"kms:ViaService": !Sub "secretsmanager.${AWS::Region}.amazonaws.com"}}
 
   CredentialsFunction:
     Type: AWS::Serverless::Function
@@ -80,13 +89,30 @@ Resources:
         - PolicyName: credentials
           PolicyDocument:
             Statement:
-              - Effect: Allow
+              - Sid: ReadSources
+                Effect: Allow
                 Action: secretsmanager:GetSecretValue
-                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:atrium/sources/*"
-              - Effect: Allow
+                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
+              - Sid: DecryptSources
+                Effect: Allow
                 Action: [kms:Decrypt]
                 Resource: !GetAtt SourcesKey.Arn
+                Condition:
+                  StringEquals:
+                    kms:ViaService: !Sub "secretsmanager.${AWS::Region}.amazonaws.com"
 `
+
+// Pieces of cleanFixture the P4 cases edit.
+const (
+	fixtureSourcesARN   = `!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"`
+	fixtureWriteActions = "Action: [secretsmanager:CreateSecret, secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]"
+	fixtureWriteSources = fixtureWriteActions + "\n                Resource: " + fixtureSourcesARN
+	fixtureReadSources  = "Action: secretsmanager:GetSecretValue\n                Resource: " + fixtureSourcesARN
+	fixtureSmtp         = "Action: secretsmanager:GetSecretValue\n                Resource: !Ref SmtpSecretArn"
+	fixtureAlphaVia     = `Condition: {StringEquals: {"kms:ViaService": !Sub "secretsmanager.${AWS::Region}.amazonaws.com"}}`
+	fixtureCredVia      = `kms:ViaService: !Sub "secretsmanager.${AWS::Region}.amazonaws.com"`
+	fixtureCredCond     = "                Condition:\n                  StringEquals:\n                    " + fixtureCredVia + "\n"
+)
 
 // fixtureRoot makes a repository root holding functions/<name>/main.go for each name.
 func fixtureRoot(t *testing.T, names ...string) string {
@@ -144,16 +170,21 @@ func TestCheckTemplate(t *testing.T) {
 			want:  []finding{{RuleWildcardAction, "AlphaFunction"}},
 		},
 		{
+			// "kms:*" includes kms:CreateGrant and kms:PutKeyPolicy, which nobody may hold.
 			name:  "wildcard action on kms, even for CredentialsFunction",
 			edits: []edit{{"Action: [kms:Decrypt]", `Action: ["kms:*"]`}},
-			want:  []finding{{RuleWildcardAction, "CredentialsFunction"}},
+			want:  []finding{{RuleKMSDecrypt, "CredentialsFunction"}, {RuleWildcardAction, "CredentialsFunction"}},
 		},
 		{
-			// "*" is every action: a wildcard, and it also includes GetSecretValue (on a resource
-			// holding "*") and kms:Decrypt, so three rules break at once.
+			// "*" is every action: a wildcard, and it also includes GetSecretValue, kms:Decrypt, KMS
+			// use without kms:ViaService and secret writes, all on resources holding "*", so five
+			// rules break at once.
 			name:  "action star",
 			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", `Action: "*"`}},
-			want:  []finding{{RuleKMSDecrypt, "AlphaFunction"}, {RuleSourceSecrets, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"}},
+			want: []finding{
+				{RuleKMSDecrypt, "AlphaFunction"}, {RuleKMSViaService, "AlphaFunction"}, {RuleSecretWrites, "AlphaFunction"},
+				{RuleSourceSecrets, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"},
+			},
 		},
 		{
 			name:  "wildcard resource",
@@ -200,9 +231,10 @@ func TestCheckTemplate(t *testing.T) {
 
 		// Roles.
 		{
-			name:  "shared role",
+			name: "shared role",
+			// Sharing also hands CredentialsFunction the SMTP secret, which it may not read.
 			edits: []edit{{"Role: !GetAtt CredentialsRole.Arn", "Role: !GetAtt AlphaRole.Arn"}},
-			want:  []finding{{RuleSharedRole, "AlphaRole"}},
+			want:  []finding{{RuleSharedRole, "AlphaRole"}, {RuleSourceSecrets, "CredentialsFunction"}},
 		},
 		{
 			name:  "no role",
@@ -255,10 +287,145 @@ func TestCheckTemplate(t *testing.T) {
       Roles: [!Ref AlphaRole]
       PolicyDocument:
         Statement:
-          - {Effect: Allow, Action: kms:Decrypt, Resource: !GetAtt SourcesKey.Arn}
+          - Effect: Allow
+            Action: kms:Decrypt
+            Resource: !GetAtt SourcesKey.Arn
+            Condition: {StringEquals: {kms:ViaService: secretsmanager.eu-west-1.amazonaws.com}}
   SourcesKey:
 `}},
 			want: []finding{{RuleKMSDecrypt, "AlphaFunction"}},
+		},
+		{
+			name:  "GetSecretValue on the sources prefix (!Sub ${AWS::StackName}/sources/*) outside CredentialsFunction",
+			edits: []edit{{"Resource: !Ref SmtpSecretArn", "Resource: " + fixtureSourcesARN}},
+			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}},
+		},
+		{
+			name:  "GetSecretValue beside the writes on the sources prefix",
+			edits: []edit{{fixtureWriteActions, "Action: [secretsmanager:CreateSecret, secretsmanager:GetSecretValue]"}},
+			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}},
+		},
+		{
+			name:  "kms:Decrypt outside CredentialsFunction, even through Secrets Manager",
+			edits: []edit{{"Action: kms:GenerateDataKey", "Action: [kms:GenerateDataKey, kms:Decrypt]"}},
+			want:  []finding{{RuleKMSDecrypt, "AlphaFunction"}},
+		},
+		{
+			name:  "kms:CreateGrant outside CredentialsFunction",
+			edits: []edit{{"Action: kms:GenerateDataKey", "Action: [kms:GenerateDataKey, kms:CreateGrant]"}},
+			want:  []finding{{RuleKMSDecrypt, "AlphaFunction"}},
+		},
+		{
+			name:  "kms:ReEncryptFrom in CredentialsFunction",
+			edits: []edit{{"Action: [kms:Decrypt]", "Action: [kms:Decrypt, kms:ReEncryptFrom]"}},
+			want:  []finding{{RuleKMSDecrypt, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction reads every secret",
+			edits: []edit{{fixtureReadSources, "Action: secretsmanager:GetSecretValue\n                Resource: \"*\""}},
+			want:  []finding{{RuleSourceSecrets, "CredentialsFunction"}, {RuleWildcardResource, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction reads under another prefix",
+			edits: []edit{{fixtureReadSources, "Action: secretsmanager:GetSecretValue\n                Resource: !Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/*\""}},
+			want:  []finding{{RuleSourceSecrets, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction reads the SMTP secret too",
+			edits: []edit{{fixtureReadSources, "Action: secretsmanager:GetSecretValue\n                Resource: [" + fixtureSourcesARN + ", !Ref SmtpSecretArn]"}},
+			want:  []finding{{RuleSourceSecrets, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction decrypts with another key",
+			edits: []edit{{"Action: [kms:Decrypt]\n                Resource: !GetAtt SourcesKey.Arn", "Action: [kms:Decrypt]\n                Resource: !GetAtt OtherKey.Arn"}},
+			want:  []finding{{RuleKMSDecrypt, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction decrypts without kms:ViaService",
+			edits: []edit{{fixtureCredCond, ""}},
+			want:  []finding{{RuleKMSViaService, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction decrypts through another service",
+			edits: []edit{{fixtureCredVia, `kms:ViaService: !Sub "s3.${AWS::Region}.amazonaws.com"`}},
+			want:  []finding{{RuleKMSViaService, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction decrypts through Secrets Manager or S3",
+			edits: []edit{{fixtureCredVia, `kms:ViaService: [!Sub "secretsmanager.${AWS::Region}.amazonaws.com", !Sub "s3.${AWS::Region}.amazonaws.com"]`}},
+			want:  []finding{{RuleKMSViaService, "CredentialsFunction"}},
+		},
+		{
+			name:  "kms:ViaService under StringLike",
+			edits: []edit{{"StringEquals:\n                    " + fixtureCredVia, "StringLike:\n                    " + fixtureCredVia}},
+			want:  []finding{{RuleKMSViaService, "CredentialsFunction"}},
+		},
+		{
+			name:  "kms:ViaService as a literal Region, in another case",
+			edits: []edit{{fixtureCredVia, "KMS:viaservice: secretsmanager.eu-west-1.amazonaws.com"}},
+			want:  nil,
+		},
+		{
+			name:  "kms:ViaService beside a narrower condition",
+			edits: []edit{{fixtureCredVia, fixtureCredVia + "\n                    kms:CallerAccount: !Ref AWS::AccountId"}},
+			want:  nil,
+		},
+		{
+			name:  "condition that is not a mapping",
+			edits: []edit{{fixtureCredCond, "                Condition: [x]\n"}},
+			want:  []finding{{RuleUnreadablePolicy, "CredentialsRole"}},
+		},
+		{
+			name:  "GenerateDataKey without kms:ViaService",
+			edits: []edit{{"                " + fixtureAlphaVia + "\n", ""}},
+			want:  []finding{{RuleKMSViaService, "AlphaFunction"}},
+		},
+		{
+			name:  "GenerateDataKey on every key of the account without kms:ViaService",
+			edits: []edit{{"Resource: !GetAtt SourcesKey.Arn\n                " + fixtureAlphaVia, `Resource: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"`}},
+			want:  []finding{{RuleKMSViaService, "AlphaFunction"}},
+		},
+		{
+			name:  "secret writes under another prefix",
+			edits: []edit{{fixtureWriteSources, fixtureWriteActions + "\n                Resource: !Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/*\""}},
+			want:  []finding{{RuleSecretWrites, "AlphaFunction"}},
+		},
+		{
+			name:  "secret writes on every secret",
+			edits: []edit{{fixtureWriteSources, fixtureWriteActions + "\n                Resource: \"*\""}},
+			want:  []finding{{RuleSecretWrites, "AlphaFunction"}, {RuleWildcardResource, "AlphaFunction"}},
+		},
+		{
+			name:  "UpdateSecret on a secret named by a literal ARN",
+			edits: []edit{{fixtureSmtp, "Action: [secretsmanager:GetSecretValue, secretsmanager:UpdateSecret]\n                Resource: arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf"}},
+			want:  []finding{{RuleSecretWrites, "AlphaFunction"}},
+		},
+		{
+			// Not one of the five the sources function uses: any secretsmanager action not known
+			// to be a read is a write.
+			name:  "RestoreSecret under another prefix",
+			edits: []edit{{fixtureSmtp, "Action: secretsmanager:RestoreSecret\n                Resource: arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/other-??????"}},
+			want:  []finding{{RuleSecretWrites, "AlphaFunction"}},
+		},
+		{
+			name:  "PutSecretValue on the SMTP secret parameter",
+			edits: []edit{{fixtureSmtp, "Action: [secretsmanager:GetSecretValue, secretsmanager:PutSecretValue]\n                Resource: !Ref SmtpSecretArn"}},
+			want:  nil,
+		},
+		{
+			name: "PutSecretValue on a secret of the template",
+			edits: []edit{
+				{"  SourcesKey:\n", "  ClientKey:\n    Type: AWS::SecretsManager::Secret\n  SourcesKey:\n"},
+				{fixtureSmtp, "Action: [secretsmanager:GetSecretValue, secretsmanager:PutSecretValue]\n                Resource: [!Ref SmtpSecretArn, !Ref ClientKey]"},
+			},
+			want: nil,
+		},
+		{
+			name: "PutSecretValue on a !Ref of something that is not a secret",
+			edits: []edit{
+				{fixtureSmtp, "Action: secretsmanager:PutSecretValue\n                Resource: !Ref Table"},
+			},
+			want: []finding{{RuleSecretWrites, "AlphaFunction"}},
 		},
 		{
 			name:  "CredentialsFunction reachable through the API",
@@ -269,6 +436,32 @@ func TestCheckTemplate(t *testing.T) {
 			name:  "CredentialsFunction with a function URL",
 			edits: []edit{{"        LogGroup: !Ref CredentialsLogGroup\n", "        LogGroup: !Ref CredentialsLogGroup\n      FunctionUrlConfig: {AuthType: NONE}\n"}},
 			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+
+		{
+			name:  "CredentialsFunction with a schedule",
+			edits: []edit{{"        LogGroup: !Ref CredentialsLogGroup\n", "        LogGroup: !Ref CredentialsLogGroup\n      Events:\n        Tick: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}\n"}},
+			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+		{
+			name:  "function URLs for every function through Globals",
+			edits: []edit{{"Resources:\n  Table:", "Globals:\n  Function:\n    FunctionUrlConfig: {AuthType: AWS_IAM}\nResources:\n  Table:"}},
+			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction invokable by API Gateway",
+			edits: []edit{{"  SourcesKey:\n", "  CredentialsInvoke:\n    Type: AWS::Lambda::Permission\n    Properties: {Action: lambda:InvokeFunction, FunctionName: !Ref CredentialsFunction, Principal: apigateway.amazonaws.com}\n  SourcesKey:\n"}},
+			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction invokable by everyone",
+			edits: []edit{{"  SourcesKey:\n", "  CredentialsInvoke:\n    Type: AWS::Lambda::Permission\n    Properties: {Action: lambda:InvokeFunction, FunctionName: !GetAtt CredentialsFunction.Arn, Principal: \"*\"}\n  SourcesKey:\n"}},
+			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
+		},
+		{
+			name:  "CredentialsFunction invokable by a caller's role in another account",
+			edits: []edit{{"  SourcesKey:\n", "  CredentialsInvoke:\n    Type: AWS::Lambda::Permission\n    Properties: {Action: lambda:InvokeFunction, FunctionName: !Ref CredentialsFunction, Principal: arn:aws:iam::210987654321:role/fetcher}\n  SourcesKey:\n"}},
+			want:  nil,
 		},
 
 		// Packages and function types.
@@ -320,8 +513,8 @@ func TestRoleStatements(t *testing.T) {
 		t.Fatalf("functions = %v", keys)
 	}
 	alpha := got["AlphaFunction"]
-	if len(alpha) != 3 {
-		t.Fatalf("AlphaFunction has %d statements, want 3: %+v", len(alpha), alpha)
+	if len(alpha) != 5 {
+		t.Fatalf("AlphaFunction has %d statements, want 5: %+v", len(alpha), alpha)
 	}
 	want := Statement{
 		Sid:       "Smtp",
@@ -338,6 +531,13 @@ func TestRoleStatements(t *testing.T) {
 	}
 	if alpha[2].Effect != "Deny" {
 		t.Errorf("statement 2 effect = %q", alpha[2].Effect)
+	}
+	if alpha[3].Condition != nil {
+		t.Errorf("statement 3 condition = %#v, want nil", alpha[3].Condition)
+	}
+	wantCond := map[string]any{"StringEquals": map[string]any{"kms:ViaService": map[string]any{"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}
+	if !reflect.DeepEqual(alpha[4].Condition, wantCond) {
+		t.Errorf("statement 4 condition = %#v, want %#v", alpha[4].Condition, wantCond)
 	}
 }
 
@@ -359,7 +559,7 @@ func TestRoleStatementsFunctionPolicies(t *testing.T) {
 	}
 	alpha := got["AlphaFunction"]
 	last := alpha[len(alpha)-1]
-	if len(alpha) != 4 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
+	if len(alpha) != 6 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
 		t.Errorf("statements = %+v", alpha)
 	}
 }

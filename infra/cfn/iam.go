@@ -17,6 +17,10 @@ type Statement struct {
 	// NotActions and NotResources are set when the statement uses NotAction / NotResource.
 	NotActions   []string
 	NotResources []any
+	// Condition is the statement's Condition block as written (operator, then condition key,
+	// then a value or a list of values; values may be intrinsic-function maps), nil when it has
+	// none: {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}.
+	Condition map[string]any
 	// Source says where the statement was found, for messages: "AuthRole policy auth".
 	Source string
 }
@@ -184,6 +188,13 @@ func statement(v any) (Statement, error) {
 	}
 	if (len(s.Actions) == 0) == (len(s.NotActions) == 0) {
 		return Statement{}, fmt.Errorf("needs exactly one of Action and NotAction")
+	}
+	if c, ok := m["Condition"]; ok && c != nil {
+		cm, isMap := c.(map[string]any)
+		if !isMap {
+			return Statement{}, fmt.Errorf("condition %s is not a mapping", text(c))
+		}
+		s.Condition = cm
 	}
 	s.Resources = list(m["Resource"])
 	s.NotResources = list(m["NotResource"])

@@ -32,6 +32,8 @@ const (
 	TypeIAMManagedPolicy   = "AWS::IAM::ManagedPolicy"
 	TypeIAMRolePolicy      = "AWS::IAM::RolePolicy"
 	TypeDynamoDBTable      = "AWS::DynamoDB::Table"
+	TypeSecret             = "AWS::SecretsManager::Secret" // #nosec G101 -- a resource type name, not a credential
+	TypeLambdaPermission   = "AWS::Lambda::Permission"
 )
 
 // Template is a parsed template, every value in long form.

@@ -5,12 +5,14 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/atrium-cdn/atrium/infra/lambdatest"
+	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/identity"
@@ -22,7 +24,16 @@ type flow struct {
 	verifyToken     string // from the verification email
 	token           string // session token from signup verification (used by bearer)
 	loginToken      string // session token from login (used by cookie)
+	s3URL           string // the customer's bucket (an in-process S3)
+	sourceID        string // the source registered
 }
+
+// Keys of the test bucket: a reader the bucket grants, for the sources steps.
+const (
+	s3Bucket = "rie-images"
+	s3KeyID  = "AKIARIETESTREADER001"
+	s3Secret = "rie-test-secret-key-0123456789abcdefghij" // #nosec G101 -- a made-up key of the in-process test bucket
+)
 
 // step is one invocation of one function through the emulator.
 type step struct {
@@ -163,6 +174,34 @@ var steps = []step{
 		check: checkAccount,
 	},
 	{
+		name: "register a source", function: "sources", status: http.StatusCreated,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(post("/v1/sources", jsonBody(map[string]string{
+				"name": "Photos", "type": "s3_compatible", "bucket": s3Bucket, "region": "us-east-1",
+				"endpoint": f.s3URL, "access_key_id": s3KeyID, "secret_access_key": s3Secret,
+			})), f.token)
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+			var body struct {
+				Source struct {
+					ID   string `json:"id"`
+					Hint string `json:"access_key_id_hint"`
+				} `json:"source"`
+			}
+			decode(t, res, &body)
+			if body.Source.ID == "" || body.Source.Hint != "R001" || strings.Contains(res.Body, s3Secret) {
+				t.Errorf("source = %s", res.Body)
+			}
+			f.sourceID = body.Source.ID
+		},
+	},
+	{
+		name: "an unknown source", function: "sources", status: http.StatusNotFound, problem: "source_not_found",
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/sources/src_nope", Route: "GET /v1/sources/{id}"}, f.token)
+		},
+	},
+	{
 		name: "logout", function: "auth", status: http.StatusNoContent,
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(post("/v1/logout", ""), f.token) },
 		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
@@ -261,7 +300,14 @@ func TestHTTPFunctionsUnderRIE(t *testing.T) {
 		})
 	}
 
-	f := &flow{email: testenv.Email(t), password: "violet-harbor-quantum-88-lantern"}
+	bucket := fakes3.New()
+	if err := bucket.CreateBucket(s3Bucket); err != nil {
+		t.Fatal(err)
+	}
+	bucket.Grant(s3KeyID, s3Bucket)
+	s3 := httptest.NewServer(bucket)
+	t.Cleanup(s3.Close)
+	f := &flow{email: testenv.Email(t), password: "violet-harbor-quantum-88-lantern", s3URL: s3.URL}
 	var done []invocation
 	for _, s := range steps {
 		ok := t.Run(s.name, func(t *testing.T) {
@@ -297,7 +343,7 @@ func TestHTTPFunctionsUnderRIE(t *testing.T) {
 	// P6 in the deployed shape: what the functions print is what CloudWatch
 	// keeps. None of the caller's personal data or secrets may be in it.
 	secrets := map[string]string{
-		"email": f.email, "password": f.password, "verification token": f.verifyToken,
+		"email": f.email, "password": f.password, "verification token": f.verifyToken, "source secret key": s3Secret,
 		"session token": f.token, "login session token": f.loginToken,
 		"source IP": lambdatest.SourceIP, "user agent": lambdatest.UserAgent,
 	}
