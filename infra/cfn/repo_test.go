@@ -162,7 +162,7 @@ func TestRepositoryPermissions(t *testing.T) {
 				// Secrets Manager's key-access validation only (see the template).
 				{"kms:Decrypt", sourcesKey, text(map[string]any{"StringEquals": map[string]any{
 					"kms:EncryptionContext:SecretVersionId": "RequestToValidateKeyAccess",
-					"kms:ViaService": map[string]any{"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}})},
+					"kms:ViaService":                        map[string]any{"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}})},
 			},
 		),
 		// The one reader (P4).
