@@ -158,32 +158,21 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) 
 // Sessions lists the account's live sessions, oldest first, with one
 // strongly consistent query of the account's partition.
 func (s *Store) Sessions(ctx context.Context, accountID string) ([]*Session, error) {
-	key, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID))).
-			And(expression.Key(statetable.SK).BeginsWith(statetable.SessionPrefix))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build session query: %w", err)
-	}
 	now := s.Now()
 	var out []*Session
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: key.KeyCondition(), ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query sessions: %w", err)
-		}
-		for _, item := range page.Items {
+	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.AccountPartition(accountID), statetable.SessionPrefix, nil,
+		func(item map[string]types.AttributeValue) error {
 			var sess Session
 			if err := attributevalue.UnmarshalMap(item, &sess); err != nil {
-				return nil, fmt.Errorf("decode session: %w", err)
+				return fmt.Errorf("decode session: %w", err)
 			}
 			if sess.Live(now) {
 				out = append(out, &sess)
 			}
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b *Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
@@ -213,40 +202,24 @@ func (s *Store) RevokeSessionIfExists(ctx context.Context, accountID, sessionID 
 // ""), and returns how many it ended. Revoked sessions fail on the very next
 // request: every request reads its session strongly consistently.
 func (s *Store) RevokeSessions(ctx context.Context, accountID, keep string) (int, error) {
-	key, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID))).
-			And(expression.Key(statetable.SK).BeginsWith(statetable.SessionPrefix))).
-		WithProjection(expression.NamesList(expression.Name(statetable.SK))).Build()
-	if err != nil {
-		return 0, fmt.Errorf("build session query: %w", err)
-	}
 	n := 0
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: key.KeyCondition(), ProjectionExpression: key.Projection(),
-		ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return n, fmt.Errorf("query sessions: %w", err)
-		}
-		for _, item := range page.Items {
+	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.AccountPartition(accountID), statetable.SessionPrefix,
+		[]string{statetable.SK}, func(item map[string]types.AttributeValue) error {
 			var k struct {
 				SK string `dynamodbav:"sk"`
 			}
 			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
-				return n, fmt.Errorf("decode session key: %w", err)
+				return fmt.Errorf("decode session key: %w", err)
 			}
 			id := strings.TrimPrefix(k.SK, statetable.SessionPrefix)
 			if id == keep {
-				continue
+				return nil
 			}
 			if err := s.RevokeSession(ctx, accountID, id); err != nil {
-				return n, err
+				return err
 			}
 			n++
-		}
-	}
-	return n, nil
+			return nil
+		})
+	return n, err
 }

@@ -5,25 +5,14 @@
 package identity
 
 import (
-	"context"
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
-// DynamoDB is the part of the DynamoDB API this package uses; *dynamodb.Client
-// satisfies it, and tests may wrap it to inject faults.
-type DynamoDB interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-}
-
-var _ DynamoDB = (*dynamodb.Client)(nil)
+// DynamoDB is the part of the DynamoDB API this package uses.
+type DynamoDB = statetable.DynamoDB
 
 // ErrNotFound reports a missing (or expired) item.
 var ErrNotFound = errors.New("not found")

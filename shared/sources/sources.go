@@ -67,16 +67,7 @@ var (
 )
 
 // DynamoDB is the part of the DynamoDB API the store uses.
-type DynamoDB interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-}
-
-var _ DynamoDB = (*dynamodb.Client)(nil)
+type DynamoDB = statetable.DynamoDB
 
 // Store keeps source items in the state table, in their account's partition.
 type Store struct {
@@ -117,29 +108,18 @@ func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, e
 
 // List returns the account's sources, oldest first.
 func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
-	key, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID))).
-			And(expression.Key(statetable.SK).BeginsWith(statetable.SourcePrefix))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build source query: %w", err)
-	}
 	out := []*Source{}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: key.KeyCondition(), ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query sources: %w", err)
-		}
-		for _, item := range page.Items {
+	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.AccountPartition(accountID), statetable.SourcePrefix, nil,
+		func(item map[string]types.AttributeValue) error {
 			var src Source
 			if err := attributevalue.UnmarshalMap(item, &src); err != nil {
-				return nil, fmt.Errorf("decode source: %w", err)
+				return fmt.Errorf("decode source: %w", err)
 			}
 			out = append(out, &src)
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	sortByCreation(out)
 	return out, nil

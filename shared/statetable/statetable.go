@@ -8,12 +8,15 @@
 package statetable
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -127,4 +130,54 @@ const IntentPartition = "INTENT#source-secret"
 // IntentKey is the key of one such record; its sort key orders by time.
 func IntentKey(createdMillis int64, sourceID string) Key {
 	return Key{IntentPartition, fmt.Sprintf("%013d#%s", createdMillis, sourceID)}
+}
+
+// DynamoDB is the part of the DynamoDB API the state table's users call;
+// *dynamodb.Client satisfies it, and tests wrap it to inject faults.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
+
+// EachInPartition calls fn with every item of a partition whose sort key
+// begins with skPrefix, in sort-key order, reading strongly consistently and
+// page by page. projection, when given, limits the attributes read.
+func EachInPartition(ctx context.Context, db DynamoDB, table, pk, skPrefix string, projection []string,
+	fn func(item map[string]types.AttributeValue) error) error {
+	b := expression.NewBuilder().WithKeyCondition(
+		expression.Key(PK).Equal(expression.Value(pk)).And(expression.Key(SK).BeginsWith(skPrefix)))
+	if len(projection) > 0 {
+		names := make([]expression.NameBuilder, len(projection))
+		for i, p := range projection {
+			names[i] = expression.Name(p)
+		}
+		b = b.WithProjection(expression.NamesList(names[0], names[1:]...))
+	}
+	e, err := b.Build()
+	if err != nil {
+		return fmt.Errorf("build partition query: %w", err)
+	}
+	p := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: e.KeyCondition(), ProjectionExpression: e.Projection(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query partition: %w", err)
+		}
+		for _, item := range page.Items {
+			if err := fn(item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
