@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
@@ -139,7 +140,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.Store.Now()
 	src := &sources.Source{
-		ID: ids.New("src"), AccountID: acct.ID, Name: req.Name, Type: req.Type, Bucket: req.Bucket, Region: req.Region,
+		ID: ids.New("src"), AccountID: acct.ID, Name: strings.TrimSpace(req.Name), Type: req.Type, Bucket: req.Bucket, Region: req.Region,
 		Prefix: loc.Prefix, Endpoint: loc.Endpoint, AccessKeyHint: sources.KeyHint(keys.AccessKeyID),
 		CreatedAt: now, UpdatedAt: now, Verification: sources.Verification{Status: "verified", CheckedAt: now},
 	}
@@ -233,6 +234,8 @@ func (s *Service) patch(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Name != nil {
 		f = append(f, validName(*req.Name)...)
+		trimmed := strings.TrimSpace(*req.Name)
+		req.Name = &trimmed
 	}
 	if req.Prefix != nil {
 		f = append(f, validPrefix(*req.Prefix)...)
