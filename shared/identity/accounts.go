@@ -62,18 +62,13 @@ var ErrEmailClaimed = fmt.Errorf("email address already claimed")
 // Credential returns the login record of the (normalised) address, or
 // ErrNotFound. Expired claims (of abandoned signups) count as none.
 func (s *Store) Credential(ctx context.Context, email string) (*Credential, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get email claim: %w", err)
-	}
-	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
-		return nil, ErrNotFound
-	}
 	c := &Credential{Email: email}
-	if err := attributevalue.UnmarshalMap(out.Item, c); err != nil {
-		return nil, fmt.Errorf("decode email claim: %w", err)
+	found, err := statetable.Get(ctx, s.db, s.table, statetable.EmailClaimKey(email), s.now(), c)
+	if err != nil {
+		return nil, fmt.Errorf("email claim: %w", err)
+	}
+	if !found {
+		return nil, ErrNotFound
 	}
 	return c, nil
 }
@@ -81,18 +76,13 @@ func (s *Store) Credential(ctx context.Context, email string) (*Credential, erro
 // Account returns the account with the id, or ErrNotFound (also for a pending
 // account whose time to verify has run out).
 func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: statetable.AccountKey(id).AV(), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get account: %w", err)
-	}
-	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
-		return nil, ErrNotFound
-	}
 	var a Account
-	if err := attributevalue.UnmarshalMap(out.Item, &a); err != nil {
-		return nil, fmt.Errorf("decode account: %w", err)
+	found, err := statetable.Get(ctx, s.db, s.table, statetable.AccountKey(id), s.now(), &a)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	if !found {
+		return nil, ErrNotFound
 	}
 	return &a, nil
 }

@@ -90,18 +90,13 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 // Get returns one of the account's sources, or ErrNotFound (also for another
 // account's source: the key holds the account id).
 func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get source: %w", err)
-	}
-	if out.Item == nil {
-		return nil, ErrNotFound
-	}
 	var src Source
-	if err := attributevalue.UnmarshalMap(out.Item, &src); err != nil {
-		return nil, fmt.Errorf("decode source: %w", err)
+	found, err := statetable.Get(ctx, s.db, s.table, statetable.SourceKey(accountID, sourceID), s.now(), &src)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	if !found {
+		return nil, ErrNotFound
 	}
 	return &src, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -180,4 +181,21 @@ func EachInPartition(ctx context.Context, db DynamoDB, table, pk, skPrefix strin
 		}
 	}
 	return nil
+}
+
+// Get reads one item strongly consistently into dst and reports whether it
+// was there. An item whose expires_at has passed counts as absent: TTL
+// deletes late, and reads never trust an expired item.
+func Get(ctx context.Context, db DynamoDB, table string, k Key, now time.Time, dst any) (bool, error) {
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: k.AV(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("get item: %w", err)
+	}
+	if out.Item == nil || Expired(out.Item, now) {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, dst); err != nil {
+		return false, fmt.Errorf("decode item: %w", err)
+	}
+	return true, nil
 }
