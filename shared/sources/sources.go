@@ -64,7 +64,12 @@ func KeyHint(accessKeyID string) string {
 var (
 	ErrNotFound     = errors.New("source not found")
 	ErrLimitReached = errors.New("source limit of the plan reached")
+	ErrBusy         = errors.New("another change of the source's credentials is under way")
 )
+
+// credentialsLockFor bounds how long a crashed credentials update can hold
+// the source's lock.
+const credentialsLockFor = time.Minute
 
 // DynamoDB is the part of the DynamoDB API the store uses.
 type DynamoDB = statetable.DynamoDB
@@ -179,14 +184,95 @@ func (s *Store) Rename(ctx context.Context, accountID, sourceID string, name, pr
 	return s.updateSource(ctx, accountID, sourceID, up)
 }
 
-// Verified records a successful read-access check and a new key hint (after
-// new credentials were stored).
-func (s *Store) Verified(ctx context.Context, accountID, sourceID, keyHint string) (*Source, error) {
+// LockCredentials reserves the source for one credentials update (token
+// names it), so that the secret's current value and the hint shown always
+// belong to the same key: a second update meanwhile gets ErrBusy. The lock
+// lapses after a minute if its holder dies.
+func (s *Store) LockCredentials(ctx context.Context, accountID, sourceID, token string) error {
+	now := s.Now()
+	e, err := expression.NewBuilder().
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
+			And(expression.AttributeNotExists(expression.Name("credentials_lock_until")).
+				Or(expression.Name("credentials_lock_until").LessThan(expression.Value(now.UnixMilli()))))).
+		WithUpdate(expression.Set(expression.Name("credentials_lock"), expression.Value(token)).
+			Set(expression.Name("credentials_lock_until"), expression.Value(now.Add(credentialsLockFor).UnixMilli()))).Build()
+	if err != nil {
+		return fmt.Errorf("build lock: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return s.notFoundOr(ctx, accountID, sourceID, ErrBusy)
+	}
+	if err != nil {
+		return fmt.Errorf("lock source credentials: %w", err)
+	}
+	return nil
+}
+
+// UnlockCredentials gives up a lock the token holds (best effort: it lapses anyway).
+func (s *Store) UnlockCredentials(ctx context.Context, accountID, sourceID, token string) error {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("credentials_lock").Equal(expression.Value(token))).
+		WithUpdate(expression.Remove(expression.Name("credentials_lock")).Remove(expression.Name("credentials_lock_until"))).Build()
+	if err != nil {
+		return fmt.Errorf("build unlock: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if err != nil && !statetable.IsConditionFailed(err) {
+		return fmt.Errorf("unlock source credentials: %w", err)
+	}
+	return nil
+}
+
+// Verified records a successful read-access check and the new key's hint,
+// releasing the credentials lock the token holds; ErrBusy if the lock was
+// lost meanwhile, ErrNotFound if the source was deleted.
+func (s *Store) Verified(ctx context.Context, accountID, sourceID, keyHint, token string) (*Source, error) {
 	now := s.Now().Format(time.RFC3339Nano)
-	up := expression.Set(expression.Name("updated_at"), expression.Value(now)).
-		Set(expression.Name("access_key_id_hint"), expression.Value(keyHint)).
-		Set(expression.Name("verification"), expression.Value(map[string]string{"status": "verified", "checked_at": now}))
-	return s.updateSource(ctx, accountID, sourceID, up)
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("credentials_lock").Equal(expression.Value(token))).
+		WithUpdate(expression.Set(expression.Name("updated_at"), expression.Value(now)).
+			Set(expression.Name("access_key_id_hint"), expression.Value(keyHint)).
+			Set(expression.Name("verification"), expression.Value(map[string]string{"status": "verified", "checked_at": now})).
+			Remove(expression.Name("credentials_lock")).Remove(expression.Name("credentials_lock_until"))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build verified update: %w", err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
+	})
+	if statetable.IsConditionFailed(err) {
+		return nil, s.notFoundOr(ctx, accountID, sourceID, ErrBusy)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record verification: %w", err)
+	}
+	var src Source
+	if err := attributevalue.UnmarshalMap(out.Attributes, &src); err != nil {
+		return nil, fmt.Errorf("decode source: %w", err)
+	}
+	return &src, nil
+}
+
+// notFoundOr tells a failed condition on a source apart: ErrNotFound if the
+// source is gone, otherwise the given error.
+func (s *Store) notFoundOr(ctx context.Context, accountID, sourceID string, otherwise error) error {
+	if _, err := s.Get(ctx, accountID, sourceID); errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return otherwise
 }
 
 func (s *Store) updateSource(ctx context.Context, accountID, sourceID string, up expression.UpdateBuilder) (*Source, error) {

@@ -105,15 +105,24 @@ func (v *Vault) Create(ctx context.Context, accountID, sourceID string, c Creden
 	return aws.ToString(out.ARN), nil
 }
 
+// ErrSecretGone reports a secret deleted (or being deleted) meanwhile.
+var ErrSecretGone = errors.New("source secret deleted")
+
 // Put stores new credentials as a new version of the source's secret.
 func (v *Vault) Put(ctx context.Context, secretARN string, c Credentials) error {
 	value, err := json.Marshal(secretValue(c))
 	if err != nil {
 		return fmt.Errorf("encode secret: %w", err)
 	}
-	if _, err := v.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+	_, err = v.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String(secretARN), SecretString: aws.String(string(value)),
-	}); err != nil {
+	})
+	var nf *smtypes.ResourceNotFoundException
+	var deleting *smtypes.InvalidRequestException
+	if errors.As(err, &nf) || errors.As(err, &deleting) && strings.Contains(deleting.ErrorMessage(), "deletion") {
+		return fmt.Errorf("%w: %w", ErrSecretGone, err)
+	}
+	if err != nil {
 		return fmt.Errorf("put secret value: %w", err)
 	}
 	return nil

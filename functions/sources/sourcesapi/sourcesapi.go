@@ -274,16 +274,38 @@ func (s *Service) putCredentials(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Checker.CheckRead(ctx, loc, s3check.Keys{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}); err != nil {
 		return unreachable(err)
 	}
-	if err := s.Vault.Put(ctx, src.SecretARN, sources.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}); err != nil {
-		return err
+	// One update at a time, so the hint shown is always that of the key the
+	// secret holds; a source deleted meanwhile is simply not found.
+	token := ids.New("lock")
+	if err := s.Store.LockCredentials(ctx, src.AccountID, src.ID, token); err != nil {
+		return sourceError(err)
 	}
-	src, err = s.Store.Verified(ctx, src.AccountID, src.ID, sources.KeyHint(req.AccessKeyID))
+	if err := s.Vault.Put(ctx, src.SecretARN, sources.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}); err != nil {
+		unlockErr := s.Store.UnlockCredentials(context.WithoutCancel(ctx), src.AccountID, src.ID, token)
+		if errors.Is(err, sources.ErrSecretGone) {
+			return errNotFound // deleted meanwhile
+		}
+		return errors.Join(err, unlockErr)
+	}
+	src, err = s.Store.Verified(ctx, src.AccountID, src.ID, sources.KeyHint(req.AccessKeyID), token)
 	if err != nil {
-		return err
+		return sourceError(err)
 	}
 	s.Logger.InfoContext(ctx, "source credentials replaced", "account_id", src.AccountID, "source_id", src.ID)
 	web.WriteJSON(w, http.StatusOK, map[string]any{"source": src})
 	return nil
+}
+
+// sourceError answers the store's errors about one source.
+func sourceError(err error) error {
+	switch {
+	case errors.Is(err, sources.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, sources.ErrBusy):
+		return web.Errorf(http.StatusConflict, "source_busy",
+			"Another change of this source's credentials is under way. Try again in a minute.")
+	}
+	return err
 }
 
 func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
@@ -292,10 +314,16 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := Remove(ctx, s.Store, s.Vault, src); err != nil {
-		if errors.Is(err, sources.ErrNotFound) {
-			return errNotFound
-		}
+	err = Remove(ctx, s.Store, s.Vault, src)
+	switch {
+	case errors.Is(err, sources.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, errSecretLeftToHousekeeping):
+		// The source is gone for the customer; its secret will be within the
+		// quarter hour. Ours to watch, not theirs.
+		s.Logger.ErrorContext(ctx, "source secret not deleted; housekeeping will", "account_id", src.AccountID,
+			"source_id", src.ID, "error", err)
+	case err != nil:
 		return err
 	}
 	s.Logger.InfoContext(ctx, "source deleted", "account_id", src.AccountID, "source_id", src.ID)
@@ -316,7 +344,11 @@ func Remove(ctx context.Context, store *sources.Store, vault *sources.Vault, src
 		return errors.Join(err, store.ClearIntent(context.WithoutCancel(ctx), intent))
 	}
 	if err := vault.Delete(ctx, src.SecretARN); err != nil {
-		return err // the intent stays: housekeeping deletes the secret
+		return fmt.Errorf("%w: %w", errSecretLeftToHousekeeping, err) // the intent stays
 	}
 	return store.ClearIntent(ctx, intent)
 }
+
+// errSecretLeftToHousekeeping: the source's item is gone but its secret is
+// not yet; the intent left behind has housekeeping delete it.
+var errSecretLeftToHousekeeping = errors.New("source deleted; its secret is left to housekeeping")
