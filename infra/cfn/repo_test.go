@@ -1,6 +1,7 @@
 package cfn
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,39 +69,110 @@ func TestRepositoryTemplate(t *testing.T) {
 	}
 }
 
-// TestRepositoryTables checks the state table the local stack and the tests will create.
+// TestRepositoryTables checks the tables the local stack and the tests will create (the state
+// table and the request-log table, and no other), and the deployment settings Tables leaves out.
 func TestRepositoryTables(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
 	tables, err := tpl.Tables(func(id string) string { return "atrium-test-" + id })
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(tables, func(tb Table) bool { return tb.LogicalID == "StateTable" })
-	if i < 0 {
-		t.Fatalf("no StateTable among %d tables", len(tables))
+	byID := map[string]Table{}
+	for _, tb := range tables {
+		byID[tb.LogicalID] = tb
 	}
-	st := tables[i]
-	if got := aws.ToString(st.Input.TableName); got != "atrium-test-StateTable" {
-		t.Errorf("TableName = %q", got)
+	if len(byID) != 2 || byID["StateTable"].Input == nil || byID["RequestLogTable"].Input == nil {
+		ids := slices.Sorted(maps.Keys(byID))
+		t.Fatalf("tables = %v, want [RequestLogTable StateTable]", ids)
 	}
-	wantKeys := []types.KeySchemaElement{
-		{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-		{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+	attr := func(n string, typ types.ScalarAttributeType) types.AttributeDefinition {
+		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: typ}
 	}
-	if !reflect.DeepEqual(st.Input.KeySchema, wantKeys) {
-		t.Errorf("KeySchema = %+v", st.Input.KeySchema)
+	key := func(n string, kt types.KeyType) types.KeySchemaElement {
+		return types.KeySchemaElement{AttributeName: aws.String(n), KeyType: kt}
 	}
-	if st.Input.BillingMode != types.BillingModePayPerRequest {
-		t.Errorf("BillingMode = %q", st.Input.BillingMode)
-	}
-	if st.TTLAttribute != "expires_at" {
-		t.Errorf("TTL attribute = %q, want expires_at", st.TTLAttribute)
+	tableKeys := []types.KeySchemaElement{key("pk", types.KeyTypeHash), key("sk", types.KeyTypeRange)}
+
+	// Every table is named as the local stack names it: "<stack>-" + lower(logical id less
+	// "Table"), so that a local table and its deployed twin differ only in the prefix.
+	for _, tb := range tables {
+		want := map[string]any{"Fn::Sub": "${AWS::StackName}-" + strings.ToLower(strings.TrimSuffix(tb.LogicalID, "Table"))}
+		if got := tpl.Resources[tb.LogicalID].Properties["TableName"]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s TableName = %s, want %s", tb.LogicalID, text(got), text(want))
+		}
+		if got, want := aws.ToString(tb.Input.TableName), "atrium-test-"+tb.LogicalID; got != want {
+			t.Errorf("%s: Tables named it %q, want %q", tb.LogicalID, got, want)
+		}
+		if tb.Input.BillingMode != types.BillingModePayPerRequest {
+			t.Errorf("%s BillingMode = %q", tb.LogicalID, tb.Input.BillingMode)
+		}
+		if !reflect.DeepEqual(tb.Input.KeySchema, tableKeys) {
+			t.Errorf("%s KeySchema = %+v", tb.LogicalID, tb.Input.KeySchema)
+		}
+		// Code never trusts TTL alone; it is the safety net on both tables.
+		if tb.TTLAttribute != "expires_at" {
+			t.Errorf("%s TTL attribute = %q, want expires_at", tb.LogicalID, tb.TTLAttribute)
+		}
+		sse, _ := tpl.Resources[tb.LogicalID].Properties["SSESpecification"].(map[string]any)
+		if on, ok := literalBool(sse["SSEEnabled"]); !ok || !on {
+			t.Errorf("%s SSESpecification.SSEEnabled = %v, want true", tb.LogicalID, sse["SSEEnabled"])
+		}
 	}
 
+	st := byID["StateTable"]
+	if want := []types.AttributeDefinition{attr("pk", types.ScalarAttributeTypeS), attr("sk", types.ScalarAttributeTypeS)}; !reflect.DeepEqual(st.Input.AttributeDefinitions, want) {
+		t.Errorf("StateTable AttributeDefinitions = %+v", st.Input.AttributeDefinitions)
+	}
+	if len(st.Input.GlobalSecondaryIndexes) != 0 || len(st.Input.LocalSecondaryIndexes) != 0 {
+		t.Errorf("StateTable has indexes; the roles' comments say it has none")
+	}
 	raw := tpl.Resources["StateTable"].Raw
 	if raw["DeletionPolicy"] != "Retain" || raw["UpdateReplacePolicy"] != "Retain" {
 		t.Errorf("StateTable DeletionPolicy/UpdateReplacePolicy = %v/%v, want Retain", raw["DeletionPolicy"], raw["UpdateReplacePolicy"])
 	}
+	if on, ok := pitr(tpl, "StateTable"); !ok || !on {
+		t.Errorf("StateTable point-in-time recovery must be enabled explicitly")
+	}
+
+	// P6: the request-log table, its sparse expiry index (the sweep's only way to find overdue
+	// items, keys only) and settings that let nothing outlive the sweep.
+	rl := byID["RequestLogTable"]
+	wantDefs := []types.AttributeDefinition{
+		attr("pk", types.ScalarAttributeTypeS), attr("sk", types.ScalarAttributeTypeS),
+		attr("expiry_shard", types.ScalarAttributeTypeS), attr("expires_at", types.ScalarAttributeTypeN),
+	}
+	if !reflect.DeepEqual(rl.Input.AttributeDefinitions, wantDefs) {
+		t.Errorf("RequestLogTable AttributeDefinitions = %+v", rl.Input.AttributeDefinitions)
+	}
+	wantGSI := []types.GlobalSecondaryIndex{{
+		IndexName:  aws.String(expiryIndex),
+		KeySchema:  []types.KeySchemaElement{key("expiry_shard", types.KeyTypeHash), key("expires_at", types.KeyTypeRange)},
+		Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+	}}
+	if !reflect.DeepEqual(rl.Input.GlobalSecondaryIndexes, wantGSI) {
+		t.Errorf("RequestLogTable GlobalSecondaryIndexes = %s", text(rl.Input.GlobalSecondaryIndexes))
+	}
+	if len(rl.Input.LocalSecondaryIndexes) != 0 || rl.Input.StreamSpecification != nil {
+		t.Errorf("RequestLogTable has a local index or a stream; neither is wanted (a stream would copy the logs)")
+	}
+	raw = tpl.Resources["RequestLogTable"].Raw
+	if raw["DeletionPolicy"] != "Delete" || raw["UpdateReplacePolicy"] != "Delete" {
+		t.Errorf("RequestLogTable DeletionPolicy/UpdateReplacePolicy = %v/%v, want Delete: a retained copy would never be swept (P6)", raw["DeletionPolicy"], raw["UpdateReplacePolicy"])
+	}
+	if on, ok := pitr(tpl, "RequestLogTable"); !ok || on {
+		t.Errorf("RequestLogTable point-in-time recovery must be disabled explicitly: backups would keep swept logs past 90 days (P6)")
+	}
+}
+
+// expiryIndex is the request-log table's index of items by expiry, through which the sweep
+// finds overdue items.
+const expiryIndex = "ExpiryIndex"
+
+// pitr returns a table's PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled; ok is false
+// when the template does not say it literally.
+func pitr(tpl *Template, id string) (enabled, ok bool) {
+	spec, _ := tpl.Resources[id].Properties["PointInTimeRecoverySpecification"].(map[string]any)
+	return literalBool(spec["PointInTimeRecoveryEnabled"])
 }
 
 // TestRepositoryPermissions pins what each function may do, condition included, so that widening
@@ -119,14 +191,22 @@ func TestRepositoryPermissions(t *testing.T) {
 		r := text(map[string]any{"Fn::GetAtt": []any{group, "Arn"}})
 		return []grant{{"logs:CreateLogStream", r, ""}, {"logs:PutLogEvents", r, ""}}
 	}
-	table := text(map[string]any{"Fn::GetAtt": []any{"StateTable", "Arn"}})
-	onTable := func(actions ...string) []grant {
-		var g []grant
-		for _, a := range actions {
-			g = append(g, grant{"dynamodb:" + a, table, ""})
+	on := func(resource any) func(actions ...string) []grant {
+		r := text(resource)
+		return func(actions ...string) []grant {
+			var g []grant
+			for _, a := range actions {
+				g = append(g, grant{"dynamodb:" + a, r, ""})
+			}
+			return g
 		}
-		return g
 	}
+	onTable := on(map[string]any{"Fn::GetAtt": []any{"StateTable", "Arn"}})
+	// P6: request logs. Every HTTP function only puts items; the account function also queries
+	// the caller's own (GET /v1/logs); only the housekeeping sweep queries the expiry index and
+	// deletes, in batches, and keeps its watermark item.
+	onRequestLogs := on(map[string]any{"Fn::GetAtt": []any{"RequestLogTable", "Arn"}})
+	onExpiryIndex := on(map[string]any{"Fn::Sub": "${RequestLogTable.Arn}/index/" + expiryIndex})
 	sourceSecrets := text(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"})
 	onSourceSecrets := func(actions ...string) []grant {
 		var g []grant
@@ -143,6 +223,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		"AuthFunction": slices.Concat(
 			logs("AuthLogGroup"),
 			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onRequestLogs("PutItem"),
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""},
@@ -151,11 +232,14 @@ func TestRepositoryPermissions(t *testing.T) {
 		"AccountFunction": slices.Concat(
 			logs("AccountLogGroup"),
 			onTable("GetItem", "UpdateItem", "DeleteItem", "Query"),
+			onRequestLogs("PutItem"),
+			onRequestLogs("Query"),
 		),
 		// Writes source secrets, never reads one back: no GetSecretValue, no kms:Decrypt (P4).
 		"SourcesFunction": slices.Concat(
 			logs("SourcesLogGroup"),
 			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onRequestLogs("PutItem"),
 			onSourceSecrets("CreateSecret", "PutSecretValue", "DeleteSecret", "TagResource"),
 			[]grant{
 				{"kms:GenerateDataKey", sourcesKey, viaSecretsManager},
@@ -165,7 +249,7 @@ func TestRepositoryPermissions(t *testing.T) {
 					"kms:ViaService":                        map[string]any{"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}})},
 			},
 		),
-		// The one reader (P4).
+		// The one reader (P4). No request-log grant: it serves no HTTP request.
 		"CredentialsFunction": slices.Concat(
 			logs("CredentialsLogGroup"),
 			onTable("GetItem"),
@@ -176,6 +260,8 @@ func TestRepositoryPermissions(t *testing.T) {
 			logs("HousekeepingLogGroup"),
 			onTable("GetItem", "Query", "DeleteItem"),
 			onSourceSecrets("DeleteSecret"),
+			onExpiryIndex("Query"),
+			onRequestLogs("BatchWriteItem", "GetItem", "PutItem"),
 		),
 	}
 	for _, fn := range tpl.Functions() {
@@ -255,11 +341,31 @@ func TestRepositorySourcesKey(t *testing.T) {
 	}
 }
 
-// TestRepositoryEnvironment pins the configuration the source functions read at start: the names
-// their code validates, and values that agree with the roles (the secret prefix the roles grant,
-// the key the roles may use).
+// TestRepositoryEnvironment pins the configuration the functions read at start: the names their
+// code validates, and values that agree with the roles (the tables the roles are granted, the
+// secret prefix the roles grant, the key the roles may use).
 func TestRepositoryEnvironment(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
+	// Every function's, from Globals.
+	globalFn, _ := tpl.Globals["Function"].(map[string]any)
+	globalEnv, _ := globalFn["Environment"].(map[string]any)
+	globalVars := map[string]string{}
+	if m, ok := globalEnv["Variables"].(map[string]any); ok {
+		for k, v := range m {
+			globalVars[k] = text(v)
+		}
+	}
+	wantGlobal := map[string]string{
+		"STAGE":             text(map[string]any{"Ref": "Stage"}),
+		"STATE_TABLE":       text(map[string]any{"Ref": "StateTable"}),
+		"REQUEST_LOG_TABLE": text(map[string]any{"Ref": "RequestLogTable"}),
+		"ALLOWED_ORIGINS":   text(map[string]any{"Fn::Join": []any{",", map[string]any{"Ref": "AllowedOrigins"}}}),
+		"LOG_LEVEL":         "info",
+	}
+	if !reflect.DeepEqual(globalVars, wantGlobal) {
+		t.Errorf("Globals.Function.Environment.Variables = %v, want %v", globalVars, wantGlobal)
+	}
+
 	const secretPrefix = "${AWS::StackName}/sources/"
 	prefix := text(map[string]any{"Fn::Sub": secretPrefix})
 	want := map[string]map[string]string{
@@ -313,5 +419,54 @@ func TestRepositoryEvents(t *testing.T) {
 		if e["Type"] != "Schedule" || props["Schedule"] != "rate(15 minutes)" {
 			t.Errorf("HousekeepingFunction event %s = %v, want Schedule rate(15 minutes)", name, text(e))
 		}
+	}
+}
+
+// TestRepositoryRequestLogAlarm checks the alarm that says the request-log sweep is late or has
+// stopped (P6): on the metric the sweep emits from the housekeeping function, firing when the
+// oldest overdue item is more than two hours overdue, and when the sweep reports nothing at all.
+func TestRepositoryRequestLogAlarm(t *testing.T) {
+	tpl, _ := loadRepositoryTemplate(t)
+	alarm, ok := tpl.Resources["RequestLogSweepAlarm"]
+	if !ok || alarm.Type != "AWS::CloudWatch::Alarm" {
+		t.Fatal("RequestLogSweepAlarm is not an AWS::CloudWatch::Alarm")
+	}
+	p := alarm.Properties
+	for k, want := range map[string]any{
+		"Namespace":          "Atrium",
+		"MetricName":         "OldestOverdueRequestLogAge",
+		"Statistic":          "Maximum",
+		"ComparisonOperator": "GreaterThanThreshold",
+		"TreatMissingData":   "breaching", // a sweep that stopped running alarms
+	} {
+		if p[k] != want {
+			t.Errorf("%s = %v, want %v", k, text(p[k]), want)
+		}
+	}
+	for k, want := range map[string]int64{"Period": 900, "EvaluationPeriods": 1, "Threshold": 7200} {
+		if got, ok := literalInt(p[k]); !ok || got != want {
+			t.Errorf("%s = %v, want %d", k, text(p[k]), want)
+		}
+	}
+	// A Unit that differs from the emitted one hides every datapoint; with missing data
+	// breaching, the alarm would never leave ALARM.
+	if u, ok := p["Unit"]; ok {
+		t.Errorf("Unit = %v; leave it out", text(u))
+	}
+	// The dimension is the housekeeping function's own name, as its EMF output sets it.
+	fnName := tpl.Resources["HousekeepingFunction"].Properties["FunctionName"]
+	want := []any{map[string]any{"Name": "Function", "Value": fnName}}
+	if fnName == nil || !reflect.DeepEqual(p["Dimensions"], want) {
+		t.Errorf("Dimensions = %s, want %s", text(p["Dimensions"]), text(want))
+	}
+	wantActions := map[string]any{"Fn::If": []any{"HasAlarmTopic", []any{map[string]any{"Ref": "AlarmTopicArn"}}, map[string]any{"Ref": "AWS::NoValue"}}}
+	if !reflect.DeepEqual(p["AlarmActions"], wantActions) {
+		t.Errorf("AlarmActions = %s, want %s", text(p["AlarmActions"]), text(wantActions))
+	}
+	if _, ok := tpl.Conditions["HasAlarmTopic"]; !ok {
+		t.Error("no Condition HasAlarmTopic")
+	}
+	if param, _ := tpl.Parameters["AlarmTopicArn"].(map[string]any); param == nil || param["Default"] != "" {
+		t.Errorf("Parameter AlarmTopicArn = %v, want an optional one (Default \"\")", text(param))
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/config"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -49,6 +50,13 @@ type Base struct {
 	Identity *identity.Store
 	Auth     *identity.Authenticator
 	Now      func() time.Time
+	// RequestLogTable receives one item per request (P6).
+	RequestLogTable string
+	// Logs is where log lines and metric lines (Embedded Metric Format) go.
+	Logs io.Writer
+	// FunctionName is the Lambda function's name (AWS_LAMBDA_FUNCTION_NAME),
+	// the Function dimension of its metrics.
+	FunctionName string
 
 	dynamoEndpoint, secretsEndpoint string
 }
@@ -70,6 +78,10 @@ func Load(ctx context.Context, function string, env Env) (*Base, error) {
 		Origins:  r.List("ALLOWED_ORIGINS"),
 		Logger:   logging.New(env.Logs, logging.ParseLevel(r.String("LOG_LEVEL", "info"))),
 		Now:      now,
+
+		RequestLogTable: r.Required("REQUEST_LOG_TABLE"),
+		Logs:            env.Logs,
+		FunctionName:    r.String("AWS_LAMBDA_FUNCTION_NAME", function),
 
 		dynamoEndpoint:  r.URL("AWS_ENDPOINT_URL_DYNAMODB", ""),
 		secretsEndpoint: r.URL("AWS_ENDPOINT_URL_SECRETS_MANAGER", ""),
@@ -152,9 +164,12 @@ func (b *Base) SecretJSON(ctx context.Context, id string, dst any) error {
 }
 
 // Serve puts h behind the shared request path (request ids, limits, problem
-// errors, panic recovery, access log).
+// errors, panic recovery, access log) and records one request-log item per
+// request.
 func (b *Base) Serve(h http.Handler) http.Handler {
-	return web.Wrap(h, web.Options{Logger: b.Logger, Function: b.Function})
+	rec := requestlog.NewRecorder(b.DynamoDB, b.RequestLogTable, b.FunctionName, b.Now, b.Logger, b.Logs)
+	return web.Wrap(h, web.Options{Logger: b.Logger, Function: b.Function,
+		OnComplete: func(r *http.Request, c web.Completed) { rec.Record(r.Context(), c) }})
 }
 
 // Build builds a function from the process's environment, once per cold

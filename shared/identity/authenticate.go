@@ -83,6 +83,7 @@ func (a *Authenticator) Require(next web.HandlerFunc) web.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		web.SetAccountID(r.Context(), sess.AccountID)
 		return next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
 	}
 }

@@ -108,7 +108,11 @@ func TestHandlerResponses(t *testing.T) {
 
 func TestBadEventsAreRefusedPlainly(t *testing.T) {
 	bad := []events.APIGatewayV2HTTPRequest{
-		func() events.APIGatewayV2HTTPRequest { e := event("POST", "/x"); e.Body, e.IsBase64Encoded = "%%%", true; return e }(),
+		func() events.APIGatewayV2HTTPRequest {
+			e := event("POST", "/x")
+			e.Body, e.IsBase64Encoded = "%%%", true
+			return e
+		}(),
 		event("", "/x"),
 		event("GET", "/%zz"),
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"log/slog"
@@ -30,6 +31,7 @@ type Options struct {
 
 // Completed describes a finished request, without any personal data.
 type Completed struct {
+	AccountID string // when the request was authenticated (SetAccountID)
 	RequestID string
 	Function  string
 	Method    string
@@ -56,6 +58,8 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 		start := time.Now()
 		id := requestID(r)
 		ctx := logging.WithRequestID(r.Context(), id)
+		account := new(string)
+		ctx = context.WithValue(ctx, accountKey{}, account)
 		r = r.WithContext(ctx)
 		h := w.Header()
 		h.Set("X-Request-Id", id)
@@ -79,7 +83,7 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 				}
 			}
 			c := Completed{
-				RequestID: id, Function: opts.Function, Method: r.Method, Route: r.Pattern,
+				AccountID: *account, RequestID: id, Function: opts.Function, Method: r.Method, Route: r.Pattern,
 				Status: rec.status(), Code: rec.code, Latency: time.Since(start),
 			}
 			if c.Route == "" {
@@ -169,4 +173,14 @@ func Handle(logger *slog.Logger, h HandlerFunc) http.Handler {
 			WriteError(w, r, logger, err)
 		}
 	})
+}
+
+type accountKey struct{}
+
+// SetAccountID tells the request path which account a request was
+// authenticated as, for its request-log item. The authenticator calls it.
+func SetAccountID(ctx context.Context, id string) {
+	if p, ok := ctx.Value(accountKey{}).(*string); ok {
+		*p = id
+	}
 }

@@ -1,5 +1,5 @@
 // Package accountapi is the account function: the signed-in customer's own
-// account. The same handler runs in Lambda (functions/account) and in the
+// account and its request logs. The same handler runs in Lambda (functions/account) and in the
 // local stack.
 package accountapi
 
@@ -10,12 +10,14 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // Routes are the API routes this function serves (template.yaml routes the same).
 var Routes = []string{
 	"GET /v1/account",
+	"GET /v1/logs",
 }
 
 // New builds the account function from its environment.
@@ -29,6 +31,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	}
 	rt := web.NewRouter(b.Logger)
 	rt.Handle("GET /v1/account", b.Auth.Require(getAccount(b.Identity)))
+	rt.Handle("GET /v1/logs", b.Auth.Require(listLogs(requestlog.NewReader(b.DynamoDB, b.RequestLogTable, b.Now), b.Now)))
 	return b.Serve(rt), nil
 }
 

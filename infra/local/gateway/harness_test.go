@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, logs.String())
 	}
 	if code == 0 && apiURL != "" {
-		code = checkLogs()
+		code = max(checkLogs(), checkRequestLogs())
 	}
 	os.Exit(code)
 }

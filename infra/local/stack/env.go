@@ -110,6 +110,7 @@ func (s *Stack) Env(function string) map[string]string {
 	return map[string]string{
 		"STAGE":                            coldstart.LocalStage,
 		"STATE_TABLE":                      s.Tables["StateTable"],
+		"REQUEST_LOG_TABLE":                s.Tables["RequestLogTable"],
 		"ALLOWED_ORIGINS":                  s.Origins,
 		"LOG_LEVEL":                        "info",
 		"APP_BASE_URL":                     LocalAppURL,

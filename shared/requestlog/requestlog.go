@@ -1,0 +1,120 @@
+// Package requestlog keeps one item per API request for debugging and
+// security (promise P6): which account, function, route, status, error code
+// and latency — never an email, IP address, user agent, token, credential,
+// query string or body. Items live in their own table for 90 days; reads
+// never return an expired item, and a scheduled sweep deletes overdue items
+// through a sharded expiry index (DynamoDB TTL is only the safety net).
+package requestlog
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/atrium-cdn/atrium/shared/web"
+)
+
+// Retention is how long a request log is kept, then deleted.
+const Retention = 90 * 24 * time.Hour
+
+// Shards spread one hour's expiring items over this many index partitions.
+const Shards = 16
+
+// Item is one request-log item as stored.
+type Item struct {
+	PK          string `dynamodbav:"pk" json:"-"`
+	SK          string `dynamodbav:"sk" json:"-"`
+	RequestID   string `dynamodbav:"request_id" json:"request_id"`
+	Function    string `dynamodbav:"function" json:"function"`
+	Method      string `dynamodbav:"method" json:"method"`
+	Route       string `dynamodbav:"route" json:"route"`
+	Status      int    `dynamodbav:"status" json:"status"`
+	Code        string `dynamodbav:"code,omitempty" json:"code,omitempty"`
+	LatencyMs   int64  `dynamodbav:"latency_ms" json:"latency_ms"`
+	Time        string `dynamodbav:"time" json:"time"`
+	ExpiresAt   int64  `dynamodbav:"expires_at" json:"-"`
+	ExpiryShard string `dynamodbav:"expiry_shard" json:"-"`
+}
+
+// partition of an account's items; anonymous requests are kept per day.
+func partition(accountID string, t time.Time) string {
+	if accountID == "" {
+		return "ANONYMOUS#" + t.UTC().Format("20060102")
+	}
+	return "ACCOUNT#" + accountID
+}
+
+// sortKey orders an account's items by time, newest last.
+func sortKey(t time.Time, requestID string) string {
+	return fmt.Sprintf("%013d#%s", t.UnixMilli(), requestID)
+}
+
+// expiryShard names the index partition of an item expiring at exp:
+// its expiry hour and a shard chosen by the request id.
+func expiryShard(exp time.Time, requestID string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(requestID))
+	return hourBucket(exp) + "#" + strconv.Itoa(int(h.Sum32()%Shards))
+}
+
+func hourBucket(t time.Time) string { return t.UTC().Format("2006010215") }
+
+// NewItem builds the item recording a finished request at t.
+func NewItem(c web.Completed, t time.Time) Item {
+	exp := t.Add(Retention)
+	return Item{
+		PK: partition(c.AccountID, t), SK: sortKey(t, c.RequestID),
+		RequestID: c.RequestID, Function: c.Function, Method: c.Method, Route: c.Route, Status: c.Status,
+		Code: c.Code, LatencyMs: c.Latency.Milliseconds(), Time: t.UTC().Format(time.RFC3339Nano),
+		ExpiresAt: exp.Unix(), ExpiryShard: expiryShard(exp, c.RequestID),
+	}
+}
+
+// Putter is the one DynamoDB call the recorder makes.
+type Putter interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// Recorder writes request-log items. A failed write never fails the
+// customer's request: it is logged and counted as a CloudWatch metric.
+type Recorder struct {
+	db      Putter
+	table   string
+	now     func() time.Time
+	logger  *slog.Logger
+	metrics io.Writer // Embedded Metric Format lines
+	fn      string
+}
+
+// NewRecorder returns a Recorder for one function; now may be nil.
+func NewRecorder(db Putter, table, function string, now func() time.Time, logger *slog.Logger, metrics io.Writer) *Recorder {
+	if now == nil {
+		now = time.Now
+	}
+	return &Recorder{db: db, table: table, now: now, logger: logger, metrics: metrics, fn: function}
+}
+
+// writeTimeout bounds the one write a request waits for.
+const writeTimeout = 2 * time.Second
+
+// Record writes the item of a finished request. It is web.Options.OnComplete.
+func (rec *Recorder) Record(ctx context.Context, c web.Completed) {
+	item, err := attributevalue.MarshalMap(NewItem(c, rec.now()))
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		_, err = rec.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(rec.table), Item: item})
+	}
+	if err != nil {
+		rec.logger.WarnContext(ctx, "request log not written", "error", err)
+		EmitMetrics(rec.metrics, rec.now(), rec.fn, Metric{Name: "RequestLogWriteFailures", Unit: "Count", Value: 1})
+	}
+}

@@ -1,0 +1,304 @@
+package requestlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// SweepDB is the part of DynamoDB the sweep uses.
+type SweepDB interface {
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// IndexName is the sparse expiry index: expiry_shard (hour#shard) and expires_at.
+const IndexName = "ExpiryIndex"
+
+// Sweeper deletes overdue request-log items, finding them through the expiry
+// index: it reads only overdue items, never scans the table.
+type Sweeper struct {
+	DB          SweepDB
+	Table       string
+	Now         func() time.Time // the clock that decides what is overdue
+	Clock       func() time.Time // the clock of the time budget (time.Now)
+	Parallelism int              // concurrent BatchWriteItem calls, default 4
+	Sleep       func(time.Duration)
+	// Lookback is where a first sweep starts (no watermark yet).
+	Lookback time.Duration
+}
+
+// SweepReport says what one sweep did.
+type SweepReport struct {
+	Examined    int           `json:"examined"`     // overdue items read from the index
+	Deleted     int           `json:"deleted"`      // items deleted
+	LeftOverdue int           `json:"left_overdue"` // overdue items still stored at the end
+	OldestAge   time.Duration `json:"-"`            // age of the oldest overdue item still stored
+	OldestAgeS  float64       `json:"oldest_overdue_age_seconds"`
+	Finished    bool          `json:"finished"` // false: the time budget ran out; the next run carries on
+}
+
+var watermarkKey = map[string]types.AttributeValue{
+	"pk": &types.AttributeValueMemberS{Value: "SWEEP"}, "sk": &types.AttributeValueMemberS{Value: "WATERMARK"},
+}
+
+func (s *Sweeper) defaults() {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Clock == nil {
+		s.Clock = time.Now
+	}
+	if s.Parallelism <= 0 {
+		s.Parallelism = 4
+	}
+	if s.Sleep == nil {
+		s.Sleep = time.Sleep
+	}
+	if s.Lookback <= 0 {
+		s.Lookback = 48 * time.Hour
+	}
+}
+
+// Sweep deletes every item whose expires_at has passed, hour bucket by hour
+// bucket from the watermark (the oldest hour not yet known to be empty), and
+// stops cleanly when the clock passes budgetEnd: the next run carries on.
+// It is idempotent and safe to run twice at once (deleting a deleted item is
+// not an error; the watermark only moves forward).
+func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, error) {
+	s.defaults()
+	var r SweepReport
+	now := s.Now()
+	start, err := s.watermark(ctx, now)
+	if err != nil {
+		return r, err
+	}
+	current := now.UTC().Truncate(time.Hour)
+	r.Finished = true
+	for h := start; !h.After(current); h = h.Add(time.Hour) {
+		empty := true
+		for shard := range Shards {
+			if s.Clock().After(budgetEnd) {
+				r.Finished = false
+				break
+			}
+			done, err := s.sweepShard(ctx, hourBucket(h)+"#"+strconv.Itoa(shard), now, budgetEnd, &r)
+			if err != nil {
+				return r, err
+			}
+			empty = empty && done
+		}
+		if !r.Finished {
+			break
+		}
+		if empty && h.Before(current) {
+			if err := s.advance(ctx, h.Add(time.Hour)); err != nil {
+				return r, err
+			}
+		}
+	}
+	return r, s.measureLeft(ctx, now, &r)
+}
+
+// sweepShard deletes the overdue items of one index partition; it reports
+// whether none is left.
+func (s *Sweeper) sweepShard(ctx context.Context, bucket string, now, budgetEnd time.Time, r *SweepReport) (bool, error) {
+	e, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("expiry_shard").Equal(expression.Value(bucket)).
+			And(expression.Key("expires_at").LessThanEqual(expression.Value(now.Unix())))).Build()
+	if err != nil {
+		return false, fmt.Errorf("build sweep query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.Table), IndexName: aws.String(IndexName),
+		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ProjectionExpression: aws.String("pk, sk"),
+	}
+	for {
+		out, err := s.DB.Query(ctx, in)
+		if err != nil {
+			return false, fmt.Errorf("query expiry index: %w", err)
+		}
+		r.Examined += len(out.Items)
+		deleted, left := s.deleteAll(ctx, out.Items, budgetEnd)
+		r.Deleted += deleted
+		if left > 0 {
+			return false, nil
+		}
+		if out.LastEvaluatedKey == nil {
+			return true, nil
+		}
+		if s.Clock().After(budgetEnd) {
+			r.Finished = false
+			return false, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// deleteAll deletes items in batches of 25 with bounded parallelism and
+// returns how many were deleted and how many were left.
+func (s *Sweeper) deleteAll(ctx context.Context, items []map[string]types.AttributeValue, budgetEnd time.Time) (deleted, left int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.Parallelism)
+	for i := 0; i < len(items); i += 25 {
+		batch := items[i:min(i+25, len(items))]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			d, l := s.deleteBatch(ctx, batch, budgetEnd)
+			mu.Lock()
+			deleted, left = deleted+d, left+l
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return deleted, left
+}
+
+// Backoff of UnprocessedItems retries: exponential with full jitter.
+const (
+	backoffBase = 25 * time.Millisecond
+	backoffCap  = time.Second
+	maxRetries  = 10
+)
+
+func (s *Sweeper) deleteBatch(ctx context.Context, keys []map[string]types.AttributeValue, budgetEnd time.Time) (deleted, left int) {
+	pending := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		pending[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{"pk": k["pk"], "sk": k["sk"]}}}
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > maxRetries || s.Clock().After(budgetEnd) {
+				break
+			}
+			s.Sleep(rand.N(min(backoffCap, backoffBase<<attempt)) + time.Millisecond) // #nosec G404 -- jitter, not a secret
+		}
+		out, err := s.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.Table: pending}})
+		if err != nil {
+			continue // throttled as a whole: back off and try the same batch again
+		}
+		rest := out.UnprocessedItems[s.Table]
+		deleted += len(pending) - len(rest)
+		pending = rest
+	}
+	return deleted, len(pending)
+}
+
+func (s *Sweeper) watermark(ctx context.Context, now time.Time) (time.Time, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: watermarkKey, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read sweep watermark: %w", err)
+	}
+	if n, ok := out.Item["hour"].(*types.AttributeValueMemberN); ok {
+		if sec, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+			return time.Unix(sec, 0).UTC(), nil
+		}
+	}
+	return now.Add(-s.Lookback).UTC().Truncate(time.Hour), nil
+}
+
+// advance moves the watermark forward only (two sweeps at once never move it back).
+func (s *Sweeper) advance(ctx context.Context, hour time.Time) error {
+	e, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("hour")).
+		Or(expression.Name("hour").LessThan(expression.Value(hour.Unix())))).Build()
+	if err != nil {
+		return fmt.Errorf("build watermark condition: %w", err)
+	}
+	item := map[string]types.AttributeValue{"hour": &types.AttributeValueMemberN{Value: strconv.FormatInt(hour.Unix(), 10)}}
+	for k, v := range watermarkKey {
+		item[k] = v
+	}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item,
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("move sweep watermark: %w", err)
+	}
+	return nil
+}
+
+// measureHours bounds how many hours measureLeft counts (16 queries each).
+const measureHours = 24
+
+// measureLeft counts the overdue items still stored from the watermark on
+// (at most measureHours hours: a lower bound beyond), and the age of the
+// oldest, which lies in the first hour that has any.
+func (s *Sweeper) measureLeft(ctx context.Context, now time.Time, r *SweepReport) error {
+	start, err := s.watermark(ctx, now)
+	if err != nil {
+		return err
+	}
+	var oldest int64
+	end := now.UTC().Truncate(time.Hour)
+	for h, n := start, 0; !h.After(end) && n < measureHours; h, n = h.Add(time.Hour), n+1 {
+		for shard := range Shards {
+			bucket := hourBucket(h) + "#" + strconv.Itoa(shard)
+			count, first, err := s.overdue(ctx, bucket, now, oldest == 0)
+			if err != nil {
+				return err
+			}
+			r.LeftOverdue += count
+			if first != 0 && (oldest == 0 || first < oldest) {
+				oldest = first
+			}
+		}
+	}
+	if oldest != 0 {
+		r.OldestAge = now.Sub(time.Unix(oldest, 0))
+		r.OldestAgeS = r.OldestAge.Seconds()
+	}
+	return nil
+}
+
+// overdue counts a shard's overdue items and, if asked, finds the earliest expiry.
+func (s *Sweeper) overdue(ctx context.Context, bucket string, now time.Time, earliest bool) (int, int64, error) {
+	e, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("expiry_shard").Equal(expression.Value(bucket)).
+			And(expression.Key("expires_at").LessThanEqual(expression.Value(now.Unix())))).Build()
+	if err != nil {
+		return 0, 0, fmt.Errorf("build overdue query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.Table), IndexName: aws.String(IndexName), Select: types.SelectCount,
+		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	}
+	count := 0
+	for {
+		out, err := s.DB.Query(ctx, in)
+		if err != nil {
+			return 0, 0, fmt.Errorf("count overdue: %w", err)
+		}
+		count += int(out.Count)
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	if count == 0 || !earliest {
+		return count, 0, nil
+	}
+	in.Select, in.Limit, in.ExclusiveStartKey = types.SelectAllProjectedAttributes, aws.Int32(1), nil
+	out, err := s.DB.Query(ctx, in)
+	if err != nil || len(out.Items) == 0 {
+		return count, 0, err
+	}
+	if n, ok := out.Items[0]["expires_at"].(*types.AttributeValueMemberN); ok {
+		v, _ := strconv.ParseInt(n.Value, 10, 64)
+		return count, v, nil
+	}
+	return count, 0, nil
+}
