@@ -443,7 +443,7 @@ func TestRepositoryRequestLogAlarm(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, text(p[k]), want)
 		}
 	}
-	for k, want := range map[string]int64{"Period": 900, "EvaluationPeriods": 1, "Threshold": 7200} {
+	for k, want := range map[string]int64{"Period": 900, "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Threshold": 7200} {
 		if got, ok := literalInt(p[k]); !ok || got != want {
 			t.Errorf("%s = %v, want %d", k, text(p[k]), want)
 		}
