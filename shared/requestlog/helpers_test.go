@@ -29,6 +29,12 @@ import (
 
 // logTable creates a fresh stack and returns a raw client and the name of
 // its request-log table (with its expiry index, as template.yaml defines it).
+//
+// TTL is switched off on this table: DynamoDB Local does run TTL, deleting
+// expired items in the background (about 20 every 10 seconds per table),
+// which would race with the counts these tests make of overdue items and
+// remove the "expired but still stored" items the reader tests need. In AWS
+// TTL is the safety net behind the sweep; here the sweep is what is tested.
 func logTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	st := testenv.NewStack(t)
@@ -36,7 +42,12 @@ func logTable(t testing.TB) (*dynamodb.Client, string) {
 	if table == "" {
 		t.Fatal("the stack has no RequestLogTable")
 	}
-	return stack.DynamoDBClient(st.DynamoDBEndpoint), table
+	db := stack.DynamoDBClient(st.DynamoDBEndpoint)
+	if _, err := db.UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(false)}}); err != nil {
+		t.Fatalf("switch TTL off on %s: %v", table, err)
+	}
+	return db, table
 }
 
 // fixedClock is a settable clock, safe for concurrent use.

@@ -91,6 +91,12 @@ func (r *Reader) List(ctx context.Context, q ListQuery) (Page, error) {
 		if err != nil {
 			return Page{}, err
 		}
+		switch {
+		case sk < lo:
+			return Page{Items: []Item{}}, nil // past the oldest wanted: the end
+		case sk > hi:
+			return Page{}, ErrBadCursor // not from a page of this range
+		}
 		in.ExclusiveStartKey = map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk},
 		}

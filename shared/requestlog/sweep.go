@@ -245,9 +245,11 @@ func (s *Sweeper) measureLeft(ctx context.Context, now time.Time, r *SweepReport
 	var oldest int64
 	end := now.UTC().Truncate(time.Hour)
 	for h, n := start, 0; !h.After(end) && n < measureHours; h, n = h.Add(time.Hour), n+1 {
+		// Every shard of the first hour that has any holds candidates for the oldest.
+		seeking := oldest == 0
 		for shard := range Shards {
 			bucket := hourBucket(h) + "#" + strconv.Itoa(shard)
-			count, first, err := s.overdue(ctx, bucket, now, oldest == 0)
+			count, first, err := s.overdue(ctx, bucket, now, seeking)
 			if err != nil {
 				return err
 			}

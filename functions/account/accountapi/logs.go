@@ -87,6 +87,9 @@ func parseLogQuery(v map[string][]string, now time.Time) (requestlog.ListQuery, 
 	if q.Since.Before(now.Add(-requestlog.Retention)) {
 		q.Since = now.Add(-requestlog.Retention) // nothing older is kept
 	}
+	if q.Until.After(now.Add(time.Minute)) {
+		q.Until = now.Add(time.Minute) // nothing newer exists (a minute of clock skew allowed)
+	}
 	if !q.Until.After(q.Since) {
 		f = append(f, web.FieldError{Field: "until", Code: "invalid_range", Detail: "must be after since"})
 	}
