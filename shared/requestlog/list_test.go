@@ -352,14 +352,14 @@ func TestListBadCursor(t *testing.T) {
 	})
 }
 
-// TestListForgedCursorOutsideTheRangeIsErrBadCursor — BUG. A cursor that is
-// well formed (13 digits # id) but names a key outside the query's
-// [since, until] range makes DynamoDB refuse the query ("The provided
-// starting key does not match the range key predicate", a
-// ValidationException); List returns that as a plain error, which GET
-// /v1/logs answers 500 internal_error. It happens without forgery, too: a
-// client that changes since/until between pages, or pages near the 90-day
-// edge while the lower bound moves past the cursor's key. Expected:
+// TestListForgedCursorOutsideTheRangeIsErrBadCursor is a regression test
+// for a bug it found: a cursor that is well formed (13 digits # id) but names
+// a key outside the query's [since, until] range made DynamoDB refuse the
+// query ("The provided starting key does not match the range key predicate",
+// a ValidationException), which List returned as a plain error and GET
+// /v1/logs answered with 500 internal_error. It happens without forgery,
+// too: a client that changes since/until between pages, or pages near the
+// 90-day edge while the lower bound moves past the cursor's key. Expected:
 // ErrBadCursor (400 invalid_cursor) — or, for a cursor older than the range,
 // an empty last page.
 func TestListForgedCursorOutsideTheRangeIsErrBadCursor(t *testing.T) {

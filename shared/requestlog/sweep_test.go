@@ -439,15 +439,15 @@ func TestSweepTimeBudget(t *testing.T) {
 	}
 }
 
-// TestSweepOldestOverdueAgeWhenTheBudgetStops — BUG while it fails. When the
-// budget stops a sweep, report.OldestAgeS must be now − the earliest
-// expires_at still stored (within a second): it feeds the alarm "oldest
-// overdue item older than two hours". measureLeft asks for the earliest
-// expiry only in the first shard (0..15) of the first hour that has overdue
-// items (the `oldest == 0` argument), and never in the other 15 shards of
-// that hour, so when an earlier item sits in a later shard the age is
-// understated by up to an hour. This fixture puts the earlier expiries in
-// the higher shards, as any hour's items may be.
+// TestSweepOldestOverdueAgeWhenTheBudgetStops: when the budget stops a
+// sweep, report.OldestAgeS must be now − the earliest expires_at still
+// stored (within a second): it feeds the alarm "oldest overdue item older
+// than two hours". Regression test for a bug it found: measureLeft asked for
+// the earliest expiry only in the first shard (0..15) with overdue items of
+// the first hour that had any (the `oldest == 0` argument), never in that
+// hour's later shards, so when an earlier item sat in a later shard the age
+// was understated by up to an hour (45 minutes here). This fixture puts the
+// earlier expiries in the higher shards, as any hour's items may be.
 func TestSweepOldestOverdueAgeWhenTheBudgetStops(t *testing.T) {
 	for _, tt := range budgetStops {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 // FuzzParseLogQuery feeds raw query strings through url.ParseQuery and
 // parseLogQuery. It never panics; an accepted query names only the four
 // parameters, each at most once, and has 1 ≤ limit ≤ 100, since < until,
-// since no earlier than now − 90 days and a cursor of at most 128 bytes; a
+// since no earlier than now − 90 days, until no later than now (an hour's
+// slack) and a cursor of at most 128 bytes; a
 // refused one is a 400 validation_failed naming at least one field, each
 // with a code and a detail.
 func FuzzParseLogQuery(f *testing.F) {
@@ -67,6 +68,9 @@ func FuzzParseLogQuery(f *testing.F) {
 		}
 		if !q.Since.Before(q.Until) {
 			t.Fatalf("%q: accepted since %s not before until %s", raw, q.Since, q.Until)
+		}
+		if q.Until.After(now.Add(time.Hour)) {
+			t.Fatalf("%q: accepted until %s, after now: nothing newer exists, and a far one breaks the key range", raw, q.Until)
 		}
 		if q.Since.Before(now.Add(-requestlog.Retention)) {
 			t.Fatalf("%q: accepted since %s, more than 90 days before now", raw, q.Since)

@@ -340,14 +340,14 @@ func TestLogsNeverReturnAnExpiredItem(t *testing.T) {
 	}
 }
 
-// TestLogsCursorFromAnotherRangeIsNot500 — BUG while it fails. A client
-// pages GET /v1/logs, then asks for the next page with a narrower range (or
-// the 90-day lower bound moves past the cursor's key between two pages):
-// the cursor is one the reader made, but its key lies outside the new
-// [since, until], DynamoDB refuses the query with a ValidationException
-// ("The provided starting key does not match the range key predicate") and
-// the handler answers 500 internal_error. Expected: 400 invalid_cursor (or a
-// page); never a 500 for a client's input.
+// TestLogsCursorFromAnotherRangeIsNot500 is a regression test for a bug it
+// found: a client pages GET /v1/logs, then asks for the next page with a
+// narrower range (or the 90-day lower bound moves past the cursor's key
+// between two pages): the cursor is one the reader made, but its key lies
+// outside the new [since, until]; DynamoDB refused the query with a
+// ValidationException ("The provided starting key does not match the range
+// key predicate") and the handler answered 500 internal_error. Expected: 400
+// invalid_cursor (or a page); never a 500 for a client's input.
 func TestLogsCursorFromAnotherRangeIsNot500(t *testing.T) {
 	f := newFixture(t)
 	_, tok := f.account(t)
@@ -366,13 +366,13 @@ func TestLogsCursorFromAnotherRangeIsNot500(t *testing.T) {
 	}
 }
 
-// TestLogsFarFutureUntilIsNot500 — BUG while it fails. parseLogQuery puts
-// no upper bound on until (the doc comment says "within the last 90 days"),
-// and the reader compares sort keys as strings of 13 digits: an until after
-// 2286-11-20 has 14 digits, and up to about year 2603 (and again in years
-// 5138–7600) its key sorts below since's, so DynamoDB refuses the BETWEEN
-// ("upper bound ... lower bound") and the handler answers 500. Expected: 200
-// (until clamped to now) or 400 until invalid_time; never a 500.
+// TestLogsFarFutureUntilIsNot500 is a regression test for a bug it found:
+// parseLogQuery put no upper bound on until, and the reader compares sort
+// keys as strings of 13 digits: an until after 2286-11-20 has 14 digits, and
+// up to about year 2603 (and again in years 5138–7600) its key sorted below
+// since's, so DynamoDB refused the BETWEEN ("upper bound ... lower bound")
+// and the handler answered 500. Expected: 200 (until clamped to now) or 400
+// until invalid_time; never a 500.
 func TestLogsFarFutureUntilIsNot500(t *testing.T) {
 	f := newFixture(t)
 	_, tok := f.account(t)
