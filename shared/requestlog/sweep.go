@@ -87,17 +87,13 @@ func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, 
 	current := now.UTC().Truncate(time.Hour)
 	r.Finished = true
 	for h := start; !h.After(current); h = h.Add(time.Hour) {
-		empty := true
-		for shard := range Shards {
-			if s.Clock().After(budgetEnd) {
-				r.Finished = false
-				break
-			}
-			done, err := s.sweepShard(ctx, hourBucket(h)+"#"+strconv.Itoa(shard), now, budgetEnd, &r)
-			if err != nil {
-				return r, err
-			}
-			empty = empty && done
+		if s.Clock().After(budgetEnd) {
+			r.Finished = false
+			break
+		}
+		empty, err := s.sweepHour(ctx, h, now, budgetEnd, &r)
+		if err != nil {
+			return r, err
 		}
 		if !r.Finished {
 			break
@@ -111,14 +107,80 @@ func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, 
 	return r, s.measureLeft(ctx, now, &r)
 }
 
-// sweepShard deletes the overdue items of one index partition; it reports
-// whether none is left.
-func (s *Sweeper) sweepShard(ctx context.Context, bucket string, now, budgetEnd time.Time, r *SweepReport) (bool, error) {
+// sweepHour deletes the overdue items of one expiry hour as a pipeline: up
+// to Parallelism shards are queried at once, their keys flow through a small
+// buffer to Parallelism deleters that send full batches of 25 (an hour's
+// shards fill batches together). Memory stays bounded however many items
+// the hour holds. It reports whether the hour is now empty of overdue items.
+func (s *Sweeper) sweepHour(ctx context.Context, h, now, budgetEnd time.Time, r *SweepReport) (bool, error) {
+	keys := make(chan map[string]types.AttributeValue, 25*s.Parallelism)
+	var (
+		mu                      sync.Mutex
+		examined, deleted, left int
+		unfinished              bool
+		firstErr                error
+	)
+	var producers sync.WaitGroup
+	sem := make(chan struct{}, s.Parallelism)
+	for shard := range Shards {
+		bucket := hourBucket(h) + "#" + strconv.Itoa(shard)
+		producers.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			n, done, err := s.queryShard(ctx, bucket, now, budgetEnd, keys)
+			mu.Lock()
+			examined += n
+			unfinished = unfinished || !done
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		})
+	}
+	var deleters sync.WaitGroup
+	for range s.Parallelism {
+		deleters.Go(func() {
+			batch := make([]map[string]types.AttributeValue, 0, 25)
+			flush := func() {
+				d, l := s.deleteBatch(ctx, batch, budgetEnd)
+				mu.Lock()
+				deleted, left = deleted+d, left+l
+				mu.Unlock()
+				batch = batch[:0]
+			}
+			for k := range keys {
+				if batch = append(batch, k); len(batch) == 25 {
+					flush()
+				}
+			}
+			if len(batch) > 0 {
+				flush()
+			}
+		})
+	}
+	producers.Wait()
+	close(keys)
+	deleters.Wait()
+	r.Examined += examined
+	r.Deleted += deleted
+	if firstErr != nil {
+		return false, firstErr
+	}
+	if unfinished && s.Clock().After(budgetEnd) {
+		r.Finished = false
+	}
+	return !unfinished && left == 0, nil
+}
+
+// queryShard streams the keys of one index partition's overdue items into
+// keys; done reports that it read them all (not stopped by the budget).
+func (s *Sweeper) queryShard(ctx context.Context, bucket string, now, budgetEnd time.Time,
+	keys chan<- map[string]types.AttributeValue) (n int, done bool, err error) {
 	e, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key("expiry_shard").Equal(expression.Value(bucket)).
 			And(expression.Key("expires_at").LessThanEqual(expression.Value(now.Unix())))).Build()
 	if err != nil {
-		return false, fmt.Errorf("build sweep query: %w", err)
+		return 0, false, fmt.Errorf("build sweep query: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.Table), IndexName: aws.String(IndexName),
@@ -126,46 +188,22 @@ func (s *Sweeper) sweepShard(ctx context.Context, bucket string, now, budgetEnd 
 		ProjectionExpression: aws.String("pk, sk"),
 	}
 	for {
+		if s.Clock().After(budgetEnd) {
+			return n, false, nil
+		}
 		out, err := s.DB.Query(ctx, in)
 		if err != nil {
-			return false, fmt.Errorf("query expiry index: %w", err)
+			return n, false, fmt.Errorf("query expiry index: %w", err)
 		}
-		r.Examined += len(out.Items)
-		deleted, left := s.deleteAll(ctx, out.Items, budgetEnd)
-		r.Deleted += deleted
-		if left > 0 {
-			return false, nil
+		for _, item := range out.Items {
+			keys <- item
 		}
+		n += len(out.Items)
 		if out.LastEvaluatedKey == nil {
-			return true, nil
-		}
-		if s.Clock().After(budgetEnd) {
-			r.Finished = false
-			return false, nil
+			return n, true, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-}
-
-// deleteAll deletes items in batches of 25 with bounded parallelism and
-// returns how many were deleted and how many were left.
-func (s *Sweeper) deleteAll(ctx context.Context, items []map[string]types.AttributeValue, budgetEnd time.Time) (deleted, left int) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.Parallelism)
-	for i := 0; i < len(items); i += 25 {
-		batch := items[i:min(i+25, len(items))]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			d, l := s.deleteBatch(ctx, batch, budgetEnd)
-			mu.Lock()
-			deleted, left = deleted+d, left+l
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return deleted, left
 }
 
 // Backoff of UnprocessedItems retries: exponential with full jitter.
