@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,23 +23,8 @@ import (
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
-// clock is a settable clock shared by the function and the fixture's stores.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the settable clock shared by a fixture's stores.
+type clock = testenv.Clock
 
 // fixture is the account function as Lambda builds it (accountapi.New from
 // the stack's environment, so the real recorder writes one request-log item
@@ -61,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	env := st.Env("account")
 	f := &fixture{
 		stack:    st,
-		clock:    &clock{t: time.Now().UTC().Truncate(time.Millisecond)},
+		clock:    testenv.NewClock(time.Now().UTC().Truncate(time.Millisecond)),
 		db:       stack.DynamoDBClient(st.DynamoDBEndpoint),
 		logs:     &testenv.LogBuffer{},
 		logTable: st.Tables["RequestLogTable"],

@@ -97,23 +97,8 @@ type fixture struct {
 	stack   *stack.Stack
 }
 
-// clock is a settable clock shared by every store of a fixture.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the settable clock shared by a fixture's stores.
+type clock = testenv.Clock
 
 // options change a fixture's service from the defaults.
 type options struct {
@@ -133,7 +118,7 @@ func newFixture(t testing.TB, logs io.Writer) *fixture {
 func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	t.Helper()
 	st := testenv.NewStack(t)
-	clk := &clock{t: time.Now()}
+	clk := testenv.NewClock(time.Now())
 	real, err := password.NewHasher(password.Default)
 	if err != nil {
 		t.Fatal(err)

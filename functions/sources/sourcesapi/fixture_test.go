@@ -51,23 +51,8 @@ const (
 // errInjected is the fault the wrappers return.
 var errInjected = errors.New("injected test fault")
 
-// clock is a settable clock shared by the fixture's stores.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the settable clock shared by a fixture's stores.
+type clock = testenv.Clock
 
 // countdown fails the next n calls of one operation.
 type countdown struct {
@@ -281,7 +266,7 @@ func newFixture(t testing.TB, limits Limits) *fixture {
 	env := st.Env("sources")
 	f := &fixture{
 		stack:  st,
-		clock:  &clock{t: time.Now().UTC()},
+		clock:  testenv.NewClock(time.Now().UTC()),
 		rawDB:  stack.DynamoDBClient(st.DynamoDBEndpoint),
 		rawSM:  stack.SecretsManagerClient(st.SecretsManagerEndpoint),
 		logs:   &testenv.LogBuffer{},
