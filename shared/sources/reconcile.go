@@ -12,9 +12,9 @@ const ReconcileGrace = 10 * time.Minute
 
 // ReconcileReport says what one pass did.
 type ReconcileReport struct {
-	Examined       int // stale intents looked at
-	SecretsRemoved int // orphaned secrets deleted
-	Kept           int // intents whose source exists: the secret is in use
+	Examined       int `json:"examined"`        // stale intents looked at
+	SecretsRemoved int `json:"secrets_removed"` // orphaned secrets deleted
+	Kept           int `json:"kept"`            // intents whose source exists: the secret is in use
 }
 
 // Reconcile finishes what a crash interrupted: for every intent older than
