@@ -291,6 +291,8 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 	}
 	if len(sensitive) > 0 && slices.ContainsFunc(s.Resources, wildcardResource) {
 		add(RuleWildcardResource, "Resource \"*\" on %s", strings.Join(sensitive, ", "))
+	} else if bad := resourcesWhere(s.Resources, partialWildcard); len(sensitive) > 0 && bad != "" {
+		add(RuleWildcardResource, "wildcard in resource %s on %s", bad, strings.Join(sensitive, ", "))
 	}
 
 	// P4, reading: CredentialsFunction reads source secrets and nothing else; nobody else reads them.
@@ -452,6 +454,24 @@ func touchesSensitive(action string) bool {
 func wildcardResource(r any) bool {
 	found := false
 	stringLeaves(r, func(s string) { found = found || strings.TrimSpace(s) == "*" })
+	return found
+}
+
+// partialWildcard reports a resource with a "*" inside (e.g. table/*, key/*,
+// a Region or account of *), other than the two shapes that name one thing's
+// parts: the sources secret prefix, and <one table's ARN>/index/*.
+func partialWildcard(r any) bool {
+	if isSourceSecretsARN(r) {
+		return false
+	}
+	found := false
+	stringLeaves(r, func(leaf string) {
+		if !strings.Contains(leaf, "*") {
+			return
+		}
+		rest, isIndex := strings.CutSuffix(leaf, "/index/*")
+		found = found || !isIndex || strings.Contains(rest, "*")
+	})
 	return found
 }
 

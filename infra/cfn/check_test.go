@@ -192,6 +192,16 @@ func TestCheckTemplate(t *testing.T) {
 			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
+			name:  "wildcard inside a resource: every table",
+			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"`}},
+			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
+		},
+		{
+			name:  "wildcard inside a resource: any Region's table",
+			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: "arn:aws:dynamodb:*:123456789012:table/t"`}},
+			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
+		},
+		{
 			name:  "wildcard resource hidden in !If",
 			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: !If [IsProd, !GetAtt Table.Arn, "*"]`}},
 			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
@@ -271,7 +281,7 @@ func TestCheckTemplate(t *testing.T) {
 		{
 			name:  "GetSecretValue on a wildcard secret outside CredentialsFunction",
 			edits: []edit{{"Resource: !Ref SmtpSecretArn", "Resource: arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/*"}},
-			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}},
+			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}, {RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
 			name:  "kms:Decrypt outside CredentialsFunction",
@@ -328,7 +338,7 @@ func TestCheckTemplate(t *testing.T) {
 		{
 			name:  "CredentialsFunction reads under another prefix",
 			edits: []edit{{fixtureReadSources, "Action: secretsmanager:GetSecretValue\n                Resource: !Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/*\""}},
-			want:  []finding{{RuleSourceSecrets, "CredentialsFunction"}},
+			want:  []finding{{RuleSourceSecrets, "CredentialsFunction"}, {RuleWildcardResource, "CredentialsFunction"}},
 		},
 		{
 			name:  "CredentialsFunction reads the SMTP secret too",
@@ -383,12 +393,12 @@ func TestCheckTemplate(t *testing.T) {
 		{
 			name:  "GenerateDataKey on every key of the account without kms:ViaService",
 			edits: []edit{{"Resource: !GetAtt SourcesKey.Arn\n                " + fixtureAlphaVia, `Resource: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"`}},
-			want:  []finding{{RuleKMSViaService, "AlphaFunction"}},
+			want:  []finding{{RuleKMSViaService, "AlphaFunction"}, {RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
 			name:  "secret writes under another prefix",
 			edits: []edit{{fixtureWriteSources, fixtureWriteActions + "\n                Resource: !Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/*\""}},
-			want:  []finding{{RuleSecretWrites, "AlphaFunction"}},
+			want:  []finding{{RuleSecretWrites, "AlphaFunction"}, {RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
 			name:  "secret writes on every secret",
