@@ -26,12 +26,11 @@ const MaxTokenLength = 128
 
 // Token is a single-use token as stored: only the hash of its value is kept.
 type Token struct {
-	Kind         string    `dynamodbav:"kind"`
-	Hash         string    `dynamodbav:"-"`
-	AccountID    string    `dynamodbav:"account_id"`
-	PasswordHash string    `dynamodbav:"password_hash,omitempty"` // verify_email: the password chosen at signup
-	IssuedMillis int64     `dynamodbav:"issued_ms"`
-	ExpiresAt    time.Time `dynamodbav:"-"`
+	Kind         string `dynamodbav:"kind"`
+	Hash         string `dynamodbav:"-"`
+	AccountID    string `dynamodbav:"account_id"`
+	PasswordHash string `dynamodbav:"password_hash,omitempty"` // verify_email: the password chosen at signup
+	IssuedMillis int64  `dynamodbav:"issued_ms"`
 }
 
 // IssueToken stores a new single-use token living for ttl and returns its
@@ -66,28 +65,15 @@ func (s *Store) LookupToken(ctx context.Context, kind, value string) (*Token, er
 	if value == "" || len(value) > MaxTokenLength {
 		return nil, ErrNotFound
 	}
-	hash := ids.Hash(value)
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: statetable.TokenKey(kind, hash).AV(), ConsistentRead: aws.Bool(true),
-	})
+	t := &Token{Hash: ids.Hash(value)}
+	found, err := statetable.Get(ctx, s.db, s.table, statetable.TokenKey(kind, t.Hash), s.now(), t)
 	if err != nil {
-		return nil, fmt.Errorf("get token: %w", err)
+		return nil, fmt.Errorf("token: %w", err)
 	}
-	if out.Item == nil || statetable.Expired(out.Item, s.now()) {
+	if !found {
 		return nil, ErrNotFound
 	}
-	var t Token
-	if err := attributevalue.UnmarshalMap(out.Item, &t); err != nil {
-		return nil, fmt.Errorf("decode token: %w", err)
-	}
-	t.Hash = hash
-	var exp struct {
-		ExpiresAt int64 `dynamodbav:"expires_at"`
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &exp); err == nil {
-		t.ExpiresAt = time.Unix(exp.ExpiresAt, 0).UTC()
-	}
-	return &t, nil
+	return t, nil
 }
 
 // consumeToken is the transaction item that deletes a token only while it is
