@@ -18,7 +18,6 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
-	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
@@ -73,28 +72,12 @@ var sessionPolicy = identity.SessionPolicy{IdleTimeout: 30 * time.Minute, MaxLif
 func (f *fixture) account(t *testing.T) (acctID, token string) {
 	t.Helper()
 	ctx := context.Background()
-	const hash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$bm90LWEtcmVhbC1oYXNo"
-	a := &identity.Account{ID: ids.New("acct"), Email: testenv.Email(t), Status: identity.StatusPending,
-		Plan: identity.PlanStandard, CreatedAt: f.clock.Now()}
-	if err := f.accounts.CreatePending(ctx, a, hash, f.clock.Now().Add(24*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	value, err := f.accounts.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: a.ID, PasswordHash: hash}, time.Hour)
+	id := testenv.ActiveAccount(t, f.accounts, f.clock.Now())
+	_, token, err := f.accounts.CreateSession(ctx, id, sessionPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := f.accounts.LookupToken(ctx, identity.TokenVerifyEmail, value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.accounts.Activate(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
-	_, token, err = f.accounts.CreateSession(ctx, a.ID, sessionPolicy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.ID, token
+	return id, token
 }
 
 // response is what the handler answered.

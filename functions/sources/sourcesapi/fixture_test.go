@@ -336,26 +336,10 @@ func (f *fixture) remember(secret string) {
 func (f *fixture) account(t testing.TB, plan string) (acctID, token string) {
 	t.Helper()
 	ctx := context.Background()
-	const hash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$bm90LWEtcmVhbC1oYXNo"
-	a := &identity.Account{ID: ids.New("acct"), Email: testenv.Email(t), Status: identity.StatusPending,
-		Plan: identity.PlanStandard, CreatedAt: f.clock.Now()}
-	if err := f.accounts.CreatePending(ctx, a, hash, f.clock.Now().Add(24*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	value, err := f.accounts.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: a.ID, PasswordHash: hash}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := f.accounts.LookupToken(ctx, identity.TokenVerifyEmail, value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.accounts.Activate(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	id := testenv.ActiveAccount(t, f.accounts, f.clock.Now())
 	if plan != identity.PlanStandard {
 		if _, err := f.rawDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(f.stack.Tables["StateTable"]), Key: statetable.AccountKey(a.ID).AV(),
+			TableName: aws.String(f.stack.Tables["StateTable"]), Key: statetable.AccountKey(id).AV(),
 			UpdateExpression:          aws.String("SET #p = :p"),
 			ExpressionAttributeNames:  map[string]string{"#p": "plan"},
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": &ddbtypes.AttributeValueMemberS{Value: plan}},
@@ -363,11 +347,11 @@ func (f *fixture) account(t testing.TB, plan string) (acctID, token string) {
 			t.Fatal(err)
 		}
 	}
-	_, token, err = f.accounts.CreateSession(ctx, a.ID, f.auth.Policy())
+	_, token, err := f.accounts.CreateSession(ctx, id, f.auth.Policy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.ID, token
+	return id, token
 }
 
 // response is what the handler answered.
