@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,26 +47,6 @@ func logTable(t testing.TB) (*dynamodb.Client, string) {
 		t.Fatalf("switch TTL off on %s: %v", table, err)
 	}
 	return db, table
-}
-
-// fixedClock is a settable clock, safe for concurrent use.
-type fixedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *fixedClock { return &fixedClock{t: t} }
-
-func (c *fixedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fixedClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // baseNow is a realistic "now" for the tests: the current time, in the middle

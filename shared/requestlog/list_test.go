@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 )
 
@@ -23,7 +24,7 @@ import (
 type listFixture struct {
 	db      *dynamodb.Client
 	table   string
-	clock   *fixedClock
+	clock   *testenv.Clock
 	reader  *requestlog.Reader
 	queries atomic.Int64
 	now     time.Time
@@ -53,7 +54,7 @@ func newListFixture(t *testing.T) *listFixture {
 	t.Helper()
 	db, table := logTable(t)
 	now := baseNow()
-	f := &listFixture{db: db, table: table, clock: newClock(now), now: now}
+	f := &listFixture{db: db, table: table, clock: testenv.NewClock(now), now: now}
 	f.reader = requestlog.NewReader(countingQuerier{Client: db, n: &f.queries}, table, f.clock.Now)
 
 	// A: 31 live items, 13 minutes and 7 ms apart, the newest exactly now.
