@@ -102,9 +102,10 @@ func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, 
 			if err := s.advance(ctx, h.Add(time.Hour)); err != nil {
 				return r, err
 			}
+			start = h.Add(time.Hour)
 		}
 	}
-	return r, s.measureLeft(ctx, now, &r)
+	return r, s.measureLeft(ctx, now, start, &r)
 }
 
 // sweepHour deletes the overdue items of one expiry hour as a pipeline: up
@@ -272,14 +273,10 @@ func (s *Sweeper) advance(ctx context.Context, hour time.Time) error {
 // measureHours bounds how many hours measureLeft counts (16 queries each).
 const measureHours = 24
 
-// measureLeft counts the overdue items still stored from the watermark on
-// (at most measureHours hours: a lower bound beyond), and the age of the
-// oldest, which lies in the first hour that has any.
-func (s *Sweeper) measureLeft(ctx context.Context, now time.Time, r *SweepReport) error {
-	start, err := s.watermark(ctx, now)
-	if err != nil {
-		return err
-	}
+// measureLeft counts the overdue items still stored from the watermark
+// (start) on (at most measureHours hours: a lower bound beyond), and the age
+// of the oldest, which lies in the first hour that has any.
+func (s *Sweeper) measureLeft(ctx context.Context, now, start time.Time, r *SweepReport) error {
 	var oldest int64
 	end := now.UTC().Truncate(time.Hour)
 	for h, n := start, 0; !h.After(end) && n < measureHours; h, n = h.Add(time.Hour), n+1 {
