@@ -154,10 +154,10 @@ type sessionResponse struct {
 	Session SessionView          `json:"session"`
 }
 
-// decodeCredentials validates a signup or login body. With newPassword set,
-// the password must also meet the policy (signup); without, it need only be
-// present and bounded (login: old passwords may predate the policy).
-func (s *Service) decodeCredentials(r *http.Request, newPassword bool) (email, pass string, err error) {
+// decodeCredentials validates a signup or login body: a valid address, and
+// a password present and bounded (the policy is signup's own later step: old
+// passwords may predate it).
+func (s *Service) decodeCredentials(r *http.Request) (email, pass string, err error) {
 	var req CredentialsRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return "", "", err
@@ -169,11 +169,6 @@ func (s *Service) decodeCredentials(r *http.Request, newPassword bool) (email, p
 			Detail: fmt.Sprintf("must be an email address of at most %d characters", emailaddr.MaxLength)})
 	}
 	fields = append(fields, s.passwordShape("password", req.Password)...)
-	if len(fields) == 0 && newPassword {
-		if err := s.checkNewPassword(r.Context(), req.Password, email); err != nil {
-			return "", "", s.problem(err, "password")
-		}
-	}
 	if len(fields) > 0 {
 		return "", "", web.Invalid(fields...)
 	}
@@ -277,12 +272,16 @@ func (s *Service) problem(err error, field string) error {
 }
 
 func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
-	email, pass, err := s.decodeCredentials(r, true)
+	email, pass, err := s.decodeCredentials(r)
 	if err != nil {
 		return err
 	}
+	// Limit first: the policy's breach check may call out to another service.
 	if err := s.limit(r, "signup", s.limits.Signup); err != nil {
 		return s.problem(err, "")
+	}
+	if err := s.checkNewPassword(r.Context(), pass, email); err != nil {
+		return s.problem(err, "password")
 	}
 	if err := s.Signup(r.Context(), email, pass); err != nil {
 		return err
@@ -310,7 +309,7 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	email, pass, err := s.decodeCredentials(r, false)
+	email, pass, err := s.decodeCredentials(r)
 	if err != nil {
 		return err
 	}
