@@ -166,9 +166,13 @@ func (b *Base) SecretJSON(ctx context.Context, id string, dst any) error {
 // Serve puts h behind the shared request path (request ids, limits, problem
 // errors, panic recovery, access log) and records one request-log item per
 // request.
-func (b *Base) Serve(h http.Handler) http.Handler {
+func (b *Base) Serve(h http.Handler) http.Handler { return b.ServeWithBodyLimit(h, web.DefaultMaxBody) }
+
+// ServeWithBodyLimit is Serve for a function whose callers send bodies
+// larger than web.DefaultMaxBody (Stripe's webhook deliveries).
+func (b *Base) ServeWithBodyLimit(h http.Handler, maxBody int64) http.Handler {
 	rec := requestlog.NewRecorder(b.DynamoDB, b.RequestLogTable, b.FunctionName, b.Now, b.Logger, b.Logs)
-	return web.Wrap(h, web.Options{Logger: b.Logger, Function: b.Function,
+	return web.Wrap(h, web.Options{Logger: b.Logger, Function: b.Function, MaxBody: maxBody,
 		OnComplete: func(r *http.Request, c web.Completed) { rec.Record(r.Context(), c) }})
 }
 

@@ -37,6 +37,25 @@ type Account struct {
 	// SourceCount is how many storage sources the account has (kept by
 	// package sources, in the same transactions that add and remove them).
 	SourceCount int `dynamodbav:"source_count,omitempty"`
+	// PlanGraceUntil (epoch seconds), when set, is when a premium plan whose
+	// payment failed falls back to standard unless a payment succeeds first
+	// (kept by package billing from Stripe's webhooks).
+	PlanGraceUntil int64 `dynamodbav:"plan_grace_until,omitempty"`
+	// StripeCustomerID is the account's Stripe customer, once it has one.
+	StripeCustomerID string `dynamodbav:"stripe_customer_id,omitempty"`
+}
+
+// PlanAt is the plan in force at now: the stored plan, except that a premium
+// plan in its grace period after a failed payment is standard once the
+// grace period is over. Every function that gates on the plan asks this.
+func (a *Account) PlanAt(now time.Time) string {
+	if a.Plan == PlanPremium && a.PlanGraceUntil != 0 && now.Unix() >= a.PlanGraceUntil {
+		return PlanStandard
+	}
+	if a.Plan == "" {
+		return PlanStandard
+	}
+	return a.Plan
 }
 
 // Credential is the login record of an address: the email claim item, which
@@ -269,9 +288,9 @@ type AccountView struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// ViewAccount renders an account for the API.
-func ViewAccount(a *Account) AccountView {
-	return AccountView{ID: a.ID, Email: a.Email, Plan: a.Plan, EmailVerified: a.Status == StatusActive,
+// ViewAccount renders an account for the API, with the plan in force at now.
+func ViewAccount(a *Account, now time.Time) AccountView {
+	return AccountView{ID: a.ID, Email: a.Email, Plan: a.PlanAt(now), EmailVerified: a.Status == StatusActive,
 		CreatedAt: a.CreatedAt.UTC()}
 }
 

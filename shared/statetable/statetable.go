@@ -199,3 +199,13 @@ func Get(ctx context.Context, db DynamoDB, table string, k Key, now time.Time, d
 	}
 	return true, nil
 }
+
+// StripeCustomerKey is the key of the item that links a Stripe customer to
+// the account it was created for (the account item links back).
+func StripeCustomerKey(customerID string) Key {
+	return Key{"STRIPE_CUSTOMER#" + customerID, "STRIPE_CUSTOMER"}
+}
+
+// StripeEventKey is the key of the record of one Stripe event being or
+// having been processed, which makes a redelivery a no-op.
+func StripeEventKey(eventID string) Key { return Key{"STRIPE_EVENT#" + eventID, "STRIPE_EVENT"} }

@@ -26,17 +26,27 @@ func DecodeJSON(r *http.Request, dst any) error {
 		return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"Send the request body as application/json.")
 	}
+	body, err := ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return DecodeJSONBytes(body, dst)
+}
+
+// ReadBody reads r's whole body within the limit set by the middleware; its
+// error is an *Error fit for the client (413 beyond the limit).
+func ReadBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return Errorf(http.StatusRequestEntityTooLarge, "body_too_large",
+			return nil, Errorf(http.StatusRequestEntityTooLarge, "body_too_large",
 				"The request body is larger than %d bytes.", tooBig.Limit)
 		}
-		return &Error{Status: http.StatusBadRequest, Code: "unreadable_body",
+		return nil, &Error{Status: http.StatusBadRequest, Code: "unreadable_body",
 			Message: "The request body could not be read.", Cause: err}
 	}
-	return DecodeJSONBytes(body, dst)
+	return body, nil
 }
 
 // DecodeJSONBytes is DecodeJSON's parser on its own, for bodies already read.

@@ -45,7 +45,7 @@ func getAccount(store *identity.Store) web.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		web.WriteJSON(w, http.StatusOK, identity.ViewAccount(acct))
+		web.WriteJSON(w, http.StatusOK, identity.ViewAccount(acct, store.Now()))
 		return nil
 	}
 }

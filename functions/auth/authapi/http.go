@@ -322,7 +322,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 
 func writeSession(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string) error {
 	identity.SetSessionCookie(w, token, time.Unix(sess.EndsAt, 0))
-	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct),
+	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct, sess.CreatedAt),
 		Session: SessionView{Token: token, ExpiresAt: sess.ExpiresAt()}})
 	return nil
 }

@@ -129,9 +129,10 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit := s.Limits.of(acct.Plan)
+	plan := acct.PlanAt(s.Store.Now())
+	limit := s.Limits.of(plan)
 	if acct.SourceCount >= limit {
-		return s.limitReached(acct.Plan, limit)
+		return s.limitReached(plan, limit)
 	}
 	keys := sources.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}
 	if err := s.Checker.CheckRead(ctx, loc, s3check.Keys{AccessKeyID: keys.AccessKeyID, SecretAccessKey: keys.SecretAccessKey}); err != nil {
@@ -146,7 +147,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.store(ctx, src, keys, limit); err != nil {
 		if errors.Is(err, sources.ErrLimitReached) {
-			return s.limitReached(acct.Plan, limit)
+			return s.limitReached(plan, limit)
 		}
 		return err
 	}

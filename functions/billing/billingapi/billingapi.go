@@ -1,0 +1,218 @@
+// Package billingapi is the billing function: it sends the signed-in customer
+// to Stripe-hosted Checkout and Customer Portal pages (no card data ever
+// passes through Atrium, P2) and shows the account's billing as the Stripe
+// webhook last wrote it. The same handler runs in Lambda (functions/billing)
+// and in the local stack.
+package billingapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/atrium-cdn/atrium/shared/billing"
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/web"
+)
+
+// Routes are the API routes this function serves (template.yaml routes the same).
+var Routes = []string{
+	"POST /v1/billing/checkout",
+	"POST /v1/billing/portal",
+	"GET /v1/billing",
+}
+
+// Service holds the billing function's dependencies.
+type Service struct {
+	Stripe  *billing.Stripe
+	Store   *billing.Store
+	PriceID string
+	// AppURL is the dashboard's base URL: Stripe's pages send the customer
+	// back to AppURL/billing.
+	AppURL string
+	Logger *slog.Logger
+}
+
+// New builds the billing function from its environment.
+func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
+	b, err := coldstart.Load(ctx, "billing", env)
+	if err != nil {
+		return nil, err
+	}
+	set := billing.ReadSettings(b.Config)
+	appURL := strings.TrimRight(b.Config.Required("APP_BASE_URL"), "/")
+	if err := b.Finish(); err != nil {
+		return nil, err
+	}
+	client, _, err := billing.Open(ctx, set, b.SecretJSON, false)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Stripe: client, Store: billing.NewStore(b.DynamoDB, b.Table, b.Now),
+		PriceID: set.PriceID, AppURL: appURL, Logger: b.Logger}
+	return b.Serve(s.Routes(b.Auth)), nil
+}
+
+// Routes returns the function's router, each route behind auth.
+func (s *Service) Routes(auth *identity.Authenticator) *web.Router {
+	rt := web.NewRouter(s.Logger)
+	rt.Handle("POST /v1/billing/checkout", auth.Require(s.checkout))
+	rt.Handle("POST /v1/billing/portal", auth.Require(s.portal))
+	rt.Handle("GET /v1/billing", auth.Require(s.view))
+	return rt
+}
+
+// CheckoutRequest is the body of POST /v1/billing/checkout.
+type CheckoutRequest struct {
+	Plan string `json:"plan"`
+}
+
+// URLResponse carries the Stripe-hosted page to send the customer to.
+type URLResponse struct {
+	URL string `json:"url"`
+}
+
+func unavailable(err error) error {
+	if errors.Is(err, billing.ErrStripe) {
+		return &web.Error{Status: http.StatusBadGateway, Code: "billing_unavailable",
+			Message: "Billing is unavailable right now; try again shortly.", Cause: err}
+	}
+	return err
+}
+
+var errGone = web.Errorf(http.StatusUnauthorized, "unauthenticated", "Log in first: this route needs a valid session.")
+
+// account reads the signed-in account with its billing state.
+func (s *Service) account(ctx context.Context) (*billing.Record, error) {
+	rec, err := s.Store.Record(ctx, identity.SessionFrom(ctx).AccountID)
+	if errors.Is(err, billing.ErrAccountGone) || err == nil && rec.Account.Status != identity.StatusActive {
+		return nil, errGone
+	}
+	return rec, err
+}
+
+func (s *Service) checkout(w http.ResponseWriter, r *http.Request) error {
+	var req CheckoutRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Plan != identity.PlanPremium {
+		return web.Invalid(web.FieldError{Field: "plan", Code: "invalid", Detail: `The plan to buy must be "premium".`})
+	}
+	ctx := r.Context()
+	rec, err := s.account(ctx)
+	if err != nil {
+		return err
+	}
+	acct := &rec.Account
+	if acct.PlanAt(s.Store.Now()) == identity.PlanPremium {
+		return web.Errorf(http.StatusConflict, "already_subscribed",
+			"This account already has premium (subscription %s). Manage it through POST /v1/billing/portal.", rec.Status)
+	}
+	customerID, err := s.customer(ctx, acct)
+	if err != nil {
+		return err
+	}
+	url, err := s.Stripe.CheckoutURL(ctx, customerID, acct.ID, s.PriceID,
+		s.AppURL+"/billing?checkout=success", s.AppURL+"/billing?checkout=cancelled")
+	if err != nil {
+		return unavailable(err)
+	}
+	s.Logger.InfoContext(ctx, "checkout started", "account_id", acct.ID)
+	web.WriteJSON(w, http.StatusOK, URLResponse{URL: url})
+	return nil
+}
+
+// customer returns the account's Stripe customer, creating it on first use:
+// once per account, also under concurrent calls (Stripe's idempotency key
+// makes them one customer; the conditional link keeps the first).
+func (s *Service) customer(ctx context.Context, acct *identity.Account) (string, error) {
+	if acct.StripeCustomerID != "" {
+		return acct.StripeCustomerID, nil
+	}
+	id, err := s.Stripe.CreateCustomer(ctx, acct.ID, acct.Email)
+	if err != nil {
+		return "", unavailable(err)
+	}
+	err = s.Store.Link(ctx, acct.ID, id)
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.Is(err, billing.ErrAlreadyLinked):
+		rec, rerr := s.Store.Record(ctx, acct.ID)
+		if rerr != nil {
+			return "", rerr
+		}
+		if rec.StripeCustomerID != id {
+			// Another call linked a different customer (past the
+			// idempotency key's window): this one is surplus.
+			if derr := s.Stripe.DeleteCustomer(ctx, id); derr != nil {
+				s.Logger.WarnContext(ctx, "surplus stripe customer not deleted", "account_id", acct.ID, "error", derr)
+			}
+		}
+		return rec.StripeCustomerID, nil
+	case errors.Is(err, billing.ErrAccountGone):
+		if derr := s.Stripe.DeleteCustomer(ctx, id); derr != nil {
+			s.Logger.WarnContext(ctx, "stripe customer of a gone account not deleted", "account_id", acct.ID, "error", derr)
+		}
+		return "", errGone
+	default:
+		return "", fmt.Errorf("link customer: %w", err)
+	}
+}
+
+func (s *Service) portal(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	acct, err := s.account(ctx)
+	if err != nil {
+		return err
+	}
+	if acct.StripeCustomerID == "" {
+		return web.Errorf(http.StatusConflict, "no_billing_account",
+			"This account has never subscribed; start with POST /v1/billing/checkout.")
+	}
+	url, err := s.Stripe.PortalURL(ctx, acct.StripeCustomerID, s.AppURL+"/billing")
+	if err != nil {
+		return unavailable(err)
+	}
+	web.WriteJSON(w, http.StatusOK, URLResponse{URL: url})
+	return nil
+}
+
+// View is the account's billing as GET /v1/billing shows it.
+type View struct {
+	Plan               string     `json:"plan"`
+	SubscriptionStatus string     `json:"subscription_status"`
+	CurrentPeriodEnd   *time.Time `json:"current_period_end"`
+	CancelAtPeriodEnd  bool       `json:"cancel_at_period_end"`
+	// GraceUntil is set while a failed payment is being retried: premium
+	// lasts until then unless a payment succeeds.
+	GraceUntil *time.Time `json:"grace_until,omitempty"`
+}
+
+func (s *Service) view(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	rec, err := s.account(ctx)
+	if err != nil {
+		return err
+	}
+	v := View{Plan: rec.PlanAt(s.Store.Now()), SubscriptionStatus: rec.Status, CancelAtPeriodEnd: rec.CancelAtPeriodEnd}
+	if v.SubscriptionStatus == "" {
+		v.SubscriptionStatus = billing.StatusNone
+	}
+	if rec.CurrentPeriodEnd > 0 {
+		t := time.Unix(rec.CurrentPeriodEnd, 0).UTC()
+		v.CurrentPeriodEnd = &t
+	}
+	if rec.PlanGraceUntil > 0 && v.Plan == identity.PlanPremium {
+		t := time.Unix(rec.PlanGraceUntil, 0).UTC()
+		v.GraceUntil = &t
+	}
+	web.WriteJSON(w, http.StatusOK, v)
+	return nil
+}

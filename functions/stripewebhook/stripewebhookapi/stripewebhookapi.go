@@ -1,0 +1,256 @@
+// Package stripewebhookapi is the Stripe webhook function: it verifies each
+// delivery's signature over the exact raw body, then brings the account of
+// the customer the event concerns up to date with Stripe (package billing),
+// once per event however often Stripe delivers it. The same handler runs in
+// Lambda (functions/stripewebhook) and in the local stack.
+package stripewebhookapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/atrium-cdn/atrium/shared/billing"
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/requestlog"
+	"github.com/atrium-cdn/atrium/shared/web"
+)
+
+// Routes are the API routes this function serves (template.yaml routes the same).
+var Routes = []string{"POST /v1/webhooks/stripe"}
+
+// MaxBody bounds a delivery. Stripe's events carry one object, whose
+// embedded lists are cut at ten entries; 256 KiB is far above any we handle.
+const MaxBody = 256 << 10
+
+// maxSignatureHeader bounds the Stripe-Signature header (a timestamp and a
+// few 64-digit signatures).
+const maxSignatureHeader = 4 << 10
+
+// Handled are the event types that change an account's billing. Each names
+// a customer, whose current state is then read from Stripe.
+var Handled = map[stripe.EventType]bool{
+	"checkout.session.completed":    true,
+	"customer.subscription.created": true,
+	"customer.subscription.updated": true,
+	"customer.subscription.deleted": true,
+	"invoice.paid":                  true,
+	"invoice.payment_failed":        true,
+	"customer.deleted":              true,
+}
+
+// Service receives Stripe's webhook deliveries.
+type Service struct {
+	// Secrets are the endpoint's signing secrets; a delivery signed with any
+	// of them is accepted (two during a roll).
+	Secrets   []string
+	Tolerance time.Duration // how old a signature's timestamp may be
+	Ledger    *billing.Ledger
+	Syncer    *billing.Syncer
+	Logger    *slog.Logger
+	// Metrics receives one Embedded Metric Format line per delivery.
+	Metrics      io.Writer
+	FunctionName string
+	Now          func() time.Time
+}
+
+// New builds the Stripe webhook function from its environment.
+func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
+	b, err := coldstart.Load(ctx, "stripewebhook", env)
+	if err != nil {
+		return nil, err
+	}
+	set := billing.ReadSettings(b.Config)
+	tolerance := b.Config.Duration("STRIPE_WEBHOOK_TOLERANCE", webhook.DefaultTolerance, 30*time.Second, time.Hour)
+	if err := b.Finish(); err != nil {
+		return nil, err
+	}
+	client, secret, err := billing.Open(ctx, set, b.SecretJSON, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		Secrets: secret.WebhookSecrets, Tolerance: tolerance,
+		Ledger: billing.NewLedger(b.DynamoDB, b.Table, b.Now),
+		Syncer: &billing.Syncer{Stripe: client, Store: billing.NewStore(b.DynamoDB, b.Table, b.Now),
+			PremiumPrice: set.PriceID, Grace: set.Grace},
+		Logger: b.Logger, Metrics: b.Logs, FunctionName: b.FunctionName, Now: b.Now,
+	}
+	return b.ServeWithBodyLimit(s.Routes(), MaxBody), nil
+}
+
+// Routes returns the function's router.
+func (s *Service) Routes() *web.Router {
+	rt := web.NewRouter(s.Logger)
+	rt.Handle("POST /v1/webhooks/stripe", s.receive)
+	return rt
+}
+
+// Delivery outcomes, as answered, logged and counted.
+const (
+	outcomeIgnored   = "ignored"
+	outcomeDuplicate = "duplicate"
+)
+
+var (
+	eventIDPattern    = regexp.MustCompile(`^evt_[A-Za-z0-9_]{1,250}$`)
+	customerIDPattern = regexp.MustCompile(`^cus_[A-Za-z0-9]{1,250}$`)
+)
+
+func badSignature(code, msg string) error {
+	return web.Errorf(http.StatusBadRequest, code, "%s Nothing was processed.", msg)
+}
+
+// verify checks the signature with each signing secret in turn and returns
+// the event. The signature's age is checked against the tolerance; the
+// event's API version is deliberately not (see billing.APIVersion).
+func (s *Service) verify(body []byte, header string) (stripe.Event, error) {
+	if header == "" {
+		return stripe.Event{}, badSignature("signature_missing", "The Stripe-Signature header is missing.")
+	}
+	if len(header) > maxSignatureHeader {
+		return stripe.Event{}, badSignature("signature_invalid", "The Stripe-Signature header is too long.")
+	}
+	var lastErr error
+	for _, secret := range s.Secrets {
+		ev, err := webhook.ConstructEventWithOptions(body, header, secret, webhook.ConstructEventOptions{
+			Tolerance: s.Tolerance, IgnoreAPIVersionMismatch: true})
+		if err == nil {
+			return ev, nil
+		}
+		lastErr = err
+		if errors.Is(err, webhook.ErrNoValidSignature) {
+			continue // perhaps signed with the other secret
+		}
+		break
+	}
+	switch {
+	case errors.Is(lastErr, webhook.ErrTooOld):
+		return stripe.Event{}, badSignature("signature_stale", "The signature's timestamp is outside the accepted window.")
+	case errors.Is(lastErr, webhook.ErrNoValidSignature), errors.Is(lastErr, webhook.ErrInvalidHeader), errors.Is(lastErr, webhook.ErrNotSigned):
+		return stripe.Event{}, badSignature("signature_invalid", "The Stripe-Signature header does not match the body.")
+	default: // signed, but not an event stripe-go can read
+		return stripe.Event{}, web.Errorf(http.StatusBadRequest, "invalid_event", "The body is not a Stripe event. Nothing was processed.")
+	}
+}
+
+// eventObject is the little the handler reads of an event's object: the
+// customer it concerns.
+type eventObject struct {
+	ID       string          `json:"id"`
+	Customer json.RawMessage `json:"customer"`
+}
+
+// customerOf returns the id of the customer the event concerns.
+func customerOf(ev *stripe.Event) (string, bool) {
+	if ev.Data == nil {
+		return "", false
+	}
+	var o eventObject
+	if err := json.Unmarshal(ev.Data.Raw, &o); err != nil {
+		return "", false
+	}
+	id := o.ID
+	if ev.Type != "customer.deleted" {
+		// A customer is an id, or an expanded object with one.
+		id = ""
+		var expanded struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(o.Customer, &id); err != nil {
+			if err := json.Unmarshal(o.Customer, &expanded); err != nil {
+				return "", false
+			}
+			id = expanded.ID
+		}
+	}
+	return id, customerIDPattern.MatchString(id)
+}
+
+type receipt struct {
+	Received bool   `json:"received"`
+	Outcome  string `json:"outcome"`
+}
+
+func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
+	body, err := web.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	ev, err := s.verify(body, r.Header.Get("Stripe-Signature"))
+	if err != nil {
+		return err
+	}
+	if !eventIDPattern.MatchString(ev.ID) {
+		return web.Errorf(http.StatusBadRequest, "invalid_event", "The event has no valid id. Nothing was processed.")
+	}
+	ctx := r.Context()
+	if !Handled[ev.Type] {
+		s.finish(ctx, w, &ev, outcomeIgnored, "")
+		return nil
+	}
+	customerID, ok := customerOf(&ev)
+	if !ok {
+		return web.Errorf(http.StatusBadRequest, "invalid_event", "The event names no valid customer. Nothing was processed.")
+	}
+	lease, err := s.Ledger.Begin(ctx, ev.ID, string(ev.Type))
+	switch {
+	case errors.Is(err, billing.ErrEventDone):
+		s.finish(ctx, w, &ev, outcomeDuplicate, "")
+		return nil
+	case errors.Is(err, billing.ErrEventInProgress):
+		s.count(billing.Outcome("in_progress"))
+		return &web.Error{Status: http.StatusConflict, Code: "event_in_progress", RetryAfter: 30 * time.Second,
+			Message: "Another delivery of this event is being applied; it will be acknowledged then."}
+	case err != nil:
+		return err
+	}
+	outcome, accountID, err := s.Syncer.Sync(ctx, customerID)
+	if err != nil {
+		// The effect is not (fully) written: give the event up so that
+		// Stripe's retry applies it.
+		if aerr := s.Ledger.Abandon(ctx, lease); aerr != nil {
+			s.Logger.WarnContext(ctx, "could not give a failed stripe event up; its lease will lapse", "event_id", ev.ID, "error", aerr)
+		}
+		s.count("failed")
+		if errors.Is(err, billing.ErrStripe) {
+			return &web.Error{Status: http.StatusServiceUnavailable, Code: "stripe_unavailable",
+				Message: "Stripe could not be read; the event was not applied and may be retried.", Cause: err}
+		}
+		return err
+	}
+	if accountID != "" {
+		web.SetAccountID(ctx, accountID)
+	}
+	if err := s.Ledger.Done(ctx, lease); err != nil {
+		// The state is written; a retry re-syncs, which changes nothing.
+		return err
+	}
+	s.finish(ctx, w, &ev, string(outcome), accountID)
+	return nil
+}
+
+func (s *Service) finish(ctx context.Context, w http.ResponseWriter, ev *stripe.Event, outcome, accountID string) {
+	attrs := []any{"event_id", ev.ID, "event_type", string(ev.Type), "outcome", outcome}
+	if accountID != "" {
+		attrs = append(attrs, "account_id", accountID)
+	}
+	s.Logger.InfoContext(ctx, "stripe_event", attrs...)
+	s.count(billing.Outcome(outcome))
+	web.WriteJSON(w, http.StatusOK, receipt{Received: true, Outcome: outcome})
+}
+
+// count emits one metric per delivery, named by its outcome
+// (StripeEvent_applied, StripeEvent_ignored, ...).
+func (s *Service) count(outcome billing.Outcome) {
+	requestlog.EmitMetrics(s.Metrics, s.Now(), s.FunctionName,
+		requestlog.Metric{Name: "StripeEvent_" + string(outcome), Unit: "Count", Value: 1})
+}
