@@ -11,7 +11,9 @@ import (
 
 	"github.com/atrium-cdn/atrium/functions/account/accountapi"
 	"github.com/atrium-cdn/atrium/functions/auth/authapi"
+	"github.com/atrium-cdn/atrium/functions/billing/billingapi"
 	"github.com/atrium-cdn/atrium/functions/sources/sourcesapi"
+	"github.com/atrium-cdn/atrium/functions/stripewebhook/stripewebhookapi"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -30,6 +32,8 @@ var HTTPFunctions = []HTTPFunction{
 	{Name: "auth", LogicalID: "AuthFunction", Routes: authapi.Routes, New: authapi.New},
 	{Name: "account", LogicalID: "AccountFunction", Routes: accountapi.Routes, New: accountapi.New},
 	{Name: "sources", LogicalID: "SourcesFunction", Routes: sourcesapi.Routes, New: sourcesapi.New},
+	{Name: "billing", LogicalID: "BillingFunction", Routes: billingapi.Routes, New: billingapi.New},
+	{Name: "stripewebhook", LogicalID: "StripeWebhookFunction", Routes: stripewebhookapi.Routes, New: stripewebhookapi.New},
 }
 
 // New builds every HTTP function with env(function name) and routes each

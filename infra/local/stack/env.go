@@ -21,10 +21,20 @@ import (
 // Mailpit, which accepts any login; secret names are names.
 // #nosec G101 -- no real credential here
 const (
-	LocalAppURL    = "http://localhost:5173" // a dashboard dev server, for links in emails
-	LocalMailFrom  = "no-reply@atrium.localhost"
-	SMTPSecretName = "atrium/local/smtp"
-	ClientKeyName  = "atrium/local/client-key"
+	LocalAppURL      = "http://localhost:5173" // a dashboard dev server, for links in emails
+	LocalMailFrom    = "no-reply@atrium.localhost"
+	SMTPSecretName   = "atrium/local/smtp"
+	ClientKeyName    = "atrium/local/client-key"
+	StripeSecretName = "atrium/local/stripe"
+	// LocalStripeKey is a test-mode key as stripe-mock wants one; it opens
+	// nothing anywhere else.
+	LocalStripeKey = "sk_test_atrium_local"
+	// LocalWebhookSecret signs the local stack's Stripe events (see
+	// cmd/stripe-event); made up, printed at start and in the README.
+	LocalWebhookSecret = "whsec_atrium_local_signing_secret"
+	// LocalPremiumPrice is the price of stripe-mock's subscription fixture,
+	// so that a signed test event locally makes an account premium.
+	LocalPremiumPrice = "price_1PgafmB7WZ01zgkW6dKueIc5"
 	// LocalSourcesKeyARN stands for the template's SourcesKey; the local
 	// Secrets Manager records it on each secret without encrypting.
 	LocalSourcesKeyARN = "arn:aws:kms:us-east-1:000000000000:key/atrium-local-sources"
@@ -36,11 +46,12 @@ const (
 // functions need, ready to hand each function its environment.
 type Stack struct {
 	*Services
-	Prefix        string            // names this stack's tables and source secrets apart
-	Tables        map[string]string // table names by logical id
-	SMTPSecretARN string
-	ClientKeyARN  string
-	Origins       string
+	Prefix          string            // names this stack's tables and source secrets apart
+	Tables          map[string]string // table names by logical id
+	SMTPSecretARN   string
+	ClientKeyARN    string
+	StripeSecretARN string
+	Origins         string
 }
 
 // Prepare creates the tables (named under prefix) and seeds the SMTP
@@ -62,7 +73,12 @@ func Prepare(ctx context.Context, s *Services, repoRoot, prefix string) (*Stack,
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{Services: s, Prefix: prefix, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN,
+	stripeValue, _ := json.Marshal(map[string]any{"secret_key": LocalStripeKey, "webhook_secrets": []string{LocalWebhookSecret}})
+	stripeARN, err := seedSecret(ctx, s.SecretsManagerEndpoint, StripeSecretName, string(stripeValue), "Stripe keys of Atrium (local stack, stripe-mock)")
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{Services: s, Prefix: prefix, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN, StripeSecretARN: stripeARN,
 		Origins: "http://localhost:5173,http://127.0.0.1:5173"}, nil
 }
 
@@ -121,6 +137,9 @@ func (s *Stack) Env(function string) map[string]string {
 		"CLIENT_KEY_SECRET_ARN":            s.ClientKeyARN,
 		"SOURCES_SECRET_PREFIX":            s.Prefix + "/sources/",
 		"SOURCES_KMS_KEY_ARN":              LocalSourcesKeyARN,
+		"STRIPE_SECRET_ARN":                s.StripeSecretARN,
+		"STRIPE_PRICE_ID":                  LocalPremiumPrice,
+		"STRIPE_API_URL":                   s.StripeAPIURL,
 		"AWS_REGION":                       "us-east-1",
 		"AWS_ENDPOINT_URL_DYNAMODB":        s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.SecretsManagerEndpoint,

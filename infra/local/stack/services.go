@@ -31,7 +31,7 @@ type Options struct {
 	// empty means everything is in memory and gone at Close.
 	DataDir string
 	// Ports; 0 picks a free loopback port.
-	DynamoDBPort, MailpitPort, SMTPPort, SecretsManagerPort int
+	DynamoDBPort, MailpitPort, SMTPPort, SecretsManagerPort, StripePort int
 	// Logs receives the child servers' output.
 	Logs io.Writer
 }
@@ -44,6 +44,7 @@ type Services struct {
 	SMTPPort               int
 	SecretsManagerEndpoint string // http://127.0.0.1:P
 	SecretsManager         *secretsmanager.Server
+	StripeAPIURL           string // stripe-mock: http://127.0.0.1:P
 
 	children []*exec.Cmd
 	servers  []*http.Server
@@ -53,8 +54,8 @@ type Services struct {
 // BinDir is where `make tools` installs the pinned tool binaries.
 func BinDir(repoRoot string) string { return filepath.Join(repoRoot, ".bin") }
 
-// StartServices starts DynamoDB Local, Mailpit and the Secrets Manager
-// endpoint, and waits until each answers. On error, whatever started is stopped.
+// StartServices starts DynamoDB Local, Mailpit, stripe-mock and the Secrets
+// Manager endpoint, and waits until each answers. On error, whatever started is stopped.
 func StartServices(ctx context.Context, o Options) (s *Services, err error) {
 	s = &Services{}
 	defer func() {
@@ -65,7 +66,7 @@ func StartServices(ctx context.Context, o Options) (s *Services, err error) {
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
-	ports := []*int{&o.DynamoDBPort, &o.MailpitPort, &o.SMTPPort, &o.SecretsManagerPort}
+	ports := []*int{&o.DynamoDBPort, &o.MailpitPort, &o.SMTPPort, &o.SecretsManagerPort, &o.StripePort}
 	for _, p := range ports {
 		if *p == 0 {
 			if *p, err = freePort(); err != nil {
@@ -80,6 +81,9 @@ func StartServices(ctx context.Context, o Options) (s *Services, err error) {
 		return nil, err
 	}
 	if err := s.startSecretsManager(o); err != nil {
+		return nil, err
+	}
+	if err := s.startStripeMock(o); err != nil {
 		return nil, err
 	}
 	if err := s.waitReady(ctx); err != nil {
@@ -174,6 +178,18 @@ func (s *Services) startMailpit(o Options) error {
 	return s.start(o, "", bin, args...)
 }
 
+// startStripeMock starts Stripe's official mock API server (stateless: it
+// answers every call with fixtures), HTTP on loopback only.
+func (s *Services) startStripeMock(o Options) error {
+	bin := filepath.Join(BinDir(o.RepoRoot), "stripe-mock")
+	if _, err := os.Stat(bin); err != nil {
+		return errors.New("stripe-mock is not installed: run `make tools`")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", o.StripePort)
+	s.StripeAPIURL = "http://" + addr
+	return s.start(o, "", bin, "-http-addr", addr)
+}
+
 func (s *Services) startSecretsManager(o Options) error {
 	opts := secretsmanager.Options{}
 	if o.DataDir != "" {
@@ -198,7 +214,8 @@ func (s *Services) waitReady(ctx context.Context) error {
 	for {
 		_, derr := ddb.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
 		merr := httpOK(ctx, s.MailpitURL+"/api/v1/info")
-		if derr == nil && merr == nil {
+		serr := stripeReady(ctx, s.StripeAPIURL)
+		if derr == nil && merr == nil && serr == nil {
 			return nil
 		}
 		for _, c := range s.children {
@@ -208,16 +225,24 @@ func (s *Services) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("local services not ready after 60s: dynamodb: %v; mailpit: %v", derr, merr)
+			return fmt.Errorf("local services not ready after 60s: dynamodb: %v; mailpit: %v; stripe-mock: %v", derr, merr, serr)
 		case <-time.After(150 * time.Millisecond):
 		}
 	}
 }
 
-func httpOK(ctx context.Context, url string) error {
+// stripeReady asks stripe-mock for a customer, with a test key as Stripe wants.
+func stripeReady(ctx context.Context, apiURL string) error {
+	return httpOK(ctx, apiURL+"/v1/customers/cus_ready", func(r *http.Request) { r.SetBasicAuth(LocalStripeKey, "") })
+}
+
+func httpOK(ctx context.Context, url string, prepare ...func(*http.Request)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	for _, p := range prepare {
+		p(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

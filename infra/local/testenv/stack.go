@@ -27,6 +27,7 @@ func Services(t testing.TB) *stack.Services {
 		SMTPHost:               host,
 		SMTPPort:               p,
 		SecretsManagerEndpoint: SecretsManagerEndpoint(t),
+		StripeAPIURL:           StripeAPIURL(t),
 	}
 }
 

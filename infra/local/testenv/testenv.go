@@ -21,6 +21,7 @@ const (
 	EnvSecretsManagerEndpoint = "ATRIUM_TEST_SECRETSMANAGER_ENDPOINT" // http://127.0.0.1:PORT
 	EnvRIE                    = "ATRIUM_TEST_RIE"                     // path to aws-lambda-rie
 	EnvRepoRoot               = "ATRIUM_TEST_REPO_ROOT"               // absolute path of the checkout
+	EnvStripeAPI              = "ATRIUM_TEST_STRIPE_URL"              // stripe-mock, http://127.0.0.1:PORT
 )
 
 func need(t testing.TB, name, what string) string {
@@ -46,6 +47,9 @@ func SMTPAddr(t testing.TB) string { return need(t, EnvSMTPAddr, "Mailpit's SMTP
 func SecretsManagerEndpoint(t testing.TB) string {
 	return need(t, EnvSecretsManagerEndpoint, "the local Secrets Manager endpoint")
 }
+
+// StripeAPIURL is the base URL of stripe-mock.
+func StripeAPIURL(t testing.TB) string { return need(t, EnvStripeAPI, "stripe-mock") }
 
 // RIE is the path of the aws-lambda-rie binary.
 func RIE(t testing.TB) string { return need(t, EnvRIE, "the AWS Lambda Runtime Interface Emulator") }

@@ -6,7 +6,7 @@
 //
 // run's ports come from PORT (API, 3000), INTERNAL_PORT (invoked functions,
 // 3001), DYNAMODB_PORT (8000), MAILPIT_PORT (8025), MAILPIT_SMTP_PORT (1025),
-// SECRETS_MANAGER_PORT (4566) and S3_PORT (a demo bucket, 9000); its data is
+// SECRETS_MANAGER_PORT (4566), STRIPE_MOCK_PORT (12111) and S3_PORT (a demo bucket, 9000); its data is
 // kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1.
 package main
 
@@ -119,6 +119,7 @@ func run(root string) error {
 		{"PORT", 3000, &apiPort}, {"INTERNAL_PORT", 3001, &internalPort}, {"S3_PORT", 9000, &s3Port},
 		{"DYNAMODB_PORT", 8000, &o.DynamoDBPort}, {"MAILPIT_PORT", 8025, &o.MailpitPort},
 		{"MAILPIT_SMTP_PORT", 1025, &o.SMTPPort}, {"SECRETS_MANAGER_PORT", 4566, &o.SecretsManagerPort},
+		{"STRIPE_MOCK_PORT", 12111, &o.StripePort},
 	} {
 		v, err := portFromEnv(p.name, p.def)
 		if err != nil {
@@ -137,7 +138,7 @@ func run(root string) error {
 		}
 	}
 	o.Logs = os.Stderr
-	fmt.Println("atrium-local: starting DynamoDB Local, Mailpit and the Secrets Manager endpoint ...")
+	fmt.Println("atrium-local: starting DynamoDB Local, Mailpit, stripe-mock and the Secrets Manager endpoint ...")
 	svc, err := stack.StartServices(ctx, o)
 	if err != nil {
 		return err
@@ -188,10 +189,14 @@ func run(root string) error {
   Mailpit SMTP             %s:%d
   DynamoDB Local           %s   (state table %s)
   Secrets Manager          %s
+  stripe-mock              %s   (key %s, price %s)
+  Stripe webhook           http://127.0.0.1:%d/v1/webhooks/stripe, signing secret %s
+                           send a signed test event: go run ./infra/local/cmd/stripe-event -h
   demo S3 bucket           http://127.0.0.1:%d  bucket %s, read-only keys %s / %s
 Press Ctrl-C to stop everything.
 `, o.DataDir, apiPort, internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
-		st.Tables["StateTable"], svc.SecretsManagerEndpoint, s3Port, demoBucket, demoKeyID, demoSecret)
+		st.Tables["StateTable"], svc.SecretsManagerEndpoint, svc.StripeAPIURL, stack.LocalStripeKey, stack.LocalPremiumPrice,
+		apiPort, stack.LocalWebhookSecret, s3Port, demoBucket, demoKeyID, demoSecret)
 	<-ctx.Done()
 	fmt.Println("atrium-local: stopping ...")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -226,6 +231,7 @@ func execute(root string, args []string) (int, error) {
 		testenv.EnvSMTPAddr+"="+net.JoinHostPort(svc.SMTPHost, strconv.Itoa(svc.SMTPPort)),
 		testenv.EnvSecretsManagerEndpoint+"="+svc.SecretsManagerEndpoint,
 		testenv.EnvRepoRoot+"="+root,
+		testenv.EnvStripeAPI+"="+svc.StripeAPIURL,
 		testenv.EnvRIE+"="+filepath.Join(stack.BinDir(root), "aws-lambda-rie"),
 	)
 	err = cmd.Run()
