@@ -180,26 +180,47 @@ type receipt struct {
 	Outcome  string `json:"outcome"`
 }
 
+// delivery is a verified event and what the handler needs of it.
+type delivery struct {
+	event      stripe.Event
+	handled    bool
+	customerID string // for a handled type
+}
+
+// parse verifies a delivery and reads the event: every refusal is a 400
+// problem, and nothing has been touched when it returns.
+func (s *Service) parse(body []byte, header string) (*delivery, error) {
+	ev, err := s.verify(body, header)
+	if err != nil {
+		return nil, err
+	}
+	if !eventIDPattern.MatchString(ev.ID) {
+		return nil, web.Errorf(http.StatusBadRequest, "invalid_event", "The event has no valid id. Nothing was processed.")
+	}
+	d := &delivery{event: ev, handled: Handled[ev.Type]}
+	if !d.handled {
+		return d, nil
+	}
+	var ok bool
+	if d.customerID, ok = customerOf(&ev); !ok {
+		return nil, web.Errorf(http.StatusBadRequest, "invalid_event", "The event names no valid customer. Nothing was processed.")
+	}
+	return d, nil
+}
+
 func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 	body, err := web.ReadBody(r)
 	if err != nil {
 		return err
 	}
-	ev, err := s.verify(body, r.Header.Get("Stripe-Signature"))
+	d, err := s.parse(body, r.Header.Get("Stripe-Signature"))
 	if err != nil {
 		return err
 	}
-	if !eventIDPattern.MatchString(ev.ID) {
-		return web.Errorf(http.StatusBadRequest, "invalid_event", "The event has no valid id. Nothing was processed.")
-	}
-	ctx := r.Context()
-	if !Handled[ev.Type] {
+	ctx, ev, customerID := r.Context(), d.event, d.customerID
+	if !d.handled {
 		s.finish(ctx, w, &ev, outcomeIgnored, "")
 		return nil
-	}
-	customerID, ok := customerOf(&ev)
-	if !ok {
-		return web.Errorf(http.StatusBadRequest, "invalid_event", "The event names no valid customer. Nothing was processed.")
 	}
 	lease, err := s.Ledger.Begin(ctx, ev.ID, string(ev.Type))
 	switch {

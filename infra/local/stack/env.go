@@ -26,9 +26,9 @@ const (
 	SMTPSecretName   = "atrium/local/smtp"
 	ClientKeyName    = "atrium/local/client-key"
 	StripeSecretName = "atrium/local/stripe"
-	// LocalStripeKey is a test-mode key as stripe-mock wants one; it opens
-	// nothing anywhere else.
-	LocalStripeKey = "sk_test_atrium_local"
+	// LocalStripeKey is a test-mode key as stripe-mock wants one (letters
+	// and digits after sk_test_); it opens nothing anywhere else.
+	LocalStripeKey = "sk_test_atriumlocal"
 	// LocalWebhookSecret signs the local stack's Stripe events (see
 	// cmd/stripe-event); made up, printed at start and in the README.
 	LocalWebhookSecret = "whsec_atrium_local_signing_secret"

@@ -32,6 +32,9 @@ type Options struct {
 	DataDir string
 	// Ports; 0 picks a free loopback port.
 	DynamoDBPort, MailpitPort, SMTPPort, SecretsManagerPort, StripePort int
+	// StripeHTTPSPort is stripe-mock's HTTPS listener, which it always opens
+	// (nothing uses it; pinned to loopback).
+	StripeHTTPSPort int
 	// Logs receives the child servers' output.
 	Logs io.Writer
 }
@@ -56,17 +59,17 @@ func BinDir(repoRoot string) string { return filepath.Join(repoRoot, ".bin") }
 
 // StartServices starts DynamoDB Local, Mailpit, stripe-mock and the Secrets
 // Manager endpoint, and waits until each answers. On error, whatever started is stopped.
-func StartServices(ctx context.Context, o Options) (s *Services, err error) {
-	s = &Services{}
+func StartServices(ctx context.Context, o Options) (_ *Services, err error) {
+	s := &Services{}
 	defer func() {
 		if err != nil {
-			s.Close()
+			s.Close() // s, not the nil the error return carries
 		}
 	}()
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
-	ports := []*int{&o.DynamoDBPort, &o.MailpitPort, &o.SMTPPort, &o.SecretsManagerPort, &o.StripePort}
+	ports := []*int{&o.DynamoDBPort, &o.MailpitPort, &o.SMTPPort, &o.SecretsManagerPort, &o.StripePort, &o.StripeHTTPSPort}
 	for _, p := range ports {
 		if *p == 0 {
 			if *p, err = freePort(); err != nil {
@@ -187,7 +190,7 @@ func (s *Services) startStripeMock(o Options) error {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", o.StripePort)
 	s.StripeAPIURL = "http://" + addr
-	return s.start(o, "", bin, "-http-addr", addr)
+	return s.start(o, "", bin, "-http-addr", addr, "-https-addr", fmt.Sprintf("127.0.0.1:%d", o.StripeHTTPSPort))
 }
 
 func (s *Services) startSecretsManager(o Options) error {
