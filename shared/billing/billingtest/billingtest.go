@@ -223,7 +223,7 @@ func (b *Backend) SetMaxNetworkRetries(int64) {}
 // pattern turns /v1/customers/cus_1 into /v1/customers/{id}.
 func pattern(path string) string {
 	parts := strings.Split(path, "/")
-	if len(parts) == 4 {
+	if len(parts) == 4 && strings.Contains(parts[3], "_") { // an object id such as cus_1
 		parts[3] = "{id}"
 	}
 	return strings.Join(parts, "/")
