@@ -6,9 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -219,6 +221,8 @@ func TestRepositoryPermissions(t *testing.T) {
 	viaSecretsManager := text(map[string]any{"StringEquals": map[string]any{
 		"kms:ViaService": map[string]any{"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
 	}})
+	// The operator's Stripe secret, and no other, for the two Stripe-facing functions.
+	stripeSecret := text(map[string]any{"Ref": "StripeSecretArn"})
 	want := map[string][]grant{
 		"AuthFunction": slices.Concat(
 			logs("AuthLogGroup"),
@@ -262,6 +266,22 @@ func TestRepositoryPermissions(t *testing.T) {
 			onSourceSecrets("DeleteSecret"),
 			onExpiryIndex("Query"),
 			onRequestLogs("BatchWriteItem", "GetItem", "PutItem"),
+		),
+		// Sessions and accounts read, a session touched, the Stripe customer linked (an account
+		// update and a link put, in one transaction): no DeleteItem, no Query.
+		"BillingFunction": slices.Concat(
+			logs("BillingLogGroup"),
+			onTable("GetItem", "PutItem", "UpdateItem"),
+			onRequestLogs("PutItem"),
+			[]grant{{"secretsmanager:GetSecretValue", stripeSecret, ""}},
+		),
+		// The event ledger and the sync of an account (unlinking is an update and a delete in
+		// one transaction): no Query, and no session is ever read.
+		"StripeWebhookFunction": slices.Concat(
+			logs("StripeWebhookLogGroup"),
+			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+			onRequestLogs("PutItem"),
+			[]grant{{"secretsmanager:GetSecretValue", stripeSecret, ""}},
 		),
 	}
 	for _, fn := range tpl.Functions() {
@@ -377,6 +397,18 @@ func TestRepositoryEnvironment(t *testing.T) {
 		},
 		"CredentialsFunction":  {"SOURCES_SECRET_PREFIX": prefix},
 		"HousekeepingFunction": {"SOURCES_SECRET_PREFIX": prefix},
+		// The secret's ARN, never its value; the roles may read that one secret.
+		"BillingFunction": {
+			"APP_BASE_URL":      text(map[string]any{"Ref": "AppBaseUrl"}),
+			"STRIPE_SECRET_ARN": text(map[string]any{"Ref": "StripeSecretArn"}),
+			"STRIPE_PRICE_ID":   text(map[string]any{"Ref": "StripePriceId"}),
+		},
+		// No STRIPE_API_URL (api.stripe.com) and no STRIPE_WEBHOOK_TOLERANCE (stripe-go's default).
+		"StripeWebhookFunction": {
+			"STRIPE_SECRET_ARN":    text(map[string]any{"Ref": "StripeSecretArn"}),
+			"STRIPE_PRICE_ID":      text(map[string]any{"Ref": "StripePriceId"}),
+			"BILLING_GRACE_PERIOD": text(map[string]any{"Ref": "BillingGracePeriod"}),
+		},
 	}
 	for fn, vars := range want {
 		env, _ := tpl.Resources[fn].Properties["Environment"].(map[string]any)
@@ -408,6 +440,11 @@ func TestRepositoryEvents(t *testing.T) {
 	}
 	if ev, ok := tpl.Resources[CredentialsFunction].Properties["Events"]; ok {
 		t.Errorf("%s has Events %v; it has none", CredentialsFunction, text(ev))
+	}
+	// The address the operator registers in Stripe: the HTTP API's webhook route.
+	out, _ = tpl.Outputs["StripeWebhookUrl"].(map[string]any)
+	if want := map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/webhooks/stripe"}; !reflect.DeepEqual(out["Value"], want) {
+		t.Errorf("output StripeWebhookUrl = %v, want %v", text(out["Value"]), text(want))
 	}
 	hk, _ := tpl.Resources["HousekeepingFunction"].Properties["Events"].(map[string]any)
 	if len(hk) != 1 {
@@ -468,5 +505,68 @@ func TestRepositoryRequestLogAlarm(t *testing.T) {
 	}
 	if param, _ := tpl.Parameters["AlarmTopicArn"].(map[string]any); param == nil || param["Default"] != "" {
 		t.Errorf("Parameter AlarmTopicArn = %v, want an optional one (Default \"\")", text(param))
+	}
+}
+
+// TestRepositoryStripeParameters checks the operator's Stripe settings: the secret is one secret
+// named by its full ARN (as the SMTP credentials are), so that the billing roles' GetSecretValue
+// can never widen to a prefix or to every secret; the price is a price id; and the grace period's
+// default is a duration the webhook function accepts.
+func TestRepositoryStripeParameters(t *testing.T) {
+	tpl, _ := loadRepositoryTemplate(t)
+	param := func(id string) map[string]any {
+		t.Helper()
+		p, _ := tpl.Parameters[id].(map[string]any)
+		if p == nil || p["Type"] != "String" {
+			t.Fatalf("Parameter %s = %s, want a String", id, text(p))
+		}
+		return p
+	}
+	// check compiles a parameter's AllowedPattern (Go's syntax agrees with CloudFormation's for
+	// these) and holds it to the values it must accept and refuse.
+	check := func(id string, accept, refuse []string) {
+		t.Helper()
+		s, _ := param(id)["AllowedPattern"].(string)
+		re, err := regexp.Compile(s)
+		if s == "" || err != nil {
+			t.Errorf("%s AllowedPattern %q: %v", id, s, err)
+			return
+		}
+		for _, v := range accept {
+			if !re.MatchString(v) {
+				t.Errorf("%s AllowedPattern %q refuses %q", id, s, v)
+			}
+		}
+		for _, v := range refuse {
+			if re.MatchString(v) {
+				t.Errorf("%s AllowedPattern %q accepts %q", id, s, v)
+			}
+		}
+	}
+
+	secret := param("StripeSecretArn")
+	if _, ok := secret["Default"]; ok {
+		t.Errorf("StripeSecretArn has a Default %v; the operator names the secret", text(secret["Default"]))
+	}
+	if smtp := param("SmtpCredentialsSecretArn")["AllowedPattern"]; secret["AllowedPattern"] != smtp {
+		t.Errorf("StripeSecretArn AllowedPattern = %v, want the full-ARN pattern of SmtpCredentialsSecretArn, %v", secret["AllowedPattern"], smtp)
+	}
+	check("StripeSecretArn",
+		[]string{"arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/stripe-AbC123"},
+		[]string{"", "*", "atrium/stripe", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
+			"arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/*", "arn:aws:secretsmanager:*:123456789012:secret:x"})
+
+	if _, ok := param("StripePriceId")["Default"]; ok {
+		t.Error("StripePriceId has a Default; the operator names the price")
+	}
+	check("StripePriceId", []string{"price_1PgafmB7WZ01zgkW6dKueIc5"}, []string{"", "price_", "prod_1Pgafm", "price_1*", " price_1"})
+
+	grace := param("BillingGracePeriod")
+	def, _ := grace["Default"].(string)
+	check("BillingGracePeriod", []string{def, "168h", "90m", "0h"}, []string{"", "7d", "-1h", "1h30m", "168"})
+	// shared/billing.ReadSettings accepts 0 to 60 days; a default outside would stop the
+	// function at its first start.
+	if d, err := time.ParseDuration(def); err != nil || d != 7*24*time.Hour {
+		t.Errorf("BillingGracePeriod Default = %q, want 168h (7 days)", def)
 	}
 }

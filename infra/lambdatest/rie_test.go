@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/atrium-cdn/atrium/functions/billing/billingapi"
 	"github.com/atrium-cdn/atrium/infra/lambdatest"
 	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
+	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/identity"
 )
@@ -202,6 +206,59 @@ var steps = []step{
 		},
 	},
 	{
+		name: "billing without a session", function: "billing", status: http.StatusUnauthorized, problem: "unauthenticated",
+		request: func(*flow) lambdatest.HTTPRequest { return getBilling() },
+	},
+	{
+		name: "billing of a new account", function: "billing", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getBilling(), f.token) },
+		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
+			var v billingapi.View
+			decode(t, res, &v)
+			if v.Plan != identity.PlanStandard || v.SubscriptionStatus != "none" || v.CurrentPeriodEnd != nil || v.GraceUntil != nil {
+				t.Errorf("billing = %s, want the standard plan without a subscription", res.Body)
+			}
+		},
+	},
+	{
+		// A customer created at stripe-mock (with the key from the Stripe secret) and linked
+		// to the account in one transaction, and a Checkout Session opened.
+		name: "checkout", function: "billing", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(post("/v1/billing/checkout", jsonBody(billingapi.CheckoutRequest{Plan: identity.PlanPremium})), f.token)
+		},
+		check: checkStripePage,
+	},
+	{
+		name: "billing portal of the linked customer", function: "billing", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(post("/v1/billing/portal", ""), f.token) },
+		check:   checkStripePage,
+	},
+	{
+		name: "stripe event with a forged signature", function: "stripewebhook", status: http.StatusBadRequest, problem: "signature_invalid",
+		request: func(*flow) lambdatest.HTTPRequest { return stripeDelivery(ignoredEvent, forgedWebhookSecret) },
+	},
+	{
+		name: "stripe event of an unhandled type", function: "stripewebhook", status: http.StatusOK,
+		request: func(*flow) lambdatest.HTTPRequest { return stripeDelivery(ignoredEvent, stack.LocalWebhookSecret) },
+		check:   checkReceipt("ignored"),
+	},
+	{
+		// Handled, through the event ledger: a customer that is none of Atrium's changes nothing.
+		name: "stripe event about an unknown customer", function: "stripewebhook", status: http.StatusOK,
+		request: func(*flow) lambdatest.HTTPRequest {
+			return stripeDelivery(unknownCustomerEvent, stack.LocalWebhookSecret)
+		},
+		check: checkReceipt("unknown_customer"),
+	},
+	{
+		name: "the same stripe event delivered again", function: "stripewebhook", status: http.StatusOK,
+		request: func(*flow) lambdatest.HTTPRequest {
+			return stripeDelivery(unknownCustomerEvent, stack.LocalWebhookSecret)
+		},
+		check: checkReceipt("duplicate"),
+	},
+	{
 		name: "logout", function: "auth", status: http.StatusNoContent,
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(post("/v1/logout", ""), f.token) },
 		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
@@ -214,6 +271,58 @@ var steps = []step{
 		name: "account after logout", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.token) },
 	},
+}
+
+func getBilling() lambdatest.HTTPRequest {
+	return lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/billing"}
+}
+
+// checkStripePage checks a response that sends the customer to a Stripe-hosted page.
+func checkStripePage(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
+	t.Helper()
+	var u billingapi.URLResponse
+	decode(t, res, &u)
+	if !strings.HasPrefix(u.URL, "https://") {
+		t.Errorf("body = %s, want the https URL of a Stripe page", res.Body)
+	}
+}
+
+// Stripe events as Stripe delivers them. The ignored one is of a type the webhook does not
+// handle; the other concerns a customer Atrium never created.
+const (
+	ignoredEvent = `{"id":"evt_rie1","object":"event","type":"balance.available","api_version":"2023-10-16",` +
+		`"data":{"object":{"id":"txn_1"}}}`
+	unknownCustomerEvent = `{"id":"evt_rie2","object":"event","type":"customer.subscription.updated","api_version":"2023-10-16",` +
+		`"data":{"object":{"id":"sub_rie2","object":"subscription","customer":"cus_RieNotOurs"}}}`
+	// forgedWebhookSecret is not the endpoint's signing secret (stack.LocalWebhookSecret).
+	forgedWebhookSecret = "whsec_forged_by_someone_else_0123456789" // #nosec G101 -- a made-up secret that must be refused
+)
+
+// stripeDelivery is a webhook delivery of body signed with secret, as Stripe signs it (the
+// Stripe-Signature header), its body base64-encoded in the event so that the signature is
+// checked over the bytes the function decodes.
+func stripeDelivery(body, secret string) lambdatest.HTTPRequest {
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: secret})
+	r := post("/v1/webhooks/stripe", body)
+	r.Headers["content-type"] = "application/json; charset=utf-8"
+	r.Headers["stripe-signature"] = signed.Header
+	r.Base64 = true
+	return r
+}
+
+// checkReceipt checks the webhook's acknowledgement of a delivery and its outcome.
+func checkReceipt(outcome string) func(*testing.T, *flow, lambdatest.HTTPResult) {
+	return func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
+		t.Helper()
+		var r struct {
+			Received bool   `json:"received"`
+			Outcome  string `json:"outcome"`
+		}
+		decode(t, res, &r)
+		if !r.Received || r.Outcome != outcome {
+			t.Errorf(`body = %s, want {"received":true,"outcome":%q}`, res.Body, outcome)
+		}
+	}
 }
 
 func checkAccount(t *testing.T, f *flow, res lambdatest.HTTPResult) {
@@ -346,6 +455,7 @@ func TestHTTPFunctionsUnderRIE(t *testing.T) {
 		"email": f.email, "password": f.password, "verification token": f.verifyToken, "source secret key": s3Secret,
 		"session token": f.token, "login session token": f.loginToken,
 		"source IP": lambdatest.SourceIP, "user agent": lambdatest.UserAgent,
+		"Stripe secret key": stack.LocalStripeKey, "Stripe webhook signing secret": stack.LocalWebhookSecret,
 	}
 	for name, e := range emulators {
 		out := e.Output()
