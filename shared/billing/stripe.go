@@ -32,11 +32,13 @@ type Stripe struct {
 // api.stripe.com, or stripe-mock's address locally.
 func NewStripe(secretKey, apiURL string) *Stripe {
 	cfg := &stripe.BackendConfig{
-		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		// Two calls of at most two tries each fit the function's timeout
+		// (template.yaml: 25 s).
+		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 		// stripe-go's own log lines could carry Stripe's messages; errors are
 		// logged by Atrium, sanitised, where they are handled.
 		LeveledLogger:     silentLogger{},
-		MaxNetworkRetries: stripe.Int64(2),
+		MaxNetworkRetries: stripe.Int64(1),
 		EnableTelemetry:   stripe.Bool(false),
 	}
 	if apiURL != "" {
