@@ -118,7 +118,7 @@ func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 		item[k] = v
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: update(s.table, statetable.AccountKey(accountID), acct)},
+		{Update: statetable.Update(s.table, statetable.AccountKey(accountID), acct)},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
 			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": statetable.PK}}},
 	}})
@@ -136,14 +136,6 @@ func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 		return fmt.Errorf("link stripe customer: %w", err)
 	}
 	return nil
-}
-
-func update(table string, k statetable.Key, e expression.Expression) *types.Update {
-	return &types.Update{
-		TableName: aws.String(table), Key: k.AV(),
-		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	}
 }
 
 // ours is the condition of every sync write: the account still exists, is
@@ -185,18 +177,11 @@ func (s *Store) Apply(ctx context.Context, accountID, customerID string, st Stat
 	if err != nil {
 		return false, fmt.Errorf("build billing update: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.AccountKey(accountID).AV(),
-		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if statetable.IsConditionFailed(err) {
-		return false, nil
-	}
+	applied, err := statetable.ConditionalUpdate(ctx, s.db, s.table, statetable.AccountKey(accountID), e)
 	if err != nil {
 		return false, fmt.Errorf("write billing state: %w", err)
 	}
-	return true, nil
+	return applied, nil
 }
 
 // Unlink forgets a customer that no longer exists at Stripe: the account
@@ -215,7 +200,7 @@ func (s *Store) Unlink(ctx context.Context, accountID, customerID string, readMi
 		return false, fmt.Errorf("build unlink expression: %w", err)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: update(s.table, statetable.AccountKey(accountID), e)},
+		{Update: statetable.Update(s.table, statetable.AccountKey(accountID), e)},
 		{Delete: &types.Delete{TableName: aws.String(s.table), Key: statetable.StripeCustomerKey(customerID).AV()}},
 	}})
 	if statetable.IsConditionFailed(err) {

@@ -180,8 +180,8 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, 
 		return fmt.Errorf("build extend expression: %w", err)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: updateOf(s.table, statetable.AccountKey(a.ID), pending)},
-		{Update: updateOf(s.table, statetable.EmailClaimKey(a.Email), owned)},
+		{Update: statetable.Update(s.table, statetable.AccountKey(a.ID), pending)},
+		{Update: statetable.Update(s.table, statetable.EmailClaimKey(a.Email), owned)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return ErrNotFound
@@ -190,14 +190,6 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, 
 		return fmt.Errorf("extend pending account: %w", err)
 	}
 	return nil
-}
-
-func updateOf(table string, k statetable.Key, e expression.Expression) *types.Update {
-	return &types.Update{
-		TableName: aws.String(table), Key: k.AV(),
-		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	}
 }
 
 // ErrTokenUsed reports a verification whose token or account no longer qualifies.
@@ -236,8 +228,8 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		consume,
-		{Update: updateOf(s.table, statetable.AccountKey(t.AccountID), acctExpr)},
-		{Update: updateOf(s.table, statetable.EmailClaimKey(acct.Email), claimExpr)},
+		{Update: statetable.Update(s.table, statetable.AccountKey(t.AccountID), acctExpr)},
+		{Update: statetable.Update(s.table, statetable.EmailClaimKey(acct.Email), claimExpr)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return nil, ErrTokenUsed
@@ -265,18 +257,11 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string
 	if err != nil {
 		return false, fmt.Errorf("build rehash expression: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(),
-		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if statetable.IsConditionFailed(err) {
-		return false, nil
-	}
+	swapped, err := statetable.ConditionalUpdate(ctx, s.db, s.table, statetable.EmailClaimKey(email), e)
 	if err != nil {
 		return false, fmt.Errorf("replace password hash: %w", err)
 	}
-	return true, nil
+	return swapped, nil
 }
 
 // AccountView is an account as the API shows it.
@@ -319,7 +304,7 @@ func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash s
 	if err != nil {
 		return fmt.Errorf("build password update: %w", err)
 	}
-	items := append([]types.TransactWriteItem{consume, {Update: updateOf(s.table, statetable.EmailClaimKey(email), e)}}, extra...)
+	items := append([]types.TransactWriteItem{consume, {Update: statetable.Update(s.table, statetable.EmailClaimKey(email), e)}}, extra...)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if statetable.IsConditionFailed(err) {
 		return ErrTokenUsed

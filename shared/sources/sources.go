@@ -125,12 +125,6 @@ func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
 	return out, nil
 }
 
-func update(table string, k statetable.Key, e expression.Expression) *types.Update {
-	return &types.Update{TableName: aws.String(table), Key: k.AV(),
-		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
-}
-
 // Create stores a new source and counts it against the account's limit, in
 // one transaction with conditions (so concurrent creates never pass the
 // limit), and clears the secret's write-ahead intent in the same write.
@@ -155,7 +149,7 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 		return fmt.Errorf("build source condition: %w", err)
 	}
 	items := []types.TransactWriteItem{
-		{Update: update(s.table, statetable.AccountKey(src.AccountID), count)},
+		{Update: statetable.Update(s.table, statetable.AccountKey(src.AccountID), count)},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
 			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
 	}
@@ -315,7 +309,7 @@ func (s *Store) Delete(ctx context.Context, accountID, sourceID string) error {
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
 			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		{Update: update(s.table, statetable.AccountKey(accountID), count)},
+		{Update: statetable.Update(s.table, statetable.AccountKey(accountID), count)},
 	}})
 	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
 		return ErrNotFound

@@ -209,3 +209,27 @@ func StripeCustomerKey(customerID string) Key {
 // StripeEventKey is the key of the record of one Stripe event being or
 // having been processed, which makes a redelivery a no-op.
 func StripeEventKey(eventID string) Key { return Key{"STRIPE_EVENT#" + eventID, "STRIPE_EVENT"} }
+
+// Update is a transaction entry that applies e (its condition and update)
+// to the item k.
+func Update(table string, k Key, e expression.Expression) *types.Update {
+	return &types.Update{TableName: aws.String(table), Key: k.AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
+}
+
+// ConditionalUpdate applies e to the item k on its own. It reports false,
+// having changed nothing, when e's condition does not hold.
+func ConditionalUpdate(ctx context.Context, db DynamoDB, table string, k Key, e expression.Expression) (bool, error) {
+	u := Update(table, k, e)
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key,
+		ConditionExpression: u.ConditionExpression, UpdateExpression: u.UpdateExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
+	if IsConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
