@@ -21,6 +21,12 @@ func TableName(prefix, logicalID string) string {
 	return prefix + "-" + strings.ToLower(strings.TrimSuffix(logicalID, "Table"))
 }
 
+// LocalPrefix names the tables and secrets of `make run`'s stack.
+const LocalPrefix = "atrium-local"
+
+// LocalTableName is the name of a template table in `make run`'s stack.
+func LocalTableName(logicalID string) string { return TableName(LocalPrefix, logicalID) }
+
 // CreateTables creates every table template.yaml defines (if missing), named
 // with TableName(prefix, …), with TTL enabled as the template says. It
 // returns the names by logical id.

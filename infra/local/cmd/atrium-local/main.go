@@ -144,7 +144,7 @@ func run(root string) error {
 		return err
 	}
 	defer svc.Close()
-	st, err := stack.Prepare(ctx, svc, root, "atrium-local")
+	st, err := stack.Prepare(ctx, svc, root, stack.LocalPrefix)
 	if err != nil {
 		return err
 	}

@@ -13,14 +13,10 @@
 //
 // The webhook finds the account by its Stripe customer, which an account
 // gets on its first POST /v1/billing/checkout. GET /v1/billing does not show
-// the customer's id; the account's item in the state table does
-// (stripe_customer_id), e.g. with the AWS CLI (DynamoDB Local takes any
-// credentials):
+// the customer's id; -account acct_... reads it from the account's item in
+// the local state table (DynamoDB Local on DYNAMODB_PORT, 8000):
 //
-//	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb get-item \
-//	    --endpoint-url http://127.0.0.1:8000 --region us-east-1 --table-name atrium-local-state \
-//	    --projection-expression stripe_customer_id \
-//	    --key '{"pk":{"S":"ACCOUNT#<account id>"},"sk":{"S":"ACCOUNT"}}'
+//	go run ./infra/local/cmd/stripe-event -type customer.subscription.created -account acct_...
 //
 // The webhook takes from the event only its id, type and customer, then
 // reads the customer's current state from Stripe, here stripe-mock. The
@@ -69,6 +65,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/functions/stripewebhook/stripewebhookapi"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
+	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/ids"
 )
 
@@ -105,7 +102,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var target string
 	var printOnly bool
 	fs.StringVar(&o.Type, "type", defaultType, "event `type`; the webhook handles "+strings.Join(handledTypes(), ", ")+" and ignores any other")
-	fs.StringVar(&o.Customer, "customer", "", "the Stripe customer (`cus_...`) the event concerns; required for the handled types")
+	fs.StringVar(&o.Customer, "customer", "", "the Stripe customer (`cus_...`) the event concerns; required for the handled types unless -account names it")
+	var account string
+	fs.StringVar(&account, "account", "", "the account (`acct_...`) whose Stripe customer the event concerns, read from the local stack's state table")
 	fs.StringVar(&target, "url", "", "the webhook `URL` (default http://127.0.0.1:$PORT"+webhookPath+", PORT 3000)")
 	fs.StringVar(&o.Secret, "secret", stack.LocalWebhookSecret, "the webhook's signing `secret`")
 	fs.StringVar(&o.ID, "id", "", "the event `id` (default a fresh random evt_ id); send one twice to see deduplication")
@@ -135,6 +134,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return usageError("%v (or pass -url)", err)
 		}
 	}
+	if account != "" && o.Customer == "" {
+		c, err := customerOf(ctx, getenv, account)
+		if err != nil {
+			fmt.Fprintf(stderr, "stripe-event: %v\n", err)
+			return 1
+		}
+		o.Customer = c
+	}
 	d, err := newDelivery(o)
 	if err != nil {
 		return usageError("%v", err)
@@ -160,6 +167,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	return 0
+}
+
+// customerOf reads the account's Stripe customer from the state table of
+// `make run` (DynamoDB Local on DYNAMODB_PORT, 8000).
+func customerOf(ctx context.Context, getenv func(string) string, accountID string) (string, error) {
+	port := 8000
+	if s := getenv("DYNAMODB_PORT"); s != "" {
+		p, err := strconv.Atoi(s)
+		if err != nil || p < 1 || p > 65535 {
+			return "", fmt.Errorf("DYNAMODB_PORT=%q is not a port number", s)
+		}
+		port = p
+	}
+	db := stack.DynamoDBClient(fmt.Sprintf("http://127.0.0.1:%d", port))
+	rec, err := billing.NewStore(db, stack.LocalTableName("StateTable"), nil).Record(ctx, accountID)
+	if err != nil {
+		return "", fmt.Errorf("read account %s from the local state table (is make run running?): %w", accountID, err)
+	}
+	if rec.StripeCustomerID == "" {
+		return "", fmt.Errorf("account %s has no Stripe customer yet: POST /v1/billing/checkout first", accountID)
+	}
+	return rec.StripeCustomerID, nil
 }
 
 // defaultURL is the local stack's webhook, on the API port atrium-local
