@@ -315,11 +315,11 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = Remove(ctx, s.Store, s.Vault, src)
+	err = sources.Remove(ctx, s.Store, s.Vault, src)
 	switch {
 	case errors.Is(err, sources.ErrNotFound):
 		return errNotFound
-	case errors.Is(err, errSecretLeftToHousekeeping):
+	case errors.Is(err, sources.ErrSecretLeftToHousekeeping):
 		// The source is gone for the customer; its secret will be within the
 		// quarter hour. Ours to watch, not theirs.
 		s.Logger.ErrorContext(ctx, "source secret not deleted; housekeeping will", "account_id", src.AccountID,
@@ -331,25 +331,3 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
-// Remove deletes a source: an intent first, then the item (giving its place
-// in the limit back), then the secret with no recovery window, then the
-// intent. A crash anywhere leaves either the source whole, or an intent that
-// housekeeping uses to delete the orphaned secret.
-func Remove(ctx context.Context, store *sources.Store, vault *sources.Vault, src *sources.Source) error {
-	intent, err := store.WriteIntent(ctx, src.AccountID, src.ID, vault.SecretName(src.AccountID, src.ID))
-	if err != nil {
-		return err
-	}
-	if err := store.Delete(ctx, src.AccountID, src.ID); err != nil {
-		return errors.Join(err, store.ClearIntent(context.WithoutCancel(ctx), intent))
-	}
-	if err := vault.Delete(ctx, src.SecretARN); err != nil {
-		return fmt.Errorf("%w: %w", errSecretLeftToHousekeeping, err) // the intent stays
-	}
-	return store.ClearIntent(ctx, intent)
-}
-
-// errSecretLeftToHousekeeping: the source's item is gone but its secret is
-// not yet; the intent left behind has housekeeping delete it.
-var errSecretLeftToHousekeeping = errors.New("source deleted; its secret is left to housekeeping")
