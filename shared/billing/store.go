@@ -138,10 +138,11 @@ func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 	return nil
 }
 
-// ours is the condition of every sync write: the account still exists, is
-// still linked to this customer, and holds no state read later than this.
+// ours is the condition of every sync write: the account still exists and
+// is active (not being deleted), is still linked to this customer, and holds
+// no state read later than this.
 func ours(customerID string, readMillis int64) expression.ConditionBuilder {
-	return expression.AttributeExists(expression.Name(statetable.PK)).
+	return expression.Name("status").Equal(expression.Value(identity.StatusActive)).
 		And(expression.Name(attrCustomerID).Equal(expression.Value(customerID))).
 		And(expression.AttributeNotExists(expression.Name(attrSyncedMillis)).
 			Or(expression.Name(attrSyncedMillis).LessThanEqual(expression.Value(readMillis))))

@@ -18,6 +18,9 @@ import (
 const (
 	StatusPending = "pending" // signed up, address not yet verified
 	StatusActive  = "active"
+	// StatusDeleting: the account's deletion was accepted; it can no longer
+	// log in or use a session, and a deletion job is removing its data.
+	StatusDeleting = "deleting"
 )
 
 // Plans.

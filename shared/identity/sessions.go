@@ -95,17 +95,15 @@ func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy)
 	if !ok {
 		return nil, ErrNotFound
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: statetable.SessionKey(accountID, sessionID).AV(), ConsistentRead: aws.Bool(true),
-	})
+	item, active, err := s.sessionAndAccount(ctx, accountID, sessionID)
 	if err != nil {
-		return nil, fmt.Errorf("get session: %w", err)
+		return nil, err
 	}
-	if out.Item == nil {
+	if item == nil || !active {
 		return nil, ErrNotFound
 	}
 	var sess Session
-	if err := attributevalue.UnmarshalMap(out.Item, &sess); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &sess); err != nil {
 		return nil, fmt.Errorf("decode session: %w", err)
 	}
 	now := s.Now()
@@ -118,6 +116,41 @@ func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy)
 		}
 	}
 	return &sess, nil
+}
+
+// sessionAndAccount reads the session item and its account's status in one
+// strongly consistent round trip, so that a session of an account being
+// deleted stops working the moment the deletion is accepted.
+func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID string) (map[string]types.AttributeValue, bool, error) {
+	sessKey, acctKey := statetable.SessionKey(accountID, sessionID), statetable.AccountKey(accountID)
+	keys := []map[string]types.AttributeValue{sessKey.AV(), acctKey.AV()}
+	var session map[string]types.AttributeValue
+	active := false
+	for attempt := 0; len(keys) > 0; attempt++ {
+		if attempt == 5 {
+			return nil, false, fmt.Errorf("get session: keys still unprocessed after %d attempts", attempt)
+		}
+		if attempt > 0 { // throttled: back off a little before asking again
+			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			s.table: {Keys: keys, ConsistentRead: aws.Bool(true)},
+		}})
+		if err != nil {
+			return nil, false, fmt.Errorf("get session: %w", err)
+		}
+		for _, it := range out.Responses[s.table] {
+			switch sk, _ := it[statetable.SK].(*types.AttributeValueMemberS); {
+			case sk != nil && sk.Value == acctKey.SK:
+				st, _ := it["status"].(*types.AttributeValueMemberS)
+				active = st != nil && st.Value == StatusActive
+			default:
+				session = it
+			}
+		}
+		keys = out.UnprocessedKeys[s.table].Keys
+	}
+	return session, active, nil
 }
 
 func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, p SessionPolicy) error {

@@ -50,10 +50,15 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 	if err != nil {
 		return "", fmt.Errorf("build token condition: %w", err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table), Item: item,
-		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(),
-	}); err != nil {
+	// The pointer in the account's partition lets an account deletion find
+	// the token; it lapses with it.
+	ref := statetable.TokenRefKey(t.AccountID, t.Kind, ids.Hash(value)).AV()
+	ref[statetable.ExpiresAt] = item[statetable.ExpiresAt]
+	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+			ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: ref}},
+	}}); err != nil {
 		return "", fmt.Errorf("put token: %w", err)
 	}
 	return value, nil

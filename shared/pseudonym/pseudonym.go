@@ -6,10 +6,12 @@
 package pseudonym
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 )
@@ -51,4 +53,20 @@ func ClientIP(r *http.Request) string {
 		return ip.String()
 	}
 	return "unknown"
+}
+
+// FromSecret builds the Keyer from the Secrets Manager secret {"key": ...}
+// (CLIENT_KEY_SECRET_ARN), read with readSecret once per cold start.
+func FromSecret(ctx context.Context, readSecret func(context.Context, string, any) error, secretID string) (*Keyer, error) {
+	var v struct {
+		Key string `json:"key"`
+	}
+	if err := readSecret(ctx, secretID, &v); err != nil {
+		return nil, fmt.Errorf("client key: %w", err)
+	}
+	k, err := New([]byte(v.Key))
+	if err != nil {
+		return nil, fmt.Errorf("client key: %w", err)
+	}
+	return k, nil
 }

@@ -61,6 +61,17 @@ func EmailClaimKey(normalizedEmail string) Key { return Key{"EMAIL#" + normalize
 // TokenKey is the key of a single-use token, stored by the hash of its value.
 func TokenKey(kind, tokenHash string) Key { return Key{"TOKEN#" + kind + "#" + tokenHash, "TOKEN"} }
 
+// TokenRefPrefix begins the sort key of the items that point from an
+// account's partition to its single-use tokens, so that deleting an account
+// finds them without a scan.
+const TokenRefPrefix = "TOKENREF#"
+
+// TokenRefKey is the key of the pointer to one of an account's tokens; its
+// sort key after the prefix is "<kind>#<token hash>".
+func TokenRefKey(accountID, kind, tokenHash string) Key {
+	return Key{AccountPartition(accountID), TokenRefPrefix + kind + "#" + tokenHash}
+}
+
 // Epoch renders t as the epoch-seconds number DynamoDB TTL expects.
 func Epoch(t time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
@@ -141,18 +152,23 @@ type DynamoDB interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 var _ DynamoDB = (*dynamodb.Client)(nil)
 
 // EachInPartition calls fn with every item of a partition whose sort key
-// begins with skPrefix, in sort-key order, reading strongly consistently and
+// begins with skPrefix (every item when it is empty), in sort-key order, reading strongly consistently and
 // page by page. projection, when given, limits the attributes read.
 func EachInPartition(ctx context.Context, db DynamoDB, table, pk, skPrefix string, projection []string,
 	fn func(item map[string]types.AttributeValue) error) error {
-	b := expression.NewBuilder().WithKeyCondition(
-		expression.Key(PK).Equal(expression.Value(pk)).And(expression.Key(SK).BeginsWith(skPrefix)))
+	cond := expression.Key(PK).Equal(expression.Value(pk))
+	if skPrefix != "" { // DynamoDB refuses begins_with with an empty prefix
+		cond = cond.And(expression.Key(SK).BeginsWith(skPrefix))
+	}
+	b := expression.NewBuilder().WithKeyCondition(cond)
 	if len(projection) > 0 {
 		names := make([]expression.NameBuilder, len(projection))
 		for i, p := range projection {
@@ -232,4 +248,18 @@ func ConditionalUpdate(ctx context.Context, db DynamoDB, table string, k Key, e 
 		return false, err
 	}
 	return true, nil
+}
+
+// DeletionKey is the key of an account-deletion job (and, once finished,
+// its receipt).
+func DeletionKey(deletionID string) Key { return Key{"DELETION#" + deletionID, "DELETION"} }
+
+// PendingDeletionPartition lists the deletion jobs not yet finished, so the
+// scheduled housekeeping can resume stalled ones without a scan.
+const PendingDeletionPartition = "DELETIONS#pending"
+
+// PendingDeletionKey is the key of one unfinished job's entry; its sort key
+// orders by the time the deletion was accepted.
+func PendingDeletionKey(acceptedMillis int64, deletionID string) Key {
+	return Key{PendingDeletionPartition, fmt.Sprintf("%013d#%s", acceptedMillis, deletionID)}
 }

@@ -90,3 +90,20 @@ If it was not, reset your password at %s/forgot-password and review your
 sessions at %s/settings/sessions
 `, appURL, appURL)}
 }
+
+func deletionAcceptedMail(to, appURL, deletionID string) mail.Message {
+	return mail.Message{To: to, Subject: "Your Atrium account is being deleted", Text: fmt.Sprintf(
+		`Your Atrium account is being deleted, as you asked. It can no longer be
+used: every session has ended and logins are refused.
+
+Within minutes, everything it holds is deleted: your storage sources and
+their keys, your request logs, your sessions, your billing link, and your
+Stripe customer with any subscription (cancelled at once).
+
+Deletion %s. Follow it, and keep its receipt, at
+%s/account-deleted#deletion=%s
+
+This is the last email this account sends. You may sign up again with this
+address once the deletion is done.
+`, deletionID, appURL, deletionID)}
+}

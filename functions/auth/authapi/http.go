@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/breached"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mail"
@@ -75,15 +76,9 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 			return nil, fmt.Errorf("SMTP credentials: %w", err)
 		}
 	}
-	var clientKey struct {
-		Key string `json:"key"`
-	}
-	if err := b.SecretJSON(ctx, keySecret, &clientKey); err != nil {
-		return nil, fmt.Errorf("client key: %w", err)
-	}
-	keyer, err := pseudonym.New([]byte(clientKey.Key))
+	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
 	if err != nil {
-		return nil, fmt.Errorf("client key: %w", err)
+		return nil, err
 	}
 	var checker BreachChecker
 	switch breachMode {
@@ -108,7 +103,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
 		Mail: smtp, AppURL: appURL, Logger: b.Logger,
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
-		ForgotFloor: cmp.Or(forgotFloor, -1)})
+		ForgotFloor: cmp.Or(forgotFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now)})
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +123,7 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("GET /v1/sessions", auth.Require(s.handleListSessions))
 	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
 	rt.Handle("DELETE /v1/sessions/{id}", auth.Require(s.handleRevokeSession))
+	rt.Handle("DELETE /v1/account", auth.Require(s.handleDeleteAccount))
 	return rt
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
 // Forgot sends a reset link to an active account's address. An unknown (or
@@ -122,6 +123,40 @@ var (
 	ErrPasswordChanged = errors.New("password changed concurrently")
 )
 
+// confirmPassword checks the password of a signed-in person under the same
+// failure counting as login: a locked or delayed address is refused before
+// the hash, and a wrong password counts as a failed login (ErrWrongPassword).
+// It returns the login record, its failure subject and its failures.
+func (s *Service) confirmPassword(ctx context.Context, event string, acct *identity.Account, pass string) (*identity.Credential, string, throttle.Failures, error) {
+	cred, err := s.store.Credential(ctx, acct.Email)
+	if err != nil {
+		return nil, "", throttle.Failures{}, err
+	}
+	subject := s.keyer.Of("email", acct.Email)
+	fails, err := s.throttle.LoginFailures(ctx, subject)
+	if err != nil {
+		return nil, "", fails, err
+	}
+	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
+		s.event(ctx, event, "refused", "locked", acct.ID)
+		return nil, "", fails, ErrLocked
+	} else if w.RetryAfter > 0 {
+		s.event(ctx, event, "refused", "delayed", acct.ID)
+		return nil, "", fails, &DelayedError{RetryAfter: w.RetryAfter}
+	}
+	ok, _, err := s.hasher.Verify(pass, cred.PasswordHash)
+	if err != nil {
+		return nil, "", fails, fmt.Errorf("verify password of %s: %w", acct.ID, err)
+	}
+	if !ok {
+		if err := s.loginFailed(ctx, subject, cred, "wrong_password"); !errors.Is(err, ErrInvalidCredentials) {
+			return nil, "", fails, err
+		}
+		return nil, "", fails, ErrWrongPassword
+	}
+	return cred, subject, fails, nil
+}
+
 // Change replaces the password of a signed-in person who proves the current
 // one (under the same failure counting as login); every other session ends.
 func (s *Service) Change(ctx context.Context, sess *identity.Session, current, next string) error {
@@ -129,31 +164,9 @@ func (s *Service) Change(ctx context.Context, sess *identity.Session, current, n
 	if err != nil {
 		return err
 	}
-	cred, err := s.store.Credential(ctx, acct.Email)
+	cred, subject, fails, err := s.confirmPassword(ctx, "password_change", acct, current)
 	if err != nil {
 		return err
-	}
-	subject := s.keyer.Of("email", acct.Email)
-	fails, err := s.throttle.LoginFailures(ctx, subject)
-	if err != nil {
-		return err
-	}
-	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
-		s.event(ctx, "password_change", "refused", "locked", acct.ID)
-		return ErrLocked
-	} else if w.RetryAfter > 0 {
-		s.event(ctx, "password_change", "refused", "delayed", acct.ID)
-		return &DelayedError{RetryAfter: w.RetryAfter}
-	}
-	ok, _, err := s.hasher.Verify(current, cred.PasswordHash)
-	if err != nil {
-		return fmt.Errorf("verify password of %s: %w", acct.ID, err)
-	}
-	if !ok {
-		if err := s.loginFailed(ctx, subject, cred, "wrong_password"); !errors.Is(err, ErrInvalidCredentials) {
-			return err
-		}
-		return ErrWrongPassword
 	}
 	if err := s.checkNewPassword(ctx, next, acct.Email); err != nil {
 		return err

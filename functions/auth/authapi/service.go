@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mail"
@@ -33,6 +34,7 @@ var Routes = []string{
 	"GET /v1/sessions",
 	"DELETE /v1/sessions",
 	"DELETE /v1/sessions/{id}",
+	"DELETE /v1/account",
 }
 
 // Hasher hashes and verifies passwords; *password.Hasher is the real one.
@@ -81,6 +83,7 @@ type Service struct {
 	// response time; pause waits until a moment (time.Sleep in production).
 	forgotFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
+	deletions   *deletion.Store
 }
 
 // Limits are the per-client rate limits of each way in.
@@ -117,6 +120,8 @@ type Deps struct {
 	ForgotFloor time.Duration
 	// Pause waits until a moment or the context's end; nil: a real timer.
 	Pause func(ctx context.Context, until time.Time)
+	// Deletions accepts account deletions (DELETE /v1/account).
+	Deletions *deletion.Store
 }
 
 // DefaultForgotFloor comfortably exceeds an SMTP round trip to Amazon SES.
@@ -142,7 +147,7 @@ func NewService(d Deps) (*Service, error) {
 	svc := &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
-		forgotFloor: cmp.Or(d.ForgotFloor, DefaultForgotFloor), pause: d.Pause}
+		forgotFloor: cmp.Or(d.ForgotFloor, DefaultForgotFloor), pause: d.Pause, deletions: d.Deletions}
 	if svc.pause == nil {
 		svc.pause = sleepUntil
 	}
@@ -167,6 +172,12 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	if cred.Status == identity.StatusActive {
 		s.event(ctx, "signup", "success", "existing_account", cred.AccountID)
 		return s.send(ctx, alreadyRegisteredMail(email, s.appURL))
+	}
+	if cred.Status == identity.StatusDeleting {
+		// The deletion's confirmation is the last email the address gets from
+		// this account; it can sign up again once the deletion is done.
+		s.event(ctx, "signup", "refused", "account_being_deleted", cred.AccountID)
+		return nil
 	}
 	if cred.PasswordHash != hash { // an earlier signup of this address is pending
 		err := s.store.ExtendPending(ctx, &identity.Account{ID: cred.AccountID, Email: email}, s.store.Now().Add(PendingTTL), hash)
@@ -313,6 +324,10 @@ func (s *Service) login(ctx context.Context, email, pass string) (decide loginRe
 	wg.Wait()
 	if fErr != nil {
 		return nil, fErr
+	}
+	if credErr == nil && cred.Status == identity.StatusDeleting {
+		// An account being deleted cannot log in: answered as an unknown address.
+		cred, credErr = nil, identity.ErrNotFound
 	}
 	accountID := ""
 	if credErr == nil {

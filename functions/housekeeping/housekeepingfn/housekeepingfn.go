@@ -2,7 +2,8 @@
 // idempotent passes that finish what request handlers could not: the
 // request-log sweep (P6: overdue items deleted within the hour, not left to
 // TTL) and the reconciliation of source secrets orphaned by a crash between
-// writing a secret and its item (sources.Reconcile).
+// writing a secret and its item (sources.Reconcile), and account deletions
+// that stalled (a crash or a failed call part-way: package deletion).
 package housekeepingfn
 
 import (
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
 )
@@ -21,6 +23,14 @@ import (
 type Report struct {
 	RequestLogs requestlog.SweepReport  `json:"request_logs"`
 	Sources     sources.ReconcileReport `json:"sources"`
+	Deletions   DeletionReport          `json:"deletions"`
+}
+
+// DeletionReport is what one run did for stalled account deletions.
+type DeletionReport struct {
+	Resumed  int `json:"resumed"`
+	Finished int `json:"finished"`
+	Failed   int `json:"failed"`
 }
 
 // Handler runs the passes.
@@ -28,6 +38,7 @@ type Handler struct {
 	store   *sources.Store
 	vault   *sources.Vault
 	sweeper *requestlog.Sweeper
+	deleter *deletion.Runner
 	logger  *slog.Logger
 	metrics io.Writer
 	name    string
@@ -40,15 +51,15 @@ func New(ctx context.Context, env coldstart.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := b.Config.Required("SOURCES_SECRET_PREFIX")
+	cfg := deletion.ReadConfig(b)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	vault, err := sources.NewVault(b.SecretsManager(), prefix, "")
+	deleter, err := deletion.NewRunner(ctx, b, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{store: sources.NewStore(b.DynamoDB, b.Table, b.Now), vault: vault, logger: b.Logger,
+	return &Handler{store: deleter.Sources, vault: deleter.Vault, deleter: deleter, logger: b.Logger,
 		sweeper: &requestlog.Sweeper{DB: b.DynamoDB, Table: b.RequestLogTable, Now: b.Now},
 		metrics: b.Logs, name: b.FunctionName, clock: time.Now}, nil
 }
@@ -68,8 +79,16 @@ func (h *Handler) budgetEnd(ctx context.Context) time.Time {
 	return end
 }
 
-// maxIntentsPerRun bounds one run's work; the next run carries on.
-const maxIntentsPerRun = 500
+// maxIntentsPerRun and maxDeletionsPerRun bound one run's work; the next
+// run carries on.
+const (
+	maxIntentsPerRun   = 500
+	maxDeletionsPerRun = 20
+)
+
+// DeletionStall is how long an accepted deletion may go unfinished before
+// housekeeping resumes it (the status route usually finishes it first).
+const DeletionStall = time.Minute
 
 // Run runs every pass once. It takes any event (EventBridge's scheduled
 // event, or {} when invoked by hand) and ignores it.
@@ -89,5 +108,38 @@ func (h *Handler) Run(ctx context.Context, _ any) (*Report, error) {
 	r.Sources, err = sources.Reconcile(ctx, h.store, h.vault, maxIntentsPerRun)
 	h.logger.InfoContext(ctx, "housekeeping", "pass", "source_secrets", "examined", r.Sources.Examined,
 		"secrets_removed", r.Sources.SecretsRemoved, "kept", r.Sources.Kept, "ok", err == nil)
-	return &r, errors.Join(sweepErr, err)
+	var delErr error
+	r.Deletions, delErr = h.resumeDeletions(ctx, end)
+	h.logger.InfoContext(ctx, "housekeeping", "pass", "account_deletions", "resumed", r.Deletions.Resumed,
+		"finished", r.Deletions.Finished, "failed", r.Deletions.Failed, "ok", delErr == nil)
+	requestlog.EmitMetrics(h.metrics, h.clock(), h.name,
+		requestlog.Metric{Name: "AccountDeletionsStalled", Unit: "Count", Value: float64(r.Deletions.Failed)})
+	return &r, errors.Join(sweepErr, err, delErr)
+}
+
+// resumeDeletions carries on the account deletions accepted more than
+// DeletionStall ago and not finished, until end.
+func (h *Handler) resumeDeletions(ctx context.Context, end time.Time) (DeletionReport, error) {
+	var rep DeletionReport
+	pending, err := h.deleter.Jobs.Pending(ctx, h.deleter.Now().Add(-DeletionStall), maxDeletionsPerRun)
+	if err != nil {
+		return rep, err
+	}
+	var errs []error
+	for _, id := range pending {
+		if h.clock().After(end) {
+			break
+		}
+		rep.Resumed++
+		job, err := h.deleter.Run(ctx, id)
+		switch {
+		case errors.Is(err, deletion.ErrBusy):
+		case err != nil:
+			rep.Failed++
+			errs = append(errs, err)
+		case job != nil && job.Status == deletion.StatusDone:
+			rep.Finished++
+		}
+	}
+	return rep, errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/atrium-cdn/atrium/functions/account/accountapi"
 	"github.com/atrium-cdn/atrium/functions/auth/authapi"
 	"github.com/atrium-cdn/atrium/functions/billing/billingapi"
+	"github.com/atrium-cdn/atrium/functions/deletion/deletionapi"
 	"github.com/atrium-cdn/atrium/functions/sources/sourcesapi"
 	"github.com/atrium-cdn/atrium/functions/stripewebhook/stripewebhookapi"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
@@ -34,6 +35,7 @@ var HTTPFunctions = []HTTPFunction{
 	{Name: "sources", LogicalID: "SourcesFunction", Routes: sourcesapi.Routes, New: sourcesapi.New},
 	{Name: "billing", LogicalID: "BillingFunction", Routes: billingapi.Routes, New: billingapi.New},
 	{Name: "stripewebhook", LogicalID: "StripeWebhookFunction", Routes: stripewebhookapi.Routes, New: stripewebhookapi.New},
+	{Name: "deletion", LogicalID: "DeletionFunction", Routes: deletionapi.Routes, New: deletionapi.New},
 }
 
 // New builds every HTTP function with env(function name) and routes each

@@ -1,0 +1,445 @@
+package deletion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/shared/billing"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/sources"
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// LeaseDuration is how long one run holds a job; a run that crashed gives
+// the job up when its lease lapses, and the next run resumes it.
+const LeaseDuration = 2 * time.Minute
+
+// The steps, in the order they run. Each is idempotent: run again after a
+// crash, it finds less (or nothing) left to delete.
+const (
+	StepSessions     = "sessions"
+	StepTokens       = "tokens"
+	StepSources      = "sources"
+	StepStripe       = "stripe_customer"
+	StepThrottle     = "login_failures"
+	StepRequestLogs  = "request_logs"
+	StepAccount      = "account"
+	requestLogsBatch = 25 // BatchWriteItem's maximum
+)
+
+// Steps lists the steps in order.
+var Steps = []string{StepSessions, StepTokens, StepSources, StepStripe, StepThrottle, StepRequestLogs, StepAccount}
+
+// Runner carries deletion jobs out.
+type Runner struct {
+	DB              statetable.DynamoDB
+	Table           string
+	RequestLogTable string
+	Jobs            *Store
+	Accounts        *identity.Store
+	Sources         *sources.Store
+	Vault           *sources.Vault
+	Billing         *billing.Store
+	Stripe          *billing.Stripe
+	Keyer           *pseudonym.Keyer // pseudonyms of email addresses (the failed-login counter's key)
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// ErrBusy reports a job another run holds.
+var ErrBusy = errors.New("deletion job held by another run")
+
+// Run carries the job out from where it stopped and returns it as it then
+// stands. A job another run holds is returned as it is, with ErrBusy.
+func (r *Runner) Run(ctx context.Context, id string) (*Job, error) {
+	job, err := r.Jobs.Get(ctx, id)
+	if err != nil || job.Status == StatusDone {
+		return job, err
+	}
+	token, err := r.lease(ctx, job)
+	if err != nil {
+		return job, err
+	}
+	for _, step := range Steps {
+		if slices.Contains(job.Steps, step) {
+			continue
+		}
+		if err := r.step(ctx, job, token, step); err != nil {
+			r.Logger.WarnContext(ctx, "deletion step failed; it will be resumed", "deletion_id", job.ID, "step", step, "error", err)
+			r.release(context.WithoutCancel(ctx), job, token)
+			latest, gerr := r.Jobs.Get(context.WithoutCancel(ctx), id)
+			if gerr != nil {
+				latest = job
+			}
+			return latest, fmt.Errorf("deletion step %s: %w", step, err)
+		}
+		r.Logger.InfoContext(ctx, "deletion step done", "deletion_id", job.ID, "step", step)
+	}
+	return r.Jobs.Get(ctx, id)
+}
+
+// lease takes the job for this run.
+func (r *Runner) lease(ctx context.Context, job *Job) (string, error) {
+	now := r.Now()
+	token := ids.Secret()
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").NotEqual(expression.Value(StatusDone)).
+			And(expression.AttributeNotExists(expression.Name("lease_until_ms")).
+				Or(expression.Name("lease_until_ms").LessThan(expression.Value(now.UnixMilli()))))).
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusRunning)).
+			Set(expression.Name("lease_token"), expression.Value(token)).
+			Set(expression.Name("lease_until_ms"), expression.Value(now.Add(LeaseDuration).UnixMilli()))).Build()
+	if err != nil {
+		return "", fmt.Errorf("build lease: %w", err)
+	}
+	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
+	if err != nil {
+		return "", fmt.Errorf("lease deletion job: %w", err)
+	}
+	if !ok {
+		return "", ErrBusy
+	}
+	return token, nil
+}
+
+// release gives the job up after a failure so the next run starts at once.
+func (r *Runner) release(ctx context.Context, job *Job, token string) {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
+		WithUpdate(expression.Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
+	if err == nil {
+		_, err = statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
+	}
+	if err != nil {
+		r.Logger.WarnContext(ctx, "deletion lease not released; it will lapse", "deletion_id", job.ID, "error", err)
+	}
+}
+
+// count adds n to a category of the receipt, under the run's lease.
+func (r *Runner) count(ctx context.Context, job *Job, token, category string, n int) error {
+	if n == 0 {
+		return nil
+	}
+	path := expression.Name("deleted." + category)
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
+		WithUpdate(expression.Set(path, expression.Plus(expression.IfNotExists(path, expression.Value(0)), expression.Value(n)))).Build()
+	if err != nil {
+		return fmt.Errorf("build count: %w", err)
+	}
+	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
+	if err != nil {
+		return fmt.Errorf("count deletions: %w", err)
+	}
+	if !ok {
+		return ErrBusy // the lease lapsed and another run took over
+	}
+	return nil
+}
+
+// done records a finished step, under the run's lease.
+func (r *Runner) done(ctx context.Context, job *Job, token, step string) error {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
+		WithUpdate(expression.Set(expression.Name("steps"), expression.ListAppend(
+			expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{step}))).
+			Set(expression.Name("lease_until_ms"), expression.Value(r.Now().Add(LeaseDuration).UnixMilli()))).Build()
+	if err != nil {
+		return fmt.Errorf("build step record: %w", err)
+	}
+	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
+	if err != nil {
+		return fmt.Errorf("record step: %w", err)
+	}
+	if !ok {
+		return ErrBusy
+	}
+	job.Steps = append(job.Steps, step)
+	return nil
+}
+
+func (r *Runner) step(ctx context.Context, job *Job, token, step string) error {
+	var err error
+	switch step {
+	case StepSessions:
+		err = r.deleteSessions(ctx, job, token)
+	case StepTokens:
+		err = r.deleteTokens(ctx, job, token)
+	case StepSources:
+		err = r.deleteSources(ctx, job, token)
+	case StepStripe:
+		err = r.deleteStripeCustomer(ctx, job, token)
+	case StepThrottle:
+		err = r.deleteLoginFailures(ctx, job, token)
+	case StepRequestLogs:
+		err = r.deleteRequestLogs(ctx, job, token)
+	case StepAccount:
+		return r.deleteAccount(ctx, job, token) // records itself, in its transaction
+	default:
+		err = fmt.Errorf("unknown step %q", step)
+	}
+	if err != nil {
+		return err
+	}
+	return r.done(ctx, job, token, step)
+}
+
+func (r *Runner) deleteSessions(ctx context.Context, job *Job, token string) error {
+	n, err := r.Accounts.RevokeSessions(ctx, job.AccountID, "")
+	if err != nil {
+		return err
+	}
+	return r.count(ctx, job, token, "sessions", n)
+}
+
+// deleteTokens deletes the account's pending single-use tokens (email
+// verification, password reset) through the pointers in its partition.
+func (r *Runner) deleteTokens(ctx context.Context, job *Job, token string) error {
+	n := 0
+	err := r.eachInAccount(ctx, job.AccountID, statetable.TokenRefPrefix, func(sk string) error {
+		kind, hash, ok := strings.Cut(strings.TrimPrefix(sk, statetable.TokenRefPrefix), "#")
+		if !ok {
+			return fmt.Errorf("malformed token pointer")
+		}
+		out, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(r.Table),
+			Key: statetable.TokenKey(kind, hash).AV(), ReturnValues: types.ReturnValueAllOld})
+		if err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+		if out.Attributes != nil {
+			n++
+		}
+		return r.deleteItem(ctx, r.Table, statetable.Key{PK: statetable.AccountPartition(job.AccountID), SK: sk})
+	})
+	if err != nil {
+		return err
+	}
+	return r.count(ctx, job, token, "pending_tokens", n)
+}
+
+// deleteSources removes every source the way DELETE /v1/sources/{id} does:
+// its secret deleted at once, with no recovery window.
+func (r *Runner) deleteSources(ctx context.Context, job *Job, token string) error {
+	list, err := r.Sources.List(ctx, job.AccountID)
+	if err != nil {
+		return err
+	}
+	for _, src := range list {
+		err := sources.Remove(ctx, r.Sources, r.Vault, src)
+		if errors.Is(err, sources.ErrSecretLeftToHousekeeping) {
+			// The item is gone, the secret not yet: try once more now
+			// (its intent stays until it goes, for housekeeping).
+			if derr := r.Vault.Delete(ctx, src.SecretARN); derr != nil {
+				return err
+			}
+			err = nil
+		}
+		if err != nil && !errors.Is(err, sources.ErrNotFound) {
+			return err
+		}
+		if err := r.count(ctx, job, token, "sources", 1); err != nil {
+			return err
+		}
+		if err := r.count(ctx, job, token, "source_secrets", 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteStripeCustomer deletes the account's Stripe customer (which cancels
+// its subscriptions at once) and the link to it.
+func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, token string) error {
+	rec, err := r.Billing.Record(ctx, job.AccountID)
+	if errors.Is(err, billing.ErrAccountGone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.StripeCustomerID == "" {
+		return nil
+	}
+	if err := r.Stripe.DeleteCustomer(ctx, rec.StripeCustomerID); err != nil {
+		return err
+	}
+	if err := r.Billing.DeleteLink(ctx, rec.StripeCustomerID); err != nil {
+		return err
+	}
+	if err := r.count(ctx, job, token, "stripe_customer", 1); err != nil {
+		return err
+	}
+	return r.count(ctx, job, token, "billing_links", 1)
+}
+
+// deleteLoginFailures deletes the failed-login counter of the address.
+func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, token string) error {
+	acct, err := r.Accounts.Account(ctx, job.AccountID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	out, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(r.Table),
+		Key: statetable.ThrottleKey("login", r.Keyer.Of("email", acct.Email)).AV(), ReturnValues: types.ReturnValueAllOld})
+	if err != nil {
+		return fmt.Errorf("delete failed-login counter: %w", err)
+	}
+	if out.Attributes != nil {
+		return r.count(ctx, job, token, "login_failure_records", 1)
+	}
+	return nil
+}
+
+// deleteRequestLogs deletes the account's request-log items, 25 at a time.
+func (r *Runner) deleteRequestLogs(ctx context.Context, job *Job, token string) error {
+	pk := statetable.AccountPartition(job.AccountID) // the request-log table's partition of the account
+	p := dynamodb.NewQueryPaginator(r.DB, &dynamodb.QueryInput{
+		TableName: aws.String(r.RequestLogTable), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ProjectionExpression:      aws.String("pk, sk"),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query request logs: %w", err)
+		}
+		for batch := range slices.Chunk(page.Items, requestLogsBatch) {
+			if err := r.batchDelete(ctx, r.RequestLogTable, batch); err != nil {
+				return err
+			}
+			if err := r.count(ctx, job, token, "request_logs", len(batch)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteAccount deletes whatever is left in the account's partition, then,
+// in one transaction, the email claim (the address can sign up again), the
+// account item, the job's pending entry, and turns the job into its
+// receipt: done, without the account id, expiring after ReceiptRetention.
+func (r *Runner) deleteAccount(ctx context.Context, job *Job, token string) error {
+	var acct struct {
+		Email string `dynamodbav:"email"`
+	}
+	found, err := statetable.Get(ctx, r.DB, r.Table, statetable.AccountKey(job.AccountID), r.Now(), &acct)
+	if err != nil {
+		return err
+	}
+	rest := 0
+	err = r.eachInAccount(ctx, job.AccountID, "", func(sk string) error {
+		if sk == statetable.AccountKey(job.AccountID).SK {
+			return nil
+		}
+		rest++
+		return r.deleteItem(ctx, r.Table, statetable.Key{PK: statetable.AccountPartition(job.AccountID), SK: sk})
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.count(ctx, job, token, "other_items", rest); err != nil {
+		return err
+	}
+	now := r.Now().UTC()
+	fin, err := expression.NewBuilder().
+		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusDone)).
+			Set(expression.Name("completed_at"), expression.Value(now.Format(time.RFC3339Nano))).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(ReceiptRetention).Unix())).
+			Set(expression.Name("steps"), expression.ListAppend(
+				expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{StepAccount}))).
+			Set(expression.Name("deleted.account"), expression.Value(boolCount(found))).
+			Set(expression.Name("deleted.email_claim"), expression.Value(boolCount(found))).
+			Remove(expression.Name("account_id")).Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
+	if err != nil {
+		return fmt.Errorf("build receipt: %w", err)
+	}
+	items := []types.TransactWriteItem{
+		{Update: statetable.Update(r.Table, statetable.DeletionKey(job.ID), fin)},
+		{Delete: &types.Delete{TableName: aws.String(r.Table), Key: statetable.PendingDeletionKey(job.RequestedAt.UnixMilli(), job.ID).AV()}},
+		{Delete: &types.Delete{TableName: aws.String(r.Table), Key: statetable.AccountKey(job.AccountID).AV()}},
+	}
+	if found {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(r.Table),
+			Key:                       statetable.EmailClaimKey(acct.Email).AV(),
+			ConditionExpression:       aws.String("attribute_not_exists(account_id) OR account_id = :a"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: job.AccountID}},
+		}})
+	}
+	if _, err := r.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		if statetable.IsConditionFailed(err) {
+			return ErrBusy
+		}
+		return fmt.Errorf("delete account: %w", err)
+	}
+	return nil
+}
+
+func boolCount(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// eachInAccount calls fn with the sort key of every item of the account's
+// partition in the state table whose sort key begins with prefix.
+func (r *Runner) eachInAccount(ctx context.Context, accountID, prefix string, fn func(sk string) error) error {
+	return statetable.EachInPartition(ctx, r.DB, r.Table, statetable.AccountPartition(accountID), prefix,
+		[]string{statetable.SK}, func(item map[string]types.AttributeValue) error {
+			var k struct {
+				SK string `dynamodbav:"sk"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+				return fmt.Errorf("decode key: %w", err)
+			}
+			return fn(k.SK)
+		})
+}
+
+func (r *Runner) deleteItem(ctx context.Context, table string, k statetable.Key) error {
+	if _, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: k.AV()}); err != nil {
+		return fmt.Errorf("delete item: %w", err)
+	}
+	return nil
+}
+
+// batchDelete deletes up to 25 items by key, retrying what DynamoDB leaves
+// unprocessed.
+func (r *Runner) batchDelete(ctx context.Context, table string, keys []map[string]types.AttributeValue) error {
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+	}
+	for attempt := 0; len(reqs) > 0; attempt++ {
+		if attempt == 8 {
+			return errors.New("request-log deletes still unprocessed after 8 attempts")
+		}
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		}
+		out, err := r.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
+		if err != nil {
+			return fmt.Errorf("delete request logs: %w", err)
+		}
+		reqs = out.UnprocessedItems[table]
+	}
+	return nil
+}
