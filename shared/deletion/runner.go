@@ -257,6 +257,29 @@ func (r *Runner) deleteSources(ctx context.Context, job *Job, token string) erro
 			return err
 		}
 	}
+	return r.clearIntents(ctx, job)
+}
+
+// clearIntents deletes the secrets named by the account's write-ahead
+// intents, and the intents: what an earlier, interrupted removal (or
+// registration) left. Intents live for milliseconds, so the partition is
+// short.
+func (r *Runner) clearIntents(ctx context.Context, job *Job) error {
+	intents, err := r.Sources.StaleIntents(ctx, r.Now().Add(time.Second), 1000)
+	if err != nil {
+		return err
+	}
+	for _, in := range intents {
+		if in.AccountID != job.AccountID {
+			continue
+		}
+		if err := r.Vault.Delete(ctx, in.SecretName); err != nil {
+			return err
+		}
+		if err := r.Sources.ClearIntent(ctx, in); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
