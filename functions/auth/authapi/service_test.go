@@ -16,6 +16,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
@@ -148,7 +149,8 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
 		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo),
 		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
-		Keyer:    keyer, Limits: limits, Breached: o.breached, ForgotFloor: -1})
+		Keyer:    keyer, Limits: limits, Breached: o.breached, ForgotFloor: -1,
+		Deletions: deletion.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now)})
 	if o.forgotPause != nil {
 		f.svc.forgotFloor, f.svc.pause = DefaultForgotFloor, o.forgotPause
 	}
