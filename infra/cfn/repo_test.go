@@ -233,11 +233,14 @@ func TestRepositoryPermissions(t *testing.T) {
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""},
 			},
 		),
+		// The export (P8) also reads the pseudonym key, to find the failed-login counter of the
+		// account's address; no other secret.
 		"AccountFunction": slices.Concat(
 			logs("AccountLogGroup"),
 			onTable("GetItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			onRequestLogs("Query"),
+			[]grant{{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""}},
 		),
 		// Writes source secrets, never reads one back: no GetSecretValue, no kms:Decrypt (P4).
 		"SourcesFunction": slices.Concat(
@@ -395,6 +398,8 @@ func TestRepositoryEnvironment(t *testing.T) {
 			"SOURCES_LIMIT_STANDARD": "3",
 			"SOURCES_LIMIT_PREMIUM":  "25",
 		},
+		// The pseudonym key's ARN, for the export (P8); the role may read that one secret.
+		"AccountFunction":      {"CLIENT_KEY_SECRET_ARN": text(map[string]any{"Ref": "ClientKeySecret"})},
 		"CredentialsFunction":  {"SOURCES_SECRET_PREFIX": prefix},
 		"HousekeepingFunction": {"SOURCES_SECRET_PREFIX": prefix},
 		// The secret's ARN, never its value; the roles may read that one secret.

@@ -1,5 +1,5 @@
 // Package accountapi is the account function: the signed-in customer's own
-// account and its request logs. The same handler runs in Lambda (functions/account) and in the
+// account, its request logs, and the export of everything held about it (P8). The same handler runs in Lambda (functions/account) and in the
 // local stack.
 package accountapi
 
@@ -8,9 +8,13 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
+	"github.com/atrium-cdn/atrium/shared/sources"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -18,6 +22,7 @@ import (
 var Routes = []string{
 	"GET /v1/account",
 	"GET /v1/logs",
+	"GET /v1/account/export",
 }
 
 // New builds the account function from its environment.
@@ -26,12 +31,26 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The export reads the failed-login counter, which is keyed by a
+	// pseudonym of the address under this key (as the auth function keys it).
+	keySecret := b.Config.Required("CLIENT_KEY_SECRET_ARN")
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
+	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
+	if err != nil {
+		return nil, err
+	}
+	logs := requestlog.NewReader(b.DynamoDB, b.RequestLogTable, b.Now)
+	ex := &exporter{db: b.DynamoDB, table: b.Table, billing: billing.NewStore(b.DynamoDB, b.Table, b.Now),
+		sessions: b.Identity, sources: sources.NewStore(b.DynamoDB, b.Table, b.Now),
+		// Only LoginFailures is called, which the policy does not affect.
+		throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now),
+		keyer:    keyer, logs: logs, logger: b.Logger, now: b.Now}
 	rt := web.NewRouter(b.Logger)
 	rt.Handle("GET /v1/account", b.Auth.Require(getAccount(b.Identity)))
-	rt.Handle("GET /v1/logs", b.Auth.Require(listLogs(requestlog.NewReader(b.DynamoDB, b.RequestLogTable, b.Now), b.Now)))
+	rt.Handle("GET /v1/logs", b.Auth.Require(listLogs(logs, b.Now)))
+	rt.Handle("GET /v1/account/export", b.Auth.Require(ex.export))
 	return b.Serve(rt), nil
 }
 
