@@ -237,7 +237,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// account's address; no other secret.
 		"AccountFunction": slices.Concat(
 			logs("AccountLogGroup"),
-			onTable("GetItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			onRequestLogs("Query"),
 			[]grant{{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""}},
