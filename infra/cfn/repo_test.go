@@ -206,7 +206,9 @@ func TestRepositoryPermissions(t *testing.T) {
 	onTable := on(map[string]any{"Fn::GetAtt": []any{"StateTable", "Arn"}})
 	// P6: request logs. Every HTTP function only puts items; the account function also queries
 	// the caller's own (GET /v1/logs); only the housekeeping sweep queries the expiry index and
-	// deletes, in batches, and keeps its watermark item.
+	// keeps its watermark item. An account's deletion (P7: the deletion function, and
+	// housekeeping resuming one) queries the account's own partition of the table and deletes, in
+	// batches.
 	onRequestLogs := on(map[string]any{"Fn::GetAtt": []any{"RequestLogTable", "Arn"}})
 	onExpiryIndex := on(map[string]any{"Fn::Sub": "${RequestLogTable.Arn}/index/" + expiryIndex})
 	sourceSecrets := text(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"})
@@ -221,12 +223,17 @@ func TestRepositoryPermissions(t *testing.T) {
 	viaSecretsManager := text(map[string]any{"StringEquals": map[string]any{
 		"kms:ViaService": map[string]any{"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
 	}})
-	// The operator's Stripe secret, and no other, for the two Stripe-facing functions.
+	// The operator's Stripe secret, and no other, for the Stripe-facing functions and the ones
+	// that run account deletions (which delete the Stripe customer).
 	stripeSecret := text(map[string]any{"Ref": "StripeSecretArn"})
+	// The pseudonym key: auth, and the account deletions (the failed-login counter's key).
+	clientKey := text(map[string]any{"Ref": "ClientKeySecret"})
 	want := map[string][]grant{
+		// BatchGetItem: every authenticated request reads its session and its account together.
+		// DELETE /v1/account accepts a deletion in one transaction (puts and updates).
 		"AuthFunction": slices.Concat(
 			logs("AuthLogGroup"),
-			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
@@ -245,7 +252,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// Writes source secrets, never reads one back: no GetSecretValue, no kms:Decrypt (P4).
 		"SourcesFunction": slices.Concat(
 			logs("SourcesLogGroup"),
-			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			onSourceSecrets("CreateSecret", "PutSecretValue", "DeleteSecret", "TagResource"),
 			[]grant{
@@ -263,18 +270,39 @@ func TestRepositoryPermissions(t *testing.T) {
 			onSourceSecrets("GetSecretValue"),
 			[]grant{{"kms:Decrypt", sourcesKey, viaSecretsManager}},
 		),
+		// The sweep, the reconciliation of source secrets, and stalled account deletions resumed
+		// with the deletion function's grants.
 		"HousekeepingFunction": slices.Concat(
 			logs("HousekeepingLogGroup"),
-			onTable("GetItem", "Query", "DeleteItem"),
+			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onSourceSecrets("DeleteSecret"),
 			onExpiryIndex("Query"),
 			onRequestLogs("BatchWriteItem", "GetItem", "PutItem"),
+			onRequestLogs("Query"),
+			[]grant{
+				{"secretsmanager:GetSecretValue", stripeSecret, ""},
+				{"secretsmanager:GetSecretValue", clientKey, ""},
+			},
 		),
-		// Sessions and accounts read, a session touched, the Stripe customer linked (an account
-		// update and a link put, in one transaction): no DeleteItem, no Query.
+		// Public (GET /v1/account/deletion/{id}, no session: no BatchGetItem); carries the job on:
+		// the account's items and source secrets deleted (DeleteSecret only: never read, P4), its
+		// request logs found and deleted, the Stripe customer deleted. No KMS.
+		"DeletionFunction": slices.Concat(
+			logs("DeletionLogGroup"),
+			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onRequestLogs("PutItem"),
+			onRequestLogs("Query", "BatchWriteItem"),
+			onSourceSecrets("DeleteSecret"),
+			[]grant{
+				{"secretsmanager:GetSecretValue", stripeSecret, ""},
+				{"secretsmanager:GetSecretValue", clientKey, ""},
+			},
+		),
+		// Sessions and accounts read (together), a session touched, the Stripe customer linked (an
+		// account update and a link put, in one transaction): no DeleteItem, no Query.
 		"BillingFunction": slices.Concat(
 			logs("BillingLogGroup"),
-			onTable("GetItem", "PutItem", "UpdateItem"),
+			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
 			onRequestLogs("PutItem"),
 			[]grant{{"secretsmanager:GetSecretValue", stripeSecret, ""}},
 		),
@@ -391,6 +419,14 @@ func TestRepositoryEnvironment(t *testing.T) {
 
 	const secretPrefix = "${AWS::StackName}/sources/"
 	prefix := text(map[string]any{"Fn::Sub": secretPrefix})
+	// What a function that runs account deletions reads (shared/deletion.ReadConfig): the
+	// sources prefix and the ARNs of the two secrets it reads, never their values. No
+	// STRIPE_API_URL: api.stripe.com.
+	deletionEnv := map[string]string{
+		"SOURCES_SECRET_PREFIX": prefix,
+		"CLIENT_KEY_SECRET_ARN": text(map[string]any{"Ref": "ClientKeySecret"}),
+		"STRIPE_SECRET_ARN":     text(map[string]any{"Ref": "StripeSecretArn"}),
+	}
 	want := map[string]map[string]string{
 		"SourcesFunction": {
 			"SOURCES_SECRET_PREFIX":  prefix,
@@ -401,7 +437,7 @@ func TestRepositoryEnvironment(t *testing.T) {
 		// The pseudonym key's ARN, for the export (P8); the role may read that one secret.
 		"AccountFunction":      {"CLIENT_KEY_SECRET_ARN": text(map[string]any{"Ref": "ClientKeySecret"})},
 		"CredentialsFunction":  {"SOURCES_SECRET_PREFIX": prefix},
-		"HousekeepingFunction": {"SOURCES_SECRET_PREFIX": prefix},
+		"HousekeepingFunction": deletionEnv,
 		// The secret's ARN, never its value; the roles may read that one secret.
 		"BillingFunction": {
 			"APP_BASE_URL":      text(map[string]any{"Ref": "AppBaseUrl"}),
@@ -414,6 +450,7 @@ func TestRepositoryEnvironment(t *testing.T) {
 			"STRIPE_PRICE_ID":      text(map[string]any{"Ref": "StripePriceId"}),
 			"BILLING_GRACE_PERIOD": text(map[string]any{"Ref": "BillingGracePeriod"}),
 		},
+		"DeletionFunction": deletionEnv,
 	}
 	for fn, vars := range want {
 		env, _ := tpl.Resources[fn].Properties["Environment"].(map[string]any)
@@ -573,5 +610,39 @@ func TestRepositoryStripeParameters(t *testing.T) {
 	// function at its first start.
 	if d, err := time.ParseDuration(def); err != nil || d != 7*24*time.Hour {
 		t.Errorf("BillingGracePeriod Default = %q, want 168h (7 days)", def)
+	}
+}
+
+// TestRepositoryTimeouts checks that every function behind the HTTP API answers within HTTP API's
+// 30 s integration limit, and that the deletion function has room for the job it runs in a status
+// call (deletionapi's run budget, 15 s) and for its answer.
+func TestRepositoryTimeouts(t *testing.T) {
+	tpl, _ := loadRepositoryTemplate(t)
+	globalFn, _ := tpl.Globals["Function"].(map[string]any)
+	timeout := func(fn string) int64 {
+		v, ok := tpl.Resources[fn].Properties["Timeout"]
+		if !ok {
+			v = globalFn["Timeout"]
+		}
+		s, ok := literalInt(v)
+		if !ok {
+			t.Fatalf("%s Timeout = %s, want a number of seconds", fn, text(v))
+		}
+		return s
+	}
+	for _, fn := range tpl.Functions() {
+		events, _ := tpl.Resources[fn].Properties["Events"].(map[string]any)
+		for _, ev := range events {
+			if e, _ := ev.(map[string]any); e["Type"] == "HttpApi" {
+				if s := timeout(fn); s >= 30 {
+					t.Errorf("%s Timeout = %d s; HTTP API gives up on an integration after 30 s", fn, s)
+				}
+				break
+			}
+		}
+	}
+	const deletionRunBudget = 15 // functions/deletion/deletionapi runBudget, in seconds
+	if s := timeout("DeletionFunction"); s < deletionRunBudget+5 {
+		t.Errorf("DeletionFunction Timeout = %d s, want at least %d: the status call may run the job for %d s, then answers", s, deletionRunBudget+5, deletionRunBudget)
 	}
 }
