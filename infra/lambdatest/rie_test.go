@@ -13,24 +13,32 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/atrium-cdn/atrium/functions/auth/authapi"
 	"github.com/atrium-cdn/atrium/functions/billing/billingapi"
+	"github.com/atrium-cdn/atrium/functions/deletion/deletionapi"
 	"github.com/atrium-cdn/atrium/infra/lambdatest"
 	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 )
 
 // flow is what the steps of TestHTTPFunctionsUnderRIE hand on to each other.
 type flow struct {
 	email, password string
+	accountID       string // the account signup verification created
 	verifyToken     string // from the verification email
 	token           string // session token from signup verification (used by bearer)
 	loginToken      string // session token from login (used by cookie)
 	s3URL           string // the customer's bucket (an in-process S3)
 	sourceID        string // the source registered
+	deletionID      string // the account's deletion, once accepted
 }
+
+// wrongPassword is not the account's password; it is refused like a failed login.
+const wrongPassword = "amber-quarry-nimbus-41-thistle"
 
 // Keys of the test bucket: a reader the bucket grants, for the sources steps.
 const (
@@ -97,6 +105,10 @@ func checkSession(t *testing.T, f *flow, res lambdatest.HTTPResult) string {
 	if s.Account.Email != f.email || !s.Account.EmailVerified {
 		t.Errorf("account = %+v, want the verified account of %s", s.Account, f.email)
 	}
+	if f.accountID != "" && s.Account.ID != f.accountID {
+		t.Errorf("account id = %q, want %q", s.Account.ID, f.accountID)
+	}
+	f.accountID = s.Account.ID
 	if !slices.ContainsFunc(res.Cookies, func(c string) bool { return strings.HasPrefix(c, sessionCookiePrefix+s.Session.Token+";") }) {
 		t.Errorf("cookies = %q, want the session cookie %s… (payload 2.0 carries Set-Cookie in cookies)", res.Cookies, sessionCookiePrefix)
 	}
@@ -271,6 +283,98 @@ var steps = []step{
 		name: "account after logout", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.token) },
 	},
+	// The account's deletion ends every session: these steps come last.
+	{
+		name: "delete the account with a wrong password", function: "auth", status: http.StatusForbidden, problem: "wrong_password",
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(deleteAccount(wrongPassword), f.loginToken) },
+	},
+	{
+		name: "delete the account", function: "auth", status: http.StatusAccepted,
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(deleteAccount(f.password), f.loginToken) },
+		check:   checkDeletionAccepted,
+	},
+	{
+		name: "the session once the deletion is accepted", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.loginToken) },
+	},
+	{
+		// Without a session: the status call carries the job out and answers with the receipt.
+		name: "deletion status runs the job", function: "deletion", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest { return getDeletion(f.deletionID) },
+		check:   checkDeletionDone,
+	},
+	{
+		name: "an unknown deletion", function: "deletion", status: http.StatusNotFound, problem: "deletion_not_found",
+		request: func(*flow) lambdatest.HTTPRequest { return getDeletion("del_aaaaaaaaaaaaaaaaaaaaaaaaaa") },
+	},
+	{
+		name: "the session after the deletion", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
+		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.loginToken) },
+	},
+}
+
+// deleteAccount is DELETE /v1/account confirmed with password.
+func deleteAccount(password string) lambdatest.HTTPRequest {
+	r := post("/v1/account", jsonBody(authapi.DeleteAccountRequest{Password: password}))
+	r.Method = http.MethodDelete
+	return r
+}
+
+func getDeletion(id string) lambdatest.HTTPRequest {
+	return lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/account/deletion/" + id, Route: "GET /v1/account/deletion/{id}"}
+}
+
+// checkDeletionAccepted checks DELETE /v1/account's answer (the deletion, and where to follow
+// it), the session cookie cleared, and the confirmation sent to the address.
+func checkDeletionAccepted(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+	t.Helper()
+	var body struct {
+		Deletion authapi.DeletionView `json:"deletion"`
+	}
+	decode(t, res, &body)
+	d := body.Deletion
+	if !strings.HasPrefix(d.ID, deletion.IDPrefix+"_") || d.Status != deletion.StatusAccepted ||
+		d.StatusURL != "/v1/account/deletion/"+d.ID || d.RequestedAt.IsZero() {
+		t.Fatalf("deletion = %s, want an accepted deletion and its status_url", res.Body)
+	}
+	f.deletionID = d.ID
+	if !slices.ContainsFunc(res.Cookies, func(c string) bool { return strings.HasPrefix(c, sessionCookiePrefix+";") }) {
+		t.Errorf("cookies = %q, want the session cookie cleared", res.Cookies)
+	}
+	mails := testenv.WaitForMails(t, f.email, 2) // the verification, then this
+	if !slices.ContainsFunc(mails, func(m testenv.Mail) bool { return strings.Contains(m.Text, d.ID) }) {
+		t.Errorf("no email to %s names deletion %s", f.email, d.ID)
+	}
+}
+
+// checkDeletionDone checks the receipt of the flow's account: done, every step, what each step
+// deleted, and the account digest, but neither the account's id nor its address.
+func checkDeletionDone(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+	t.Helper()
+	var body deletionapi.Response
+	decode(t, res, &body)
+	d := body.Deletion
+	if d == nil || d.ID != f.deletionID || d.Status != deletion.StatusDone || d.CompletedAt == nil || !slices.Equal(d.Steps, deletion.Steps) {
+		t.Fatalf("deletion = %s, want %s done, every step completed", res.Body, f.deletionID)
+	}
+	// One live session (login's; signup's was logged out), the source and its secret, the Stripe
+	// customer of the checkout and its link, the wrong password's failed-login record.
+	want := map[string]int{"sessions": 1, "sources": 1, "source_secrets": 1, "stripe_customer": 1, "billing_links": 1,
+		"login_failure_records": 1, "account": 1, "email_claim": 1}
+	for k, n := range want {
+		if d.Deleted[k] != n {
+			t.Errorf("deleted[%s] = %d, want %d (receipt %s)", k, d.Deleted[k], n, res.Body)
+		}
+	}
+	if d.Deleted["request_logs"] == 0 {
+		t.Errorf("no request logs deleted (receipt %s); the account's requests left some", res.Body)
+	}
+	if want := deletion.Digest(f.deletionID, f.accountID, f.email); d.Digest != want {
+		t.Errorf("account_digest = %q, want %q", d.Digest, want)
+	}
+	if strings.Contains(res.Body, f.email) || strings.Contains(res.Body, f.accountID) {
+		t.Errorf("receipt %s holds the account's address or id", res.Body)
+	}
 }
 
 func getBilling() lambdatest.HTTPRequest {
@@ -452,7 +556,8 @@ func TestHTTPFunctionsUnderRIE(t *testing.T) {
 	// P6 in the deployed shape: what the functions print is what CloudWatch
 	// keeps. None of the caller's personal data or secrets may be in it.
 	secrets := map[string]string{
-		"email": f.email, "password": f.password, "verification token": f.verifyToken, "source secret key": s3Secret,
+		"email": f.email, "password": f.password, "wrong password": wrongPassword,
+		"verification token": f.verifyToken, "source secret key": s3Secret,
 		"session token": f.token, "login session token": f.loginToken,
 		"source IP": lambdatest.SourceIP, "user agent": lambdatest.UserAgent,
 		"Stripe secret key": stack.LocalStripeKey, "Stripe webhook signing secret": stack.LocalWebhookSecret,
