@@ -128,44 +128,41 @@ func (r *Runner) release(ctx context.Context, job *Job, token string) {
 	}
 }
 
-// count adds n to a category of the receipt, under the run's lease.
+// underLease applies up to the job only while this run holds its lease; a
+// lapsed lease (another run took over) is ErrBusy.
+func (r *Runner) underLease(ctx context.Context, job *Job, token string, up expression.UpdateBuilder, what string) error {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).WithUpdate(up).Build()
+	if err != nil {
+		return fmt.Errorf("build %s: %w", what, err)
+	}
+	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !ok {
+		return ErrBusy
+	}
+	return nil
+}
+
+// count adds n to a category of the receipt.
 func (r *Runner) count(ctx context.Context, job *Job, token, category string, n int) error {
 	if n == 0 {
 		return nil
 	}
 	path := expression.Name("deleted." + category)
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
-		WithUpdate(expression.Set(path, expression.Plus(expression.IfNotExists(path, expression.Value(0)), expression.Value(n)))).Build()
-	if err != nil {
-		return fmt.Errorf("build count: %w", err)
-	}
-	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
-	if err != nil {
-		return fmt.Errorf("count deletions: %w", err)
-	}
-	if !ok {
-		return ErrBusy // the lease lapsed and another run took over
-	}
-	return nil
+	return r.underLease(ctx, job, token,
+		expression.Set(path, expression.Plus(expression.IfNotExists(path, expression.Value(0)), expression.Value(n))), "count deletions")
 }
 
-// done records a finished step, under the run's lease.
+// done records a finished step and extends the lease.
 func (r *Runner) done(ctx context.Context, job *Job, token, step string) error {
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
-		WithUpdate(expression.Set(expression.Name("steps"), expression.ListAppend(
-			expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{step}))).
-			Set(expression.Name("lease_until_ms"), expression.Value(r.Now().Add(LeaseDuration).UnixMilli()))).Build()
+	err := r.underLease(ctx, job, token, expression.Set(expression.Name("steps"), expression.ListAppend(
+		expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{step}))).
+		Set(expression.Name("lease_until_ms"), expression.Value(r.Now().Add(LeaseDuration).UnixMilli())), "record step")
 	if err != nil {
-		return fmt.Errorf("build step record: %w", err)
-	}
-	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
-	if err != nil {
-		return fmt.Errorf("record step: %w", err)
-	}
-	if !ok {
-		return ErrBusy
+		return err
 	}
 	job.Steps = append(job.Steps, step)
 	return nil
