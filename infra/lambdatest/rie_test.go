@@ -212,6 +212,33 @@ var steps = []step{
 		},
 	},
 	{
+		name: "GDPR export", function: "account", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/account/export"}, f.token)
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+			var doc struct {
+				Format  string `json:"format"`
+				Account struct {
+					ID string `json:"id"`
+				} `json:"account"`
+				Sources []struct {
+					ID string `json:"id"`
+				} `json:"sources"`
+			}
+			decode(t, res, &doc)
+			if doc.Format != "atrium-export-v1" || doc.Account.ID != f.accountID || len(doc.Sources) != 1 || doc.Sources[0].ID != f.sourceID {
+				t.Errorf("export = %s", res.Body)
+			}
+			if !strings.HasPrefix(res.Header("Content-Disposition"), "attachment") {
+				t.Errorf("Content-Disposition = %q", res.Header("Content-Disposition"))
+			}
+			if strings.Contains(res.Body, s3Secret) || strings.Contains(res.Body, f.password) || strings.Contains(res.Body, f.token) {
+				t.Errorf("the export holds a secret")
+			}
+		},
+	},
+	{
 		name: "an unknown source", function: "sources", status: http.StatusNotFound, problem: "source_not_found",
 		request: func(f *flow) lambdatest.HTTPRequest {
 			return bearer(lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/sources/src_nope", Route: "GET /v1/sources/{id}"}, f.token)
