@@ -1,0 +1,133 @@
+// Package complianceapi is the compliance function: an account's NDA
+// acceptance and its compliance requests (SOC 2 report, pen-test results,
+// security questionnaires for premium accounts; pen-test notices for every
+// account; P9), and the public intake of DMCA takedown notices (P10). The
+// same handler runs in Lambda (functions/compliance) and in the local stack.
+package complianceapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/compliance"
+	"github.com/atrium-cdn/atrium/shared/config"
+	"github.com/atrium-cdn/atrium/shared/emailaddr"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/throttle"
+	"github.com/atrium-cdn/atrium/shared/web"
+)
+
+// Routes are the API routes this function serves (template.yaml routes the same).
+var Routes = []string{
+	"POST /v1/compliance/nda",
+	"POST /v1/compliance/requests",
+	"GET /v1/compliance/requests",
+	"POST /v1/dmca",
+}
+
+// Defaults and bounds of the configuration.
+const (
+	DefaultNDAVersion = "2026-01"
+	// DefaultDMCARetention is how long a DMCA notice is kept: three years.
+	DefaultDMCARetention = 3 * 365 * 24 * time.Hour
+	MinDMCARetention     = 30 * 24 * time.Hour
+	MaxDMCARetention     = 10 * 365 * 24 * time.Hour
+	DefaultDMCARateLimit = 5 // notices per client address per minute
+)
+
+// DefaultRequestLimit bounds the compliance requests one account may make
+// (each is an email to the account manager): 20 an hour.
+var DefaultRequestLimit = throttle.Limit{Max: 20, Window: time.Hour}
+
+// ndaVersionPattern keeps a version usable in a sort key and an email.
+var ndaVersionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+
+// Service holds the compliance function's dependencies.
+type Service struct {
+	Accounts   *identity.Store
+	Records    *compliance.Store
+	Notices    *NoticeStore
+	Throttle   *throttle.Store
+	Keyer      *pseudonym.Keyer // pseudonyms of client addresses and account ids, for the rate limits
+	Mail       mail.Sender
+	Logger     *slog.Logger
+	NDAVersion string // the NDA version in force
+	// AccountManager receives compliance requests; DMCAAgent receives DMCA notices.
+	AccountManager, DMCAAgent string
+	// DMCALimit bounds the notices per client address; RequestLimit the
+	// compliance requests per account.
+	DMCALimit, RequestLimit throttle.Limit
+}
+
+// New builds the compliance function from its environment.
+func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
+	b, err := coldstart.Load(ctx, "compliance", env)
+	if err != nil {
+		return nil, err
+	}
+	r := b.Config
+	manager := emailSetting(r, "ACCOUNT_MANAGER_EMAIL")
+	agent := emailSetting(r, "DMCA_EMAIL")
+	version := r.String("NDA_VERSION", DefaultNDAVersion)
+	r.Check("NDA_VERSION", ndaVersionPattern.MatchString(version),
+		"must be 1 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit")
+	retention := r.Duration("DMCA_RETENTION", DefaultDMCARetention, MinDMCARetention, MaxDMCARetention)
+	dmcaMax := r.Int("RATE_LIMIT_DMCA", DefaultDMCARateLimit, 1, 1000)
+	smtp := mail.ReadSettings(r)
+	keySecret := r.Required("CLIENT_KEY_SECRET_ARN")
+	if err := b.Finish(); err != nil {
+		return nil, err
+	}
+	sender, err := smtp.Open(ctx, b.SecretJSON)
+	if err != nil {
+		return nil, err
+	}
+	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		Accounts: b.Identity,
+		Records:  compliance.NewStore(b.DynamoDB, b.Table, b.Now),
+		Notices:  NewNoticeStore(b.DynamoDB, b.Table, retention, b.Now),
+		Throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now),
+		Keyer:    keyer, Mail: sender, Logger: b.Logger, NDAVersion: version,
+		AccountManager: manager, DMCAAgent: agent,
+		DMCALimit: throttle.Limit{Max: dmcaMax, Window: time.Minute}, RequestLimit: DefaultRequestLimit,
+	}
+	return b.Serve(s.Routes(b.Auth)), nil
+}
+
+// emailSetting reads a required email address.
+func emailSetting(r *config.Reader, name string) string {
+	v := r.Required(name)
+	if v == "" {
+		return ""
+	}
+	addr, err := emailaddr.Normalize(v)
+	r.Check(name, err == nil, "must be an email address")
+	return addr
+}
+
+// Routes returns the function's router: the compliance routes behind auth,
+// the DMCA intake public.
+func (s *Service) Routes(auth *identity.Authenticator) *web.Router {
+	rt := web.NewRouter(s.Logger)
+	rt.Handle("POST /v1/compliance/nda", auth.Require(s.acceptNDA))
+	rt.Handle("POST /v1/compliance/requests", auth.Require(s.createRequest))
+	rt.Handle("GET /v1/compliance/requests", auth.Require(s.listRequests))
+	rt.Handle("POST /v1/dmca", s.receiveNotice)
+	return rt
+}
+
+// rateLimited is the answer to a client over a limit.
+func rateLimited(retry time.Duration, what string) error {
+	return &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: retry,
+		Message: "Too many " + what + ". Wait and try again."}
+}
