@@ -10,6 +10,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -44,6 +45,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	logs := requestlog.NewReader(b.DynamoDB, b.RequestLogTable, b.Now)
 	ex := &exporter{db: b.DynamoDB, table: b.Table, billing: billing.NewStore(b.DynamoDB, b.Table, b.Now),
 		sessions: b.Identity, sources: sources.NewStore(b.DynamoDB, b.Table, b.Now),
+		records: compliance.NewStore(b.DynamoDB, b.Table, b.Now),
 		// Only LoginFailures is called, which the policy does not affect.
 		throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now),
 		keyer:    keyer, logs: logs, logger: b.Logger, now: b.Now}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -53,7 +54,8 @@ const (
 // sessions and sources are itemised; the pointers to single-use tokens
 // (which hold a token's hash) are declared in withheld. Any other kind
 // found is named in other_records and logged, never silently left out.
-var coveredKinds = []string{"ACCOUNT", kindOf(statetable.SessionPrefix), kindOf(statetable.SourcePrefix), kindOf(statetable.TokenRefPrefix)}
+var coveredKinds = []string{"ACCOUNT", kindOf(statetable.SessionPrefix), kindOf(statetable.SourcePrefix), kindOf(statetable.TokenRefPrefix),
+	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix)}
 
 // heldElsewhere says, in plain English, what is held about the account
 // outside the state and request-log tables.
@@ -155,10 +157,18 @@ type exportDocument struct {
 	Sources       []sourceExport    `json:"sources"`
 	Sessions      []sessionExport   `json:"sessions"`
 	LoginFailures *failuresExport   `json:"login_failures"`
+	Compliance    complianceExport  `json:"compliance"`
 	RequestLogs   requestLogsExport `json:"request_logs"`
 	OtherRecords  []otherRecord     `json:"other_records"`
 	HeldElsewhere []string          `json:"held_elsewhere"`
 	Withheld      []string          `json:"withheld"`
+}
+
+// complianceExport holds the NDA acceptances and compliance requests, as
+// the compliance routes show them.
+type complianceExport struct {
+	NDAAcceptances []compliance.NDAView     `json:"nda_acceptances"`
+	Requests       []compliance.RequestView `json:"requests"`
 }
 
 // exportContinuation is a later response: the next request logs only.
@@ -175,6 +185,7 @@ type exporter struct {
 	billing  *billing.Store
 	sessions *identity.Store
 	sources  *sources.Store
+	records  *compliance.Store
 	throttle *throttle.Store
 	keyer    *pseudonym.Keyer
 	logs     *requestlog.Reader
@@ -248,6 +259,17 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 	}
 	if f.Count > 0 {
 		doc.LoginFailures = &failuresExport{Count: f.Count, LastFailureAt: time.UnixMilli(f.LastMillis).UTC()}
+	}
+	recs, err := e.records.Records(ctx, me.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	doc.Compliance = complianceExport{NDAAcceptances: []compliance.NDAView{}, Requests: []compliance.RequestView{}}
+	for _, a := range recs.NDAs {
+		doc.Compliance.NDAAcceptances = append(doc.Compliance.NDAAcceptances, compliance.ViewNDA(a))
+	}
+	for _, r := range recs.Requests {
+		doc.Compliance.Requests = append(doc.Compliance.Requests, compliance.ViewRequest(r))
 	}
 	if doc.RequestLogs, err = e.requestLogs(ctx, me.AccountID, "", now); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/shared/billing"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -50,6 +51,10 @@ type (
 			Items      []requestlog.Item `json:"items"`
 			NextCursor string            `json:"next_cursor"`
 		} `json:"request_logs"`
+		Compliance *struct {
+			NDAAcceptances []compliance.NDAView     `json:"nda_acceptances"`
+			Requests       []compliance.RequestView `json:"requests"`
+		} `json:"compliance"`
 		OtherRecords  []otherRecord `json:"other_records"`
 		HeldElsewhere []string      `json:"held_elsewhere"`
 		Withheld      []string      `json:"withheld"`
@@ -151,7 +156,7 @@ func (f *fixture) export(t *testing.T, query, token string) exported {
 	e.full = query == ""
 	want := []string{"exported_at", "format", "request_logs"}
 	if e.full {
-		want = []string{"account", "billing", "exported_at", "format", "held_elsewhere", "login_failures",
+		want = []string{"account", "billing", "compliance", "exported_at", "format", "held_elsewhere", "login_failures",
 			"other_records", "request_logs", "sessions", "sources", "withheld"}
 	}
 	if !slices.Equal(got, want) {
@@ -197,6 +202,7 @@ type person struct {
 	sessionIDs        []string
 	sourceIDs         []string
 	customerID, subID string
+	complianceID      string   // one compliance request (after an NDA acceptance)
 	requestIDs        []string // live request-log items, newest first
 	hidden            []string // request ids stored but expired or too old: never exported
 	secrets           []string // never in any export, nor in a log line
@@ -327,6 +333,18 @@ func (f *fixture) fullAccount(t *testing.T, d *exportDeps, tag string) *person {
 	if ok, err := d.billing.Apply(ctx, p.id, p.customerID, st, f.clock.Now().UnixMilli(), f.clock.Now().Add(7*24*time.Hour)); err != nil || !ok {
 		t.Fatalf("apply billing state: %v %v", ok, err)
 	}
+
+	records := compliance.NewStore(f.db, d.table, f.clock.Now)
+	if _, _, err := records.AcceptNDA(ctx, compliance.NDAAcceptance{AccountID: p.id, Version: "2026-01",
+		AcceptedAt: f.clock.Now(), SignatoryName: "Signer " + tag, SignatoryTitle: "CISO"}); err != nil {
+		t.Fatal(err)
+	}
+	req := &compliance.Request{ID: ids.New("creq"), AccountID: p.id, Type: "soc2_report", Status: "received",
+		CreatedAt: f.clock.Now(), NDAVersion: "2026-01"}
+	if err := records.AddRequest(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	p.complianceID = req.ID
 
 	for range 3 {
 		if _, err := d.throttle.RecordFailure(ctx, d.keyer.Of("email", p.email)); err != nil {
@@ -467,6 +485,10 @@ func TestExportHoldsEverythingAndNoSecret(t *testing.T) {
 				}
 			}
 
+			if c := doc.Compliance; c == nil || len(c.NDAAcceptances) != 1 || c.NDAAcceptances[0].SignatoryTitle != "CISO" ||
+				len(c.Requests) != 1 || c.Requests[0].ID != p.complianceID || c.Requests[0].Type != "soc2_report" {
+				t.Errorf("compliance %+v, want the NDA acceptance and the request %s", c, p.complianceID)
+			}
 			if len(doc.OtherRecords) != 0 || len(doc.HeldElsewhere) < 2 || len(doc.Withheld) == 0 {
 				t.Errorf("other_records %v, held_elsewhere %v, withheld %v", doc.OtherRecords, doc.HeldElsewhere, doc.Withheld)
 			}

@@ -200,18 +200,6 @@ func (f *fields) window(startText, endText string, now time.Time) (*time.Time, *
 	return &start, &end
 }
 
-// NDAView is an NDA acceptance as the API shows it.
-type NDAView struct {
-	Version        string    `json:"version"`
-	AcceptedAt     time.Time `json:"accepted_at"`
-	SignatoryName  string    `json:"signatory_name"`
-	SignatoryTitle string    `json:"signatory_title"`
-}
-
-func viewNDA(a compliance.NDAAcceptance) NDAView {
-	return NDAView{Version: a.Version, AcceptedAt: a.AcceptedAt.UTC(), SignatoryName: a.SignatoryName, SignatoryTitle: a.SignatoryTitle}
-}
-
 func (s *Service) acceptNDA(w http.ResponseWriter, r *http.Request) error {
 	body, err := readJSON(r)
 	if err != nil {
@@ -236,37 +224,8 @@ func (s *Service) acceptNDA(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		s.Logger.InfoContext(ctx, "nda_accepted", "account_id", acct.ID, "version", a.Version)
 	}
-	web.WriteJSON(w, status, map[string]NDAView{"nda": viewNDA(a)})
+	web.WriteJSON(w, status, map[string]compliance.NDAView{"nda": compliance.ViewNDA(a)})
 	return nil
-}
-
-// RequestView is a compliance request as the API shows it.
-type RequestView struct {
-	ID          string     `json:"id"`
-	Type        string     `json:"type"`
-	Status      string     `json:"status"`
-	CreatedAt   time.Time  `json:"created_at"`
-	NDAVersion  string     `json:"nda_version,omitempty"`
-	Description string     `json:"description,omitempty"`
-	DueDate     string     `json:"due_date,omitempty"`
-	Scope       string     `json:"scope,omitempty"`
-	Start       *time.Time `json:"start,omitempty"`
-	End         *time.Time `json:"end,omitempty"`
-	ContactName string     `json:"contact_name,omitempty"`
-}
-
-func viewRequest(r compliance.Request) RequestView {
-	v := RequestView{ID: r.ID, Type: r.Type, Status: r.Status, CreatedAt: r.CreatedAt.UTC(), NDAVersion: r.NDAVersion,
-		Description: r.Description, DueDate: r.DueDate, Scope: r.Scope, ContactName: r.ContactName}
-	if r.Start != nil {
-		t := r.Start.UTC()
-		v.Start = &t
-	}
-	if r.End != nil {
-		t := r.End.UTC()
-		v.End = &t
-	}
-	return v
 }
 
 // premiumMessage says what premium includes and how to get it.
@@ -333,7 +292,7 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("send compliance request %s to the account manager: %w", req.ID, err)
 	}
 	s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "request_id", req.ID, "type", req.Type, "outcome", "received")
-	web.WriteJSON(w, http.StatusCreated, map[string]RequestView{"request": viewRequest(req)})
+	web.WriteJSON(w, http.StatusCreated, map[string]compliance.RequestView{"request": compliance.ViewRequest(req)})
 	return nil
 }
 
@@ -345,15 +304,15 @@ const (
 
 // NDAState tells the dashboard whether the current NDA is accepted.
 type NDAState struct {
-	CurrentVersion string   `json:"current_version"`
-	Accepted       *NDAView `json:"accepted"` // null until the current version is accepted
+	CurrentVersion string              `json:"current_version"`
+	Accepted       *compliance.NDAView `json:"accepted"` // null until the current version is accepted
 }
 
 // ListResponse is the answer of GET /v1/compliance/requests.
 type ListResponse struct {
-	Requests   []RequestView `json:"requests"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-	NDA        NDAState      `json:"nda"`
+	Requests   []compliance.RequestView `json:"requests"`
+	NextCursor string                   `json:"next_cursor,omitempty"`
+	NDA        NDAState                 `json:"nda"`
 }
 
 // parseListQuery bounds the list's parameters: limit 1 to 100, cursor.
@@ -401,15 +360,15 @@ func (s *Service) listRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := ListResponse{Requests: make([]RequestView, 0, len(page.Requests)), NextCursor: page.Next,
+	resp := ListResponse{Requests: make([]compliance.RequestView, 0, len(page.Requests)), NextCursor: page.Next,
 		NDA: NDAState{CurrentVersion: s.NDAVersion}}
 	for _, req := range page.Requests {
-		resp.Requests = append(resp.Requests, viewRequest(req))
+		resp.Requests = append(resp.Requests, compliance.ViewRequest(req))
 	}
 	nda, err := s.Records.NDA(ctx, id, s.NDAVersion)
 	switch {
 	case err == nil:
-		v := viewNDA(*nda)
+		v := compliance.ViewNDA(*nda)
 		resp.NDA.Accepted = &v
 	case !errors.Is(err, compliance.ErrNotFound):
 		return err

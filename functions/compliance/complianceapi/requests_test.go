@@ -97,7 +97,7 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 							t.Errorf("the refusal does not say how: %s", detail)
 						}
 					case "":
-						got := decodeAs[map[string]RequestView](t, w)["request"]
+						got := decodeAs[map[string]compliance.RequestView](t, w)["request"]
 						if !strings.HasPrefix(got.ID, "creq_") || got.Type != typ || got.Status != "received" || !got.CreatedAt.Equal(f.clock.Now()) {
 							t.Errorf("answer %+v", got)
 						}
@@ -242,14 +242,14 @@ func TestNDAAcceptance(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	want := NDAView{Version: "2026-01", AcceptedAt: accepted, SignatoryName: "Grace Hopper", SignatoryTitle: "CISO"}
-	if got := decodeAs[map[string]NDAView](t, w)["nda"]; got != want {
+	want := compliance.NDAView{Version: "2026-01", AcceptedAt: accepted, SignatoryName: "Grace Hopper", SignatoryTitle: "CISO"}
+	if got := decodeAs[map[string]compliance.NDAView](t, w)["nda"]; got != want {
 		t.Errorf("answer %+v, want %+v", got, want)
 	}
 	// A second acceptance of the same version changes nothing: the first stands.
 	f.clock.Advance(time.Minute)
 	w = f.call("POST", "/v1/compliance/nda", token, `{"signatory_name":"Someone Else","signatory_title":"CTO","accept":true}`)
-	if got := decodeAs[map[string]NDAView](t, w)["nda"]; w.Code != http.StatusOK || got != want {
+	if got := decodeAs[map[string]compliance.NDAView](t, w)["nda"]; w.Code != http.StatusOK || got != want {
 		t.Errorf("again: %d %+v", w.Code, got)
 	}
 	if got := decodeAs[ListResponse](t, f.call("GET", "/v1/compliance/requests", token, "")).NDA; got.Accepted == nil || *got.Accepted != want {
@@ -342,7 +342,7 @@ func TestListPages(t *testing.T) {
 		if w.Code != http.StatusCreated {
 			t.Fatalf("%d %s", w.Code, w.Body)
 		}
-		made = append([]string{decodeAs[map[string]RequestView](t, w)["request"].ID}, made...) // newest first
+		made = append([]string{decodeAs[map[string]compliance.RequestView](t, w)["request"].ID}, made...) // newest first
 	}
 	var got []string
 	cursor, pages := "", 0

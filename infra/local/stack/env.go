@@ -21,11 +21,14 @@ import (
 // Mailpit, which accepts any login; secret names are names.
 // #nosec G101 -- no real credential here
 const (
-	LocalAppURL      = "http://localhost:5173" // a dashboard dev server, for links in emails
-	LocalMailFrom    = "no-reply@atrium.localhost"
-	SMTPSecretName   = "atrium/local/smtp"
-	ClientKeyName    = "atrium/local/client-key"
-	StripeSecretName = "atrium/local/stripe"
+	LocalAppURL   = "http://localhost:5173" // a dashboard dev server, for links in emails
+	LocalMailFrom = "no-reply@atrium.localhost"
+	// Where compliance requests and DMCA notices go locally (read them in Mailpit).
+	LocalAccountManager = "account-manager@atrium.localhost"
+	LocalDMCAAgent      = "dmca-agent@atrium.localhost"
+	SMTPSecretName      = "atrium/local/smtp"
+	ClientKeyName       = "atrium/local/client-key"
+	StripeSecretName    = "atrium/local/stripe"
 	// LocalStripeKey is a test-mode key as stripe-mock wants one (letters
 	// and digits after sk_test_); it opens nothing anywhere else.
 	LocalStripeKey = "sk_test_atriumlocal"
@@ -140,6 +143,8 @@ func (s *Stack) Env(function string) map[string]string {
 		"STRIPE_SECRET_ARN":                s.StripeSecretARN,
 		"STRIPE_PRICE_ID":                  LocalPremiumPrice,
 		"STRIPE_API_URL":                   s.StripeAPIURL,
+		"ACCOUNT_MANAGER_EMAIL":            LocalAccountManager,
+		"DMCA_EMAIL":                       LocalDMCAAgent,
 		"AWS_REGION":                       "us-east-1",
 		"AWS_ENDPOINT_URL_DYNAMODB":        s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.SecretsManagerEndpoint,
