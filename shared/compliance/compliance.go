@@ -20,7 +20,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/statetable"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
+
+// RateAction names the counter of an account's compliance requests, kept
+// under a pseudonym of the account id (pseudonym.Keyer.Of(RateDomain, id)),
+// and RequestLimit bounds them: each is an email to the account manager.
+const (
+	RateAction = "compliance"
+	RateDomain = "account"
+)
+
+// RequestLimit is how many compliance requests an account may make.
+var RequestLimit = throttle.Limit{Max: 20, Window: time.Hour}
 
 // Request types.
 const (

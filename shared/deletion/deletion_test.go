@@ -42,7 +42,7 @@ func TestDeletionLeavesNothingButTheReceipt(t *testing.T) {
 	f.assertGone(t, o, done)
 	f.assertIntact(t, other)
 	want := map[string]int{"sessions": 2, "pending_tokens": 2, "sources": 2, "source_secrets": 2, "stripe_customer": 1,
-		"billing_links": 1, "login_failure_records": 1, "request_logs": requestLogsPerAccount, "account": 1, "email_claim": 1}
+		"billing_links": 1, "login_failure_records": 1, "rate_counters": 1, "request_logs": requestLogsPerAccount, "account": 1, "email_claim": 1}
 	for k, n := range want {
 		if done.Deleted[k] != n {
 			t.Errorf("receipt counts %d %s, want %d (receipt %v)", done.Deleted[k], k, n, done.Deleted)

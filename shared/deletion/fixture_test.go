@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/billing/billingtest"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
@@ -87,11 +88,12 @@ type owned struct {
 	sourceIDs  []string
 	secretARNs []string
 	subject    string // the failed-login counter's pseudonym
+	rateKey    string // the compliance-request counter's pseudonym
 }
 
 // strings that must not survive the account anywhere.
 func (o *owned) traces() []string {
-	return append([]string{o.acct.ID, o.acct.Email, o.customerID, o.subject}, o.sourceIDs...)
+	return append([]string{o.acct.ID, o.acct.Email, o.customerID, o.subject, o.rateKey}, o.sourceIDs...)
 }
 
 const requestLogsPerAccount = 30 // two BatchWriteItem pages
@@ -145,7 +147,12 @@ func (f *fixture) populate(t testing.TB) *owned {
 		SubscriptionID: "sub_x"}, time.Now().UnixMilli(), time.Now()); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if _, err := throttle.NewStore(f.client, f.table, throttle.DefaultPolicy(), nil).RecordFailure(ctx, o.subject); err != nil {
+	limits := throttle.NewStore(f.client, f.table, throttle.DefaultPolicy(), nil)
+	if _, err := limits.RecordFailure(ctx, o.subject); err != nil {
+		t.Fatal(err)
+	}
+	o.rateKey = f.keyer.Of(compliance.RateDomain, id)
+	if _, err := limits.Allow(ctx, compliance.RateAction, o.rateKey, compliance.RequestLimit); err != nil {
 		t.Fatal(err)
 	}
 	for i := range requestLogsPerAccount {

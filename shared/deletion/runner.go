@@ -16,11 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
 // LeaseDuration is how long one run holds a job; a run that crashed gives
@@ -305,8 +307,17 @@ func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, token strin
 	return r.count(ctx, job, token, "billing_links", 1)
 }
 
-// deleteLoginFailures deletes the failed-login counter of the address.
+// deleteLoginFailures deletes the failed-login counter of the address and
+// the account's compliance-request counters (both under pseudonyms).
 func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, token string) error {
+	rates, err := throttle.NewStore(r.DB, r.Table, throttle.DefaultPolicy(), r.Now).ForgetClient(ctx,
+		compliance.RateAction, r.Keyer.Of(compliance.RateDomain, job.AccountID), compliance.RequestLimit.Window)
+	if err != nil {
+		return err
+	}
+	if err := r.count(ctx, job, token, "rate_counters", rates); err != nil {
+		return err
+	}
 	acct, err := r.Accounts.Account(ctx, job.AccountID)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil

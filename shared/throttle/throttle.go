@@ -276,3 +276,23 @@ func (s *Store) ClearFailuresItem(subject string) types.TransactWriteItem {
 		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(),
 	}}
 }
+
+// ForgetClient deletes a client's counters of an action (the current and
+// the previous window, all a sliding window reads), as deleting the account
+// a client pseudonym stands for requires. It returns how many it deleted.
+func (s *Store) ForgetClient(ctx context.Context, action, client string, window time.Duration) (int, error) {
+	w := window.Milliseconds()
+	start := s.now().UnixMilli() / w * w
+	n := 0
+	for _, ws := range []int64{start, start - w} {
+		out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
+			Key: statetable.RateKey(action, client, ws).AV(), ReturnValues: types.ReturnValueAllOld})
+		if err != nil {
+			return n, fmt.Errorf("delete rate counter: %w", err)
+		}
+		if out.Attributes != nil {
+			n++
+		}
+	}
+	return n, nil
+}

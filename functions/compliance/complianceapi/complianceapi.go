@@ -43,7 +43,7 @@ const (
 
 // DefaultRequestLimit bounds the compliance requests one account may make
 // (each is an email to the account manager): 20 an hour.
-var DefaultRequestLimit = throttle.Limit{Max: 20, Window: time.Hour}
+var DefaultRequestLimit = compliance.RequestLimit
 
 // ndaVersionPattern keeps a version usable in a sort key and an email.
 var ndaVersionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)

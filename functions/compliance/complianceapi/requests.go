@@ -270,7 +270,7 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request) error {
 		}
 		req.NDAVersion = nda.Version
 	}
-	retry, err := s.Throttle.Allow(ctx, "compliance", s.Keyer.Of("account", acct.ID), s.RequestLimit)
+	retry, err := s.Throttle.Allow(ctx, compliance.RateAction, s.Keyer.Of(compliance.RateDomain, acct.ID), s.RequestLimit)
 	if err != nil {
 		return err
 	}
