@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/atrium-cdn/atrium/shared/emailaddr"
 )
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
@@ -314,6 +316,20 @@ func TestRepositoryPermissions(t *testing.T) {
 			onRequestLogs("PutItem"),
 			[]grant{{"secretsmanager:GetSecretValue", stripeSecret, ""}},
 		),
+		// Compliance requests (P9) and DMCA notices (P10): the session and its account read
+		// together, the plan, the NDA acceptance, records and rate counters written one item at a
+		// time (no transaction, no batch write), a request or notice taken back when its email
+		// fails, the caller's own requests queried. The SMTP login and the pseudonym key, no other
+		// secret (never Stripe's, never a source's), no KMS.
+		"ComplianceFunction": slices.Concat(
+			logs("ComplianceLogGroup"),
+			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onRequestLogs("PutItem"),
+			[]grant{
+				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
+				{"secretsmanager:GetSecretValue", clientKey, ""},
+			},
+		),
 	}
 	for _, fn := range tpl.Functions() {
 		if _, ok := want[fn]; !ok {
@@ -417,6 +433,10 @@ func TestRepositoryEnvironment(t *testing.T) {
 		t.Errorf("Globals.Function.Environment.Variables = %v, want %v", globalVars, wantGlobal)
 	}
 
+	// The SMTP host the functions that send email get: the parameter, or SES in the stack's Region.
+	smtpHost := map[string]any{"Fn::If": []any{"HasSmtpHost", map[string]any{"Ref": "SmtpHost"},
+		map[string]any{"Fn::Sub": "email-smtp.${AWS::Region}.amazonaws.com"}}}
+
 	const secretPrefix = "${AWS::StackName}/sources/"
 	prefix := text(map[string]any{"Fn::Sub": secretPrefix})
 	// What a function that runs account deletions reads (shared/deletion.ReadConfig): the
@@ -451,6 +471,20 @@ func TestRepositoryEnvironment(t *testing.T) {
 			"BILLING_GRACE_PERIOD": text(map[string]any{"Ref": "BillingGracePeriod"}),
 		},
 		"DeletionFunction": deletionEnv,
+		// The recipients and the NDA version from their parameters (DMCA_RETENTION and
+		// RATE_LIMIT_DMCA left to the code's defaults), email as the auth function sends it (checked
+		// against AuthFunction below), the pseudonym key's ARN. No Stripe setting: the plan is
+		// read from the account, as the webhook wrote it.
+		"ComplianceFunction": {
+			"ACCOUNT_MANAGER_EMAIL":       text(map[string]any{"Ref": "AccountManagerEmail"}),
+			"DMCA_EMAIL":                  text(map[string]any{"Ref": "DmcaAgentEmail"}),
+			"NDA_VERSION":                 text(map[string]any{"Ref": "NdaVersion"}),
+			"MAIL_FROM":                   text(map[string]any{"Ref": "MailFrom"}),
+			"SMTP_HOST":                   text(smtpHost),
+			"SMTP_PORT":                   text(map[string]any{"Ref": "SmtpPort"}),
+			"SMTP_CREDENTIALS_SECRET_ARN": text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}),
+			"CLIENT_KEY_SECRET_ARN":       text(map[string]any{"Ref": "ClientKeySecret"}),
+		},
 	}
 	for fn, vars := range want {
 		env, _ := tpl.Resources[fn].Properties["Environment"].(map[string]any)
@@ -462,6 +496,23 @@ func TestRepositoryEnvironment(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, vars) {
 			t.Errorf("%s Environment.Variables = %v, want %v", fn, got, vars)
+		}
+	}
+	// Every function that sends email reads shared/mail's settings exactly as the auth function
+	// gets them.
+	envVar := func(fn, name string) (string, bool) {
+		env, _ := tpl.Resources[fn].Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		v, ok := vars[name]
+		return text(v), ok
+	}
+	for _, name := range []string{"MAIL_FROM", "SMTP_HOST", "SMTP_PORT", "SMTP_CREDENTIALS_SECRET_ARN"} {
+		auth, ok := envVar("AuthFunction", name)
+		if !ok {
+			t.Errorf("AuthFunction has no %s", name)
+		}
+		if got, _ := envVar("ComplianceFunction", name); got != auth {
+			t.Errorf("ComplianceFunction %s = %s, want AuthFunction's %s", name, got, auth)
 		}
 	}
 	// The prefix in the environment is the one the roles are granted (CheckTemplate holds them to
@@ -610,6 +661,72 @@ func TestRepositoryStripeParameters(t *testing.T) {
 	// function at its first start.
 	if d, err := time.ParseDuration(def); err != nil || d != 7*24*time.Hour {
 		t.Errorf("BillingGracePeriod Default = %q, want 168h (7 days)", def)
+	}
+}
+
+// TestRepositoryComplianceParameters checks the compliance function's settings: the two
+// recipients are addresses the operator names (no default), behind a pattern that accepts no
+// address the function would refuse at start (shared/emailaddr), and the NDA version's default is
+// the code's and passes the function's own check.
+func TestRepositoryComplianceParameters(t *testing.T) {
+	tpl, _ := loadRepositoryTemplate(t)
+	pattern := func(id string) (map[string]any, *regexp.Regexp) {
+		t.Helper()
+		p, _ := tpl.Parameters[id].(map[string]any)
+		if p == nil || p["Type"] != "String" {
+			t.Fatalf("Parameter %s = %s, want a String", id, text(p))
+		}
+		s, _ := p["AllowedPattern"].(string)
+		re, err := regexp.Compile(s)
+		if s == "" || err != nil {
+			t.Fatalf("%s AllowedPattern %q: %v", id, s, err)
+		}
+		return p, re
+	}
+	// Addresses the pattern must accept, and ones it must refuse (emailaddr refuses them all).
+	good := []string{"account-manager@atrium.example", "dmca.agent+intake@legal.atrium-cdn.co.uk",
+		"o'brien@example.com", "x@xn--80ak6aa92e.xn--p1ai"}
+	bad := []string{"", "agent", "agent@", "@example.com", "agent@localhost", "agent@example.c",
+		"agent@example.com ", " agent@example.com", "a b@example.com", "agent@-example.com",
+		"agent@example..com", "Agent <agent@example.com>", "agent@example.com,other@example.com",
+		strings.Repeat("a", 65) + "@example.com"}
+	for _, id := range []string{"AccountManagerEmail", "DmcaAgentEmail"} {
+		p, re := pattern(id)
+		if _, ok := p["Default"]; ok {
+			t.Errorf("%s has a Default %v; the operator names the address", id, text(p["Default"]))
+		}
+		for _, v := range good {
+			if !re.MatchString(v) {
+				t.Errorf("%s AllowedPattern refuses %q", id, v)
+			}
+		}
+		for _, v := range bad {
+			if re.MatchString(v) {
+				t.Errorf("%s AllowedPattern accepts %q", id, v)
+			}
+		}
+		for _, v := range append(slices.Clone(good), bad...) {
+			if _, err := emailaddr.Normalize(v); re.MatchString(v) && err != nil {
+				t.Errorf("%s AllowedPattern accepts %q, which the function refuses at start", id, v)
+			}
+		}
+	}
+
+	p, re := pattern("NdaVersion")
+	// complianceapi.DefaultNDAVersion, the version the function assumes without NDA_VERSION.
+	if p["Default"] != "2026-01" {
+		t.Errorf("NdaVersion Default = %v, want 2026-01", text(p["Default"]))
+	}
+	// complianceapi checks NDA_VERSION against ^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$ at start.
+	for _, v := range []string{"2026-01", "v2", "2027.1_rev-b", strings.Repeat("a", 32)} {
+		if !re.MatchString(v) {
+			t.Errorf("NdaVersion AllowedPattern refuses %q", v)
+		}
+	}
+	for _, v := range []string{"", "-2026", ".1", "2026 01", "2026#01", strings.Repeat("a", 33)} {
+		if re.MatchString(v) {
+			t.Errorf("NdaVersion AllowedPattern accepts %q", v)
+		}
 	}
 }
 

@@ -35,6 +35,7 @@ type flow struct {
 	s3URL           string // the customer's bucket (an in-process S3)
 	sourceID        string // the source registered
 	deletionID      string // the account's deletion, once accepted
+	pentestID       string // the compliance request announcing a pen test
 }
 
 // wrongPassword is not the account's password; it is refused like a failed login.
@@ -297,6 +298,112 @@ var steps = []step{
 		},
 		check: checkReceipt("duplicate"),
 	},
+	// Compliance (P9, P10), with the bearer session while it lives. The account is still standard:
+	// the Stripe events above changed nothing of it.
+	{
+		name: "a premium compliance request of a standard account", function: "compliance",
+		status: http.StatusForbidden, problem: "premium_required",
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(post("/v1/compliance/requests", `{"type":"soc2_report"}`), f.token)
+		},
+	},
+	{
+		// Any plan may announce a pen test; the account manager is emailed (Mailpit, through the
+		// SMTP login read from the local Secrets Manager).
+		name: "a pen-test notice", function: "compliance", status: http.StatusCreated,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			start := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
+			return bearer(post("/v1/compliance/requests", jsonBody(map[string]string{
+				"type": "pentest_notice", "scope": "our staging site and its image URLs",
+				"start": start.Format(time.RFC3339), "end": start.Add(72 * time.Hour).Format(time.RFC3339),
+				"contact_name": pentestContact,
+			})), f.token)
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+			var body struct {
+				Request struct {
+					ID     string `json:"id"`
+					Type   string `json:"type"`
+					Status string `json:"status"`
+				} `json:"request"`
+			}
+			decode(t, res, &body)
+			r := body.Request
+			if !strings.HasPrefix(r.ID, "creq_") || r.Type != "pentest_notice" || r.Status != "received" {
+				t.Fatalf("request = %s, want a received pentest_notice", res.Body)
+			}
+			f.pentestID = r.ID
+			waitForMailNaming(t, stack.LocalAccountManager, r.ID)
+		},
+	},
+	{
+		name: "list compliance requests", function: "compliance", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(lambdatest.HTTPRequest{Method: http.MethodGet, Path: "/v1/compliance/requests"}, f.token)
+		},
+		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+			var body struct {
+				Requests []struct {
+					ID string `json:"id"`
+				} `json:"requests"`
+				NDA struct {
+					CurrentVersion string          `json:"current_version"`
+					Accepted       json.RawMessage `json:"accepted"`
+				} `json:"nda"`
+			}
+			decode(t, res, &body)
+			if len(body.Requests) != 1 || body.Requests[0].ID != f.pentestID ||
+				body.NDA.CurrentVersion == "" || string(body.NDA.Accepted) != "null" {
+				t.Errorf("list = %s, want request %s alone and no NDA accepted", res.Body, f.pentestID)
+			}
+		},
+	},
+	{
+		// Any plan may accept the NDA (a SOC 2 request would still need premium).
+		name: "accept the NDA", function: "compliance", status: http.StatusCreated,
+		request: func(f *flow) lambdatest.HTTPRequest {
+			return bearer(post("/v1/compliance/nda", jsonBody(map[string]any{
+				"signatory_name": ndaSignatory, "signatory_title": "Head of Security", "accept": true,
+			})), f.token)
+		},
+		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
+			var body struct {
+				NDA struct {
+					Version       string `json:"version"`
+					SignatoryName string `json:"signatory_name"`
+				} `json:"nda"`
+			}
+			decode(t, res, &body)
+			if body.NDA.Version == "" || body.NDA.SignatoryName != ndaSignatory {
+				t.Errorf("nda = %s", res.Body)
+			}
+		},
+	},
+	{
+		// Public: no session. The designated agent is emailed the notice.
+		name: "a DMCA notice", function: "compliance", status: http.StatusCreated,
+		request: func(*flow) lambdatest.HTTPRequest { return post("/v1/dmca", jsonBody(dmcaNotice)) },
+		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
+			var body struct {
+				Notice struct {
+					ID string `json:"id"`
+				} `json:"notice"`
+				Message string `json:"message"`
+			}
+			decode(t, res, &body)
+			if !strings.HasPrefix(body.Notice.ID, "dmca_") || !strings.Contains(body.Message, "hosts none") {
+				t.Fatalf("receipt = %s", res.Body)
+			}
+			mail := waitForMailNaming(t, stack.LocalDMCAAgent, body.Notice.ID)
+			if !strings.Contains(mail.Text, dmcaComplainantEmail) {
+				t.Errorf("the agent's email about %s does not carry the complainant's address", body.Notice.ID)
+			}
+		},
+	},
+	{
+		name: "an empty DMCA notice", function: "compliance", status: http.StatusBadRequest, problem: "validation_failed",
+		request: func(*flow) lambdatest.HTTPRequest { return post("/v1/dmca", "{}") },
+	},
 	{
 		name: "logout", function: "auth", status: http.StatusNoContent,
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(post("/v1/logout", ""), f.token) },
@@ -338,6 +445,43 @@ var steps = []step{
 		name: "the session after the deletion", function: "account", status: http.StatusUnauthorized, problem: "unauthenticated",
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.loginToken) },
 	},
+}
+
+// A DMCA complainant's personal data: none of it may reach a log line; nor may the names a
+// customer gives (its pen-test contact, its NDA signatory).
+const (
+	dmcaComplainantName    = "Rosalind Quillfeather"
+	dmcaComplainantEmail   = "rosalind.quillfeather@example.org"
+	dmcaComplainantPhone   = "+1 (555) 013-4477"
+	dmcaComplainantAddress = "88 Larkspur Lane\nSpringfield, IL 62704"
+	pentestContact         = "Tobias Wrenfield"
+	ndaSignatory           = "Philippa Marchbank"
+)
+
+// dmcaNotice is a takedown notice with every element the statute requires.
+var dmcaNotice = map[string]any{
+	"infringing_url":   "https://images.customer.example/gallery/sunset.jpg",
+	"original_url":     "https://rosalind-photos.example/portfolio/sunset",
+	"complainant_name": dmcaComplainantName, "postal_address": dmcaComplainantAddress,
+	"telephone": dmcaComplainantPhone, "email": dmcaComplainantEmail,
+	"good_faith_statement": true, "accuracy_statement": true, "authorized_under_penalty_of_perjury": true,
+	"signature": "/Rosalind Quillfeather/",
+}
+
+// waitForMailNaming waits up to 10 s for an email to the address that names id (its
+// mailbox in Mailpit is shared by every run and test) and returns it.
+func waitForMailNaming(t *testing.T, to, id string) testenv.Mail {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for _, m := range testenv.Mails(t, to) {
+			if strings.Contains(m.Subject, id) && strings.Contains(m.Text, id) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email to %s names %s", to, id)
+		}
+	}
 }
 
 // deleteAccount is DELETE /v1/account confirmed with password.
@@ -385,9 +529,11 @@ func checkDeletionDone(t *testing.T, f *flow, res lambdatest.HTTPResult) {
 		t.Fatalf("deletion = %s, want %s done, every step completed", res.Body, f.deletionID)
 	}
 	// One live session (login's; signup's was logged out), the source and its secret, the Stripe
-	// customer of the checkout and its link, the wrong password's failed-login record.
+	// customer of the checkout and its link, the wrong password's failed-login record, the
+	// compliance records left in the account's partition (the pen-test notice and the NDA
+	// acceptance) and the account's compliance-request rate counter.
 	want := map[string]int{"sessions": 1, "sources": 1, "source_secrets": 1, "stripe_customer": 1, "billing_links": 1,
-		"login_failure_records": 1, "account": 1, "email_claim": 1}
+		"login_failure_records": 1, "other_items": 2, "rate_counters": 1, "account": 1, "email_claim": 1}
 	for k, n := range want {
 		if d.Deleted[k] != n {
 			t.Errorf("deleted[%s] = %d, want %d (receipt %s)", k, d.Deleted[k], n, res.Body)
@@ -588,6 +734,9 @@ func TestHTTPFunctionsUnderRIE(t *testing.T) {
 		"session token": f.token, "login session token": f.loginToken,
 		"source IP": lambdatest.SourceIP, "user agent": lambdatest.UserAgent,
 		"Stripe secret key": stack.LocalStripeKey, "Stripe webhook signing secret": stack.LocalWebhookSecret,
+		"DMCA complainant name": dmcaComplainantName, "DMCA complainant email": dmcaComplainantEmail,
+		"DMCA complainant telephone": dmcaComplainantPhone, "DMCA complainant postal address": "88 Larkspur Lane",
+		"pen-test contact": pentestContact, "NDA signatory": ndaSignatory,
 	}
 	for name, e := range emulators {
 		out := e.Output()

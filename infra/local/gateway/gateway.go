@@ -12,6 +12,7 @@ import (
 	"github.com/atrium-cdn/atrium/functions/account/accountapi"
 	"github.com/atrium-cdn/atrium/functions/auth/authapi"
 	"github.com/atrium-cdn/atrium/functions/billing/billingapi"
+	"github.com/atrium-cdn/atrium/functions/compliance/complianceapi"
 	"github.com/atrium-cdn/atrium/functions/deletion/deletionapi"
 	"github.com/atrium-cdn/atrium/functions/sources/sourcesapi"
 	"github.com/atrium-cdn/atrium/functions/stripewebhook/stripewebhookapi"
@@ -36,6 +37,7 @@ var HTTPFunctions = []HTTPFunction{
 	{Name: "billing", LogicalID: "BillingFunction", Routes: billingapi.Routes, New: billingapi.New},
 	{Name: "stripewebhook", LogicalID: "StripeWebhookFunction", Routes: stripewebhookapi.Routes, New: stripewebhookapi.New},
 	{Name: "deletion", LogicalID: "DeletionFunction", Routes: deletionapi.Routes, New: deletionapi.New},
+	{Name: "compliance", LogicalID: "ComplianceFunction", Routes: complianceapi.Routes, New: complianceapi.New},
 }
 
 // New builds every HTTP function with env(function name) and routes each
