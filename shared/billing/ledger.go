@@ -43,17 +43,12 @@ type eventRecord struct {
 // Ledger records which Stripe events have been applied, so that each is
 // applied once however often, and however concurrently, it is delivered.
 type Ledger struct {
-	db    statetable.DynamoDB
-	table string
-	now   func() time.Time
+	statetable.Table
 }
 
 // NewLedger returns a Ledger over the state table. now may be nil (time.Now).
 func NewLedger(db statetable.DynamoDB, table string, now func() time.Time) *Ledger {
-	if now == nil {
-		now = time.Now
-	}
-	return &Ledger{db: db, table: table, now: now}
+	return &Ledger{statetable.NewTable(db, table, now)}
 }
 
 // Lease is one delivery's hold on an event.
@@ -72,7 +67,7 @@ var (
 // when the event was never seen, or when an earlier delivery's lease lapsed
 // without finishing. It fails with ErrEventDone or ErrEventInProgress.
 func (l *Ledger) Begin(ctx context.Context, eventID, eventType string) (*Lease, error) {
-	now := l.now()
+	now := l.Now()
 	lease := &Lease{EventID: eventID, token: ids.Secret()}
 	item, err := attributevalue.MarshalMap(eventRecord{State: eventProcessing, Type: eventType, LeaseToken: lease.token,
 		LeaseUntilMs: now.Add(LeaseDuration).UnixMilli(), ExpiresAt: now.Add(EventRetention).Unix()})
@@ -90,11 +85,11 @@ func (l *Ledger) Begin(ctx context.Context, eventID, eventType string) (*Lease, 
 	if err != nil {
 		return nil, fmt.Errorf("build event condition: %w", err)
 	}
-	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(l.table), Item: item,
+	_, err = l.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(l.Name), Item: item,
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()})
 	if statetable.IsConditionFailed(err) {
 		var rec eventRecord
-		found, gerr := statetable.Get(ctx, l.db, l.table, statetable.StripeEventKey(eventID), now, &rec)
+		found, gerr := l.Get(ctx, statetable.StripeEventKey(eventID), &rec)
 		if gerr != nil {
 			return nil, gerr
 		}
@@ -116,13 +111,13 @@ func (l *Ledger) Done(ctx context.Context, lease *Lease) error {
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("lease_token").Equal(expression.Value(lease.token))).
 		WithUpdate(expression.Set(expression.Name("state"), expression.Value(eventDone)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(l.now().Add(EventRetention).Unix())).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(l.Now().Add(EventRetention).Unix())).
 			Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
 	if err != nil {
 		return fmt.Errorf("build event done: %w", err)
 	}
-	_, err = l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(l.table), Key: statetable.StripeEventKey(lease.EventID).AV(),
+	_, err = l.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(l.Name), Key: statetable.StripeEventKey(lease.EventID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -135,8 +130,8 @@ func (l *Ledger) Done(ctx context.Context, lease *Lease) error {
 // Abandon gives the event up after a failure, so that Stripe's retry can
 // take it at once rather than after the lease lapses.
 func (l *Ledger) Abandon(ctx context.Context, lease *Lease) error {
-	_, err := l.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(l.table), Key: statetable.StripeEventKey(lease.EventID).AV(),
+	_, err := l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(l.Name), Key: statetable.StripeEventKey(lease.EventID).AV(),
 		ConditionExpression:       aws.String("lease_token = :t"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: lease.token}},
 	})

@@ -43,21 +43,13 @@ type Record struct {
 
 // Store reads and writes billing state in the state table.
 type Store struct {
-	db    statetable.DynamoDB
-	table string
-	now   func() time.Time
+	statetable.Table
 }
 
 // NewStore returns a Store over the state table. now may be nil (time.Now).
 func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store {
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{statetable.NewTable(db, table, now)}
 }
-
-// Now is the store's clock.
-func (s *Store) Now() time.Time { return s.now().UTC() }
 
 // ErrAccountGone reports an account that no longer exists or is not active.
 var ErrAccountGone = errors.New("account not found or not active")
@@ -65,7 +57,7 @@ var ErrAccountGone = errors.New("account not found or not active")
 // Record reads the account with its billing state.
 func (s *Store) Record(ctx context.Context, accountID string) (*Record, error) {
 	var r Record
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.AccountKey(accountID), s.now(), &r)
+	found, err := s.Get(ctx, statetable.AccountKey(accountID), &r)
 	if err != nil {
 		return nil, fmt.Errorf("billing record: %w", err)
 	}
@@ -83,7 +75,7 @@ type customerLink struct {
 // when the customer is not one of Atrium's (or its account is gone).
 func (s *Store) AccountOf(ctx context.Context, customerID string) (string, error) {
 	var l customerLink
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.StripeCustomerKey(customerID), s.now(), &l)
+	found, err := s.Get(ctx, statetable.StripeCustomerKey(customerID), &l)
 	if err != nil {
 		return "", fmt.Errorf("stripe customer link: %w", err)
 	}
@@ -117,9 +109,9 @@ func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 	for k, v := range statetable.StripeCustomerKey(customerID).AV() {
 		item[k] = v
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: statetable.Update(s.table, statetable.AccountKey(accountID), acct)},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: statetable.Update(s.Name, statetable.AccountKey(accountID), acct)},
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": statetable.PK}}},
 	}})
 	if failed, ok := statetable.CancelledByCondition(err); ok {
@@ -178,7 +170,7 @@ func (s *Store) Apply(ctx context.Context, accountID, customerID string, st Stat
 	if err != nil {
 		return false, fmt.Errorf("build billing update: %w", err)
 	}
-	applied, err := statetable.ConditionalUpdate(ctx, s.db, s.table, statetable.AccountKey(accountID), e)
+	applied, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, statetable.AccountKey(accountID), e)
 	if err != nil {
 		return false, fmt.Errorf("write billing state: %w", err)
 	}
@@ -200,9 +192,9 @@ func (s *Store) Unlink(ctx context.Context, accountID, customerID string, readMi
 	if err != nil {
 		return false, fmt.Errorf("build unlink expression: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: statetable.Update(s.table, statetable.AccountKey(accountID), e)},
-		{Delete: &types.Delete{TableName: aws.String(s.table), Key: statetable.StripeCustomerKey(customerID).AV()}},
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: statetable.Update(s.Name, statetable.AccountKey(accountID), e)},
+		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: statetable.StripeCustomerKey(customerID).AV()}},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return false, nil
@@ -216,8 +208,8 @@ func (s *Store) Unlink(ctx context.Context, accountID, customerID string, readMi
 // DeleteLink removes a customer's link item alone (for a customer whose
 // account is gone).
 func (s *Store) DeleteLink(ctx context.Context, customerID string) error {
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: statetable.StripeCustomerKey(customerID).AV(),
+	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.Name), Key: statetable.StripeCustomerKey(customerID).AV(),
 	}); err != nil {
 		return fmt.Errorf("delete stripe customer link: %w", err)
 	}

@@ -119,21 +119,13 @@ type Request struct {
 
 // Store reads and writes the records.
 type Store struct {
-	db    statetable.DynamoDB
-	table string
-	now   func() time.Time
+	statetable.Table
 }
 
 // NewStore returns a Store over the state table; now may be nil (time.Now).
 func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store {
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{statetable.NewTable(db, table, now)}
 }
-
-// Now is the store's clock, in UTC.
-func (s *Store) Now() time.Time { return s.now().UTC() }
 
 // ErrNotFound reports a record that does not exist.
 var ErrNotFound = errors.New("compliance record not found")
@@ -153,7 +145,7 @@ func (s *Store) putNew(ctx context.Context, k statetable.Key, v any) (bool, erro
 	if err != nil {
 		return false, fmt.Errorf("build condition: %w", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item,
 		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names()})
 	if statetable.IsConditionFailed(err) {
 		return false, nil
@@ -185,7 +177,7 @@ func (s *Store) AcceptNDA(ctx context.Context, a NDAAcceptance) (NDAAcceptance, 
 // NDA returns the account's acceptance of the version, or ErrNotFound.
 func (s *Store) NDA(ctx context.Context, accountID, version string) (*NDAAcceptance, error) {
 	var a NDAAcceptance
-	found, err := statetable.Get(ctx, s.db, s.table, NDAKey(accountID, version), s.now(), &a)
+	found, err := s.Get(ctx, NDAKey(accountID, version), &a)
 	if err != nil {
 		return nil, fmt.Errorf("NDA acceptance: %w", err)
 	}
@@ -209,7 +201,7 @@ func (s *Store) AddRequest(ctx context.Context, r *Request) error {
 
 // RemoveRequest deletes a request (one whose email could not be sent).
 func (s *Store) RemoveRequest(ctx context.Context, r *Request) error {
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
+	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
 		Key: RequestKey(r.AccountID, r.CreatedAt, r.ID).AV()}); err != nil {
 		return fmt.Errorf("remove compliance request: %w", err)
 	}
@@ -252,7 +244,7 @@ func (s *Store) Requests(ctx context.Context, accountID string, limit int, curso
 	if err != nil {
 		return Page{}, fmt.Errorf("build request query: %w", err)
 	}
-	in := &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+	in := &dynamodb.QueryInput{TableName: aws.String(s.Name), ConsistentRead: aws.Bool(true),
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit + 1)), // #nosec G115 -- bounded above
 		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
 	if cursor != "" {
@@ -262,7 +254,7 @@ func (s *Store) Requests(ctx context.Context, accountID string, limit int, curso
 		}
 		in.ExclusiveStartKey = statetable.Key{PK: pk, SK: sk}.AV()
 	}
-	out, err := s.db.Query(ctx, in)
+	out, err := s.DB.Query(ctx, in)
 	if err != nil {
 		return Page{}, fmt.Errorf("list compliance requests: %w", err)
 	}
@@ -290,7 +282,7 @@ type Records struct {
 func (s *Store) Records(ctx context.Context, accountID string) (*Records, error) {
 	rec := &Records{NDAs: []NDAAcceptance{}, Requests: []Request{}}
 	pk := statetable.AccountPartition(accountID)
-	if err := statetable.EachInPartition(ctx, s.db, s.table, pk, NDAPrefix, nil, func(item map[string]types.AttributeValue) error {
+	if err := statetable.EachInPartition(ctx, s.DB, s.Name, pk, NDAPrefix, nil, func(item map[string]types.AttributeValue) error {
 		var a NDAAcceptance
 		if err := attributevalue.UnmarshalMap(item, &a); err != nil {
 			return fmt.Errorf("decode NDA acceptance: %w", err)
@@ -300,7 +292,7 @@ func (s *Store) Records(ctx context.Context, accountID string) (*Records, error)
 	}); err != nil {
 		return nil, err
 	}
-	if err := statetable.EachInPartition(ctx, s.db, s.table, pk, RequestPrefix, nil, func(item map[string]types.AttributeValue) error {
+	if err := statetable.EachInPartition(ctx, s.DB, s.Name, pk, RequestPrefix, nil, func(item map[string]types.AttributeValue) error {
 		var r Request
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return fmt.Errorf("decode compliance request: %w", err)

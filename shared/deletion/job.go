@@ -66,17 +66,12 @@ func Digest(deletionID, accountID, email string) string {
 
 // Store reads and writes deletion jobs.
 type Store struct {
-	db    statetable.DynamoDB
-	table string
-	now   func() time.Time
+	statetable.Table
 }
 
 // NewStore returns a Store over the state table. now may be nil (time.Now).
 func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store {
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{statetable.NewTable(db, table, now)}
 }
 
 // ErrNotFound reports an unknown deletion id (or a receipt past its retention).
@@ -85,7 +80,7 @@ var ErrNotFound = errors.New("deletion not found")
 // Get reads a job.
 func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 	var j Job
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.DeletionKey(id), s.now(), &j)
+	found, err := s.Table.Get(ctx, statetable.DeletionKey(id), &j)
 	if err != nil {
 		return nil, fmt.Errorf("deletion job: %w", err)
 	}
@@ -105,7 +100,7 @@ var ErrAccountNotActive = errors.New("account not active")
 // If the account's deletion was already accepted, it returns that job and
 // created false: deleting twice is one deletion.
 func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, created bool, err error) {
-	now := s.now().UTC()
+	now := s.Now().UTC()
 	j := &Job{ID: ids.New(IDPrefix), Status: StatusAccepted, AccountID: acct.ID, RequestedAt: now, Deleted: map[string]int{}}
 	j.Digest = Digest(j.ID, acct.ID, acct.Email)
 	item, err := attributevalue.MarshalMap(j)
@@ -130,19 +125,19 @@ func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, c
 	if err != nil {
 		return nil, false, fmt.Errorf("build claim expression: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": statetable.PK}}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: pending}},
-		{Update: statetable.Update(s.table, statetable.AccountKey(acct.ID), acctExpr)},
-		{Update: statetable.Update(s.table, statetable.EmailClaimKey(acct.Email), claimExpr)},
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: pending}},
+		{Update: statetable.Update(s.Name, statetable.AccountKey(acct.ID), acctExpr)},
+		{Update: statetable.Update(s.Name, statetable.EmailClaimKey(acct.Email), claimExpr)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		var a struct {
 			Status     string `dynamodbav:"status"`
 			DeletionID string `dynamodbav:"deletion_id"`
 		}
-		found, gerr := statetable.Get(ctx, s.db, s.table, statetable.AccountKey(acct.ID), now, &a)
+		found, gerr := s.Table.Get(ctx, statetable.AccountKey(acct.ID), &a)
 		if gerr != nil {
 			return nil, false, gerr
 		}
@@ -163,7 +158,7 @@ func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, c
 func (s *Store) Pending(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
 	var out []string
 	errEnough := errors.New("enough")
-	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.PendingDeletionPartition, "", nil,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.PendingDeletionPartition, "", nil,
 		func(item map[string]types.AttributeValue) error {
 			var p struct {
 				SK         string `dynamodbav:"sk"`

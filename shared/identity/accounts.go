@@ -85,7 +85,7 @@ var ErrEmailClaimed = fmt.Errorf("email address already claimed")
 // ErrNotFound. Expired claims (of abandoned signups) count as none.
 func (s *Store) Credential(ctx context.Context, email string) (*Credential, error) {
 	c := &Credential{Email: email}
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.EmailClaimKey(email), s.now(), c)
+	found, err := s.Get(ctx, statetable.EmailClaimKey(email), c)
 	if err != nil {
 		return nil, fmt.Errorf("email claim: %w", err)
 	}
@@ -99,7 +99,7 @@ func (s *Store) Credential(ctx context.Context, email string) (*Credential, erro
 // account whose time to verify has run out).
 func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
 	var a Account
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.AccountKey(id), s.now(), &a)
+	found, err := s.Get(ctx, statetable.AccountKey(id), &a)
 	if err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}
@@ -121,7 +121,7 @@ func notClaimedOrExpired(now time.Time) expression.ConditionBuilder {
 // transaction with conditions, so concurrent signups of one address create
 // one account.
 func (s *Store) CreatePending(ctx context.Context, a *Account, passwordHash string, until time.Time) error {
-	now := s.now()
+	now := s.Now()
 	item, err := attributevalue.MarshalMap(a)
 	if err != nil {
 		return fmt.Errorf("encode account: %w", err)
@@ -147,10 +147,10 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, passwordHash stri
 	if err != nil {
 		return fmt.Errorf("build account condition: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: claim,
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: claim,
 			ConditionExpression: claimCond.Condition(), ExpressionAttributeNames: claimCond.Names(), ExpressionAttributeValues: claimCond.Values()}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: newCond.Condition(), ExpressionAttributeNames: newCond.Names()}},
 	}})
 	if statetable.IsConditionFailed(err) {
@@ -182,9 +182,9 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, 
 	if err != nil {
 		return fmt.Errorf("build extend expression: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: statetable.Update(s.table, statetable.AccountKey(a.ID), pending)},
-		{Update: statetable.Update(s.table, statetable.EmailClaimKey(a.Email), owned)},
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: statetable.Update(s.Name, statetable.AccountKey(a.ID), pending)},
+		{Update: statetable.Update(s.Name, statetable.EmailClaimKey(a.Email), owned)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return ErrNotFound
@@ -229,10 +229,10 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		consume,
-		{Update: statetable.Update(s.table, statetable.AccountKey(t.AccountID), acctExpr)},
-		{Update: statetable.Update(s.table, statetable.EmailClaimKey(acct.Email), claimExpr)},
+		{Update: statetable.Update(s.Name, statetable.AccountKey(t.AccountID), acctExpr)},
+		{Update: statetable.Update(s.Name, statetable.EmailClaimKey(acct.Email), claimExpr)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return nil, ErrTokenUsed
@@ -252,7 +252,7 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string, changed bool) (bool, error) {
 	update := expression.Set(expression.Name("password_hash"), expression.Value(next))
 	if changed {
-		update = update.Set(expression.Name("password_set_ms"), expression.Value(s.now().UnixMilli()))
+		update = update.Set(expression.Name("password_set_ms"), expression.Value(s.Now().UnixMilli()))
 	}
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("password_hash").Equal(expression.Value(old))).
@@ -260,7 +260,7 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string
 	if err != nil {
 		return false, fmt.Errorf("build rehash expression: %w", err)
 	}
-	swapped, err := statetable.ConditionalUpdate(ctx, s.db, s.table, statetable.EmailClaimKey(email), e)
+	swapped, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, statetable.EmailClaimKey(email), e)
 	if err != nil {
 		return false, fmt.Errorf("replace password hash: %w", err)
 	}
@@ -294,7 +294,7 @@ func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash s
 		return err
 	}
 	update := expression.Set(expression.Name("password_hash"), expression.Value(passwordHash)).
-		Set(expression.Name("password_set_ms"), expression.Value(s.now().UnixMilli()))
+		Set(expression.Name("password_set_ms"), expression.Value(s.Now().UnixMilli()))
 	if notifyNextLogin {
 		update = update.Set(expression.Name("notify_next_login"), expression.Value(true))
 	}
@@ -307,8 +307,8 @@ func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash s
 	if err != nil {
 		return fmt.Errorf("build password update: %w", err)
 	}
-	items := append([]types.TransactWriteItem{consume, {Update: statetable.Update(s.table, statetable.EmailClaimKey(email), e)}}, extra...)
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	items := append([]types.TransactWriteItem{consume, {Update: statetable.Update(s.Name, statetable.EmailClaimKey(email), e)}}, extra...)
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if statetable.IsConditionFailed(err) {
 		return ErrTokenUsed
 	}
@@ -324,8 +324,8 @@ func (s *Store) ClearLoginNotice(ctx context.Context, email string) error {
 	if err != nil {
 		return fmt.Errorf("build notice update: %w", err)
 	}
-	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.EmailClaimKey(email).AV(),
+	if _, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Name), Key: statetable.EmailClaimKey(email).AV(),
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(),
 	}); err != nil {
 		return fmt.Errorf("clear login notice: %w", err)

@@ -81,7 +81,7 @@ func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPo
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(sess.ExpiresAt())
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item}); err != nil {
 		return nil, "", fmt.Errorf("put session: %w", err)
 	}
 	return sess, sessionToken(accountID, sess.ID, secret), nil
@@ -133,13 +133,13 @@ func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID stri
 		if attempt > 0 { // throttled: back off a little before asking again
 			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
 		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-			s.table: {Keys: keys, ConsistentRead: aws.Bool(true)},
+		out, err := s.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			s.Name: {Keys: keys, ConsistentRead: aws.Bool(true)},
 		}})
 		if err != nil {
 			return nil, false, fmt.Errorf("get session: %w", err)
 		}
-		for _, it := range out.Responses[s.table] {
+		for _, it := range out.Responses[s.Name] {
 			switch sk, _ := it[statetable.SK].(*types.AttributeValueMemberS); {
 			case sk != nil && sk.Value == acctKey.SK:
 				st, _ := it["status"].(*types.AttributeValueMemberS)
@@ -148,7 +148,7 @@ func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID stri
 				session = it
 			}
 		}
-		keys = out.UnprocessedKeys[s.table].Keys
+		keys = out.UnprocessedKeys[s.Name].Keys
 	}
 	return session, active, nil
 }
@@ -164,8 +164,8 @@ func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, 
 	if err != nil {
 		return fmt.Errorf("build touch expression: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.SessionKey(sess.AccountID, sess.ID).AV(),
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SessionKey(sess.AccountID, sess.ID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -180,8 +180,8 @@ func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, 
 
 // RevokeSession ends a session at once. Revoking one already gone is not an error.
 func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) error {
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: statetable.SessionKey(accountID, sessionID).AV(),
+	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SessionKey(accountID, sessionID).AV(),
 	}); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
@@ -193,7 +193,7 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) 
 func (s *Store) Sessions(ctx context.Context, accountID string) ([]*Session, error) {
 	now := s.Now()
 	var out []*Session
-	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.AccountPartition(accountID), statetable.SessionPrefix, nil,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(accountID), statetable.SessionPrefix, nil,
 		func(item map[string]types.AttributeValue) error {
 			var sess Session
 			if err := attributevalue.UnmarshalMap(item, &sess); err != nil {
@@ -214,8 +214,8 @@ func (s *Store) Sessions(ctx context.Context, accountID string) ([]*Session, err
 // RevokeSessionIfExists ends one of the account's sessions and reports
 // whether it was there (and live) to end.
 func (s *Store) RevokeSessionIfExists(ctx context.Context, accountID, sessionID string) (bool, error) {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: statetable.SessionKey(accountID, sessionID).AV(),
+	out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SessionKey(accountID, sessionID).AV(),
 		ReturnValues: types.ReturnValueAllOld,
 	})
 	if err != nil {
@@ -236,7 +236,7 @@ func (s *Store) RevokeSessionIfExists(ctx context.Context, accountID, sessionID 
 // request: every request reads its session strongly consistently.
 func (s *Store) RevokeSessions(ctx context.Context, accountID, keep string) (int, error) {
 	n := 0
-	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.AccountPartition(accountID), statetable.SessionPrefix,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(accountID), statetable.SessionPrefix,
 		[]string{statetable.SK}, func(item map[string]types.AttributeValue) error {
 			var k struct {
 				SK string `dynamodbav:"sk"`

@@ -19,18 +19,10 @@ var ErrNotFound = errors.New("not found")
 
 // Store reads and writes identity items in the state table.
 type Store struct {
-	db    DynamoDB
-	table string
-	now   func() time.Time
+	statetable.Table
 }
 
 // NewStore returns a Store over the named table. now may be nil (time.Now).
 func NewStore(db DynamoDB, table string, now func() time.Time) *Store {
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{statetable.NewTable(db, table, now)}
 }
-
-// Now is the store's clock, for callers that must agree with it.
-func (s *Store) Now() time.Time { return s.now().UTC() }

@@ -37,7 +37,7 @@ type Token struct {
 // value, which only the email that carries it will ever hold.
 func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (string, error) {
 	value := ids.Secret()
-	t.IssuedMillis = s.now().UnixMilli()
+	t.IssuedMillis = s.Now().UnixMilli()
 	item, err := attributevalue.MarshalMap(t)
 	if err != nil {
 		return "", fmt.Errorf("encode token: %w", err)
@@ -45,7 +45,7 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 	for k, v := range statetable.TokenKey(t.Kind, ids.Hash(value)).AV() {
 		item[k] = v
 	}
-	item[statetable.ExpiresAt] = statetable.Epoch(s.now().Add(ttl))
+	item[statetable.ExpiresAt] = statetable.Epoch(s.Now().Add(ttl))
 	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(statetable.PK))).Build()
 	if err != nil {
 		return "", fmt.Errorf("build token condition: %w", err)
@@ -54,10 +54,10 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 	// the token; it lapses with it.
 	ref := statetable.TokenRefKey(t.AccountID, t.Kind, ids.Hash(value)).AV()
 	ref[statetable.ExpiresAt] = item[statetable.ExpiresAt]
-	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+	if _, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: ref}},
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: ref}},
 	}}); err != nil {
 		return "", fmt.Errorf("put token: %w", err)
 	}
@@ -71,7 +71,7 @@ func (s *Store) LookupToken(ctx context.Context, kind, value string) (*Token, er
 		return nil, ErrNotFound
 	}
 	t := &Token{Hash: ids.Hash(value)}
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.TokenKey(kind, t.Hash), s.now(), t)
+	found, err := s.Get(ctx, statetable.TokenKey(kind, t.Hash), t)
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
@@ -86,12 +86,12 @@ func (s *Store) LookupToken(ctx context.Context, kind, value string) (*Token, er
 func (s *Store) consumeToken(t *Token) (types.TransactWriteItem, error) {
 	cond, err := expression.NewBuilder().WithCondition(
 		expression.AttributeExists(expression.Name(statetable.PK)).
-			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(s.now().Unix())))).Build()
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(s.Now().Unix())))).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("build consume condition: %w", err)
 	}
 	return types.TransactWriteItem{Delete: &types.Delete{
-		TableName: aws.String(s.table), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
+		TableName: aws.String(s.Name), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
 	}}, nil
 }
@@ -99,8 +99,8 @@ func (s *Store) consumeToken(t *Token) (types.TransactWriteItem, error) {
 // DeleteToken removes a token that can no longer be used (best effort: TTL
 // would remove it anyway).
 func (s *Store) DeleteToken(ctx context.Context, t *Token) error {
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
+	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.Name), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
 	}); err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}

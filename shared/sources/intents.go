@@ -38,7 +38,7 @@ func (i *Intent) clear(table string) types.TransactWriteItem {
 
 // WriteIntent records that a secret for the source is about to change.
 func (s *Store) WriteIntent(ctx context.Context, accountID, sourceID, secretName string) (*Intent, error) {
-	in := &Intent{CreatedMillis: s.now().UnixMilli(), AccountID: accountID, SourceID: sourceID, SecretName: secretName}
+	in := &Intent{CreatedMillis: s.Now().UnixMilli(), AccountID: accountID, SourceID: sourceID, SecretName: secretName}
 	item, err := attributevalue.MarshalMap(in)
 	if err != nil {
 		return nil, fmt.Errorf("encode intent: %w", err)
@@ -46,8 +46,8 @@ func (s *Store) WriteIntent(ctx context.Context, accountID, sourceID, secretName
 	for k, v := range in.key().AV() {
 		item[k] = v
 	}
-	item[statetable.ExpiresAt] = statetable.Epoch(s.now().Add(intentTTL))
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+	item[statetable.ExpiresAt] = statetable.Epoch(s.Now().Add(intentTTL))
+	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item}); err != nil {
 		return nil, fmt.Errorf("put intent: %w", err)
 	}
 	return in, nil
@@ -55,7 +55,7 @@ func (s *Store) WriteIntent(ctx context.Context, accountID, sourceID, secretName
 
 // ClearIntent removes an intent once the secret and the item agree.
 func (s *Store) ClearIntent(ctx context.Context, in *Intent) error {
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: in.key().AV()}); err != nil {
+	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name), Key: in.key().AV()}); err != nil {
 		return fmt.Errorf("clear intent: %w", err)
 	}
 	return nil
@@ -70,8 +70,8 @@ func (s *Store) StaleIntents(ctx context.Context, cutoff time.Time, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("build intent query: %w", err)
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true), Limit: aws.Int32(int32(min(limit, 1000))), // #nosec G115 -- bounded by min
+	out, err := s.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.Name), ConsistentRead: aws.Bool(true), Limit: aws.Int32(int32(min(limit, 1000))), // #nosec G115 -- bounded by min
 		KeyConditionExpression: key.KeyCondition(), ExpressionAttributeNames: key.Names(), ExpressionAttributeValues: key.Values(),
 	})
 	if err != nil {

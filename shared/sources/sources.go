@@ -76,27 +76,19 @@ type DynamoDB = statetable.DynamoDB
 
 // Store keeps source items in the state table, in their account's partition.
 type Store struct {
-	db    DynamoDB
-	table string
-	now   func() time.Time
+	statetable.Table
 }
 
 // NewStore returns a Store; now may be nil (time.Now).
 func NewStore(db DynamoDB, table string, now func() time.Time) *Store {
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{statetable.NewTable(db, table, now)}
 }
-
-// Now is the store's clock.
-func (s *Store) Now() time.Time { return s.now().UTC() }
 
 // Get returns one of the account's sources, or ErrNotFound (also for another
 // account's source: the key holds the account id).
 func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, error) {
 	var src Source
-	found, err := statetable.Get(ctx, s.db, s.table, statetable.SourceKey(accountID, sourceID), s.now(), &src)
+	found, err := s.Table.Get(ctx, statetable.SourceKey(accountID, sourceID), &src)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -109,7 +101,7 @@ func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, e
 // List returns the account's sources, oldest first.
 func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
 	out := []*Source{}
-	err := statetable.EachInPartition(ctx, s.db, s.table, statetable.AccountPartition(accountID), statetable.SourcePrefix, nil,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(accountID), statetable.SourcePrefix, nil,
 		func(item map[string]types.AttributeValue) error {
 			var src Source
 			if err := attributevalue.UnmarshalMap(item, &src); err != nil {
@@ -149,14 +141,14 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 		return fmt.Errorf("build source condition: %w", err)
 	}
 	items := []types.TransactWriteItem{
-		{Update: statetable.Update(s.table, statetable.AccountKey(src.AccountID), count)},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+		{Update: statetable.Update(s.Name, statetable.AccountKey(src.AccountID), count)},
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
 	}
 	if intent != nil {
-		items = append(items, intent.clear(s.table))
+		items = append(items, intent.clear(s.Name))
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
 		return ErrLimitReached
 	}
@@ -193,8 +185,8 @@ func (s *Store) LockCredentials(ctx context.Context, accountID, sourceID, token 
 	if err != nil {
 		return fmt.Errorf("build lock: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -215,8 +207,8 @@ func (s *Store) UnlockCredentials(ctx context.Context, accountID, sourceID, toke
 	if err != nil {
 		return fmt.Errorf("build unlock: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -240,8 +232,8 @@ func (s *Store) Verified(ctx context.Context, accountID, sourceID, keyHint, toke
 	if err != nil {
 		return nil, fmt.Errorf("build verified update: %w", err)
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
 	})
@@ -275,8 +267,8 @@ func (s *Store) updateSource(ctx context.Context, accountID, sourceID string, up
 	if err != nil {
 		return nil, fmt.Errorf("build source update: %w", err)
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
 	})
@@ -306,10 +298,10 @@ func (s *Store) Delete(ctx context.Context, accountID, sourceID string) error {
 	if err != nil {
 		return fmt.Errorf("build count expression: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(s.table), Key: statetable.SourceKey(accountID, sourceID).AV(),
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
 			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		{Update: statetable.Update(s.table, statetable.AccountKey(accountID), count)},
+		{Update: statetable.Update(s.Name, statetable.AccountKey(accountID), count)},
 	}})
 	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
 		return ErrNotFound

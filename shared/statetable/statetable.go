@@ -263,3 +263,29 @@ const PendingDeletionPartition = "DELETIONS#pending"
 func PendingDeletionKey(acceptedMillis int64, deletionID string) Key {
 	return Key{PendingDeletionPartition, fmt.Sprintf("%013d#%s", acceptedMillis, deletionID)}
 }
+
+// Table is the state table as a store sees it: the client, the table's
+// name and the clock by which expired items count as absent. Each package's
+// store embeds one.
+type Table struct {
+	DB   DynamoDB
+	Name string
+	now  func() time.Time
+}
+
+// NewTable returns a Table; now may be nil (time.Now).
+func NewTable(db DynamoDB, name string, now func() time.Time) Table {
+	if now == nil {
+		now = time.Now
+	}
+	return Table{DB: db, Name: name, now: now}
+}
+
+// Now is the table's clock, in UTC.
+func (t Table) Now() time.Time { return t.now().UTC() }
+
+// Get reads one item strongly consistently into dst and reports whether it
+// was there and unexpired (see the package function Get).
+func (t Table) Get(ctx context.Context, k Key, dst any) (bool, error) {
+	return Get(ctx, t.DB, t.Name, k, t.now(), dst)
+}
