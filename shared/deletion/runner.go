@@ -388,6 +388,11 @@ func (r *Runner) deleteAccount(ctx context.Context, job *Job, token string) erro
 	if err := r.count(ctx, job, token, "other_items", rest); err != nil {
 		return err
 	}
+	// A request that was in flight when the deletion was accepted may have
+	// logged since the request-log step: look once more.
+	if err := r.deleteRequestLogs(ctx, job, token); err != nil {
+		return err
+	}
 	now := r.Now().UTC()
 	fin, err := expression.NewBuilder().
 		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
