@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/form"
@@ -228,6 +227,3 @@ func pattern(path string) string {
 	}
 	return strings.Join(parts, "/")
 }
-
-// Unix is a fixed point in time tests build subscriptions around.
-var Unix = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Unix()
