@@ -56,15 +56,7 @@ var ErrAccountGone = errors.New("account not found or not active")
 
 // Record reads the account with its billing state.
 func (s *Store) Record(ctx context.Context, accountID string) (*Record, error) {
-	var r Record
-	found, err := s.Get(ctx, statetable.AccountKey(accountID), &r)
-	if err != nil {
-		return nil, fmt.Errorf("billing record: %w", err)
-	}
-	if !found {
-		return nil, ErrAccountGone
-	}
-	return &r, nil
+	return statetable.Item[Record](ctx, s.Table, statetable.AccountKey(accountID), "billing record", ErrAccountGone)
 }
 
 type customerLink struct {

@@ -176,15 +176,7 @@ func (s *Store) AcceptNDA(ctx context.Context, a NDAAcceptance) (NDAAcceptance, 
 
 // NDA returns the account's acceptance of the version, or ErrNotFound.
 func (s *Store) NDA(ctx context.Context, accountID, version string) (*NDAAcceptance, error) {
-	var a NDAAcceptance
-	found, err := s.Get(ctx, NDAKey(accountID, version), &a)
-	if err != nil {
-		return nil, fmt.Errorf("NDA acceptance: %w", err)
-	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return &a, nil
+	return statetable.Item[NDAAcceptance](ctx, s.Table, NDAKey(accountID, version), "NDA acceptance", ErrNotFound)
 }
 
 // AddRequest records a new request (its id, account and time set).

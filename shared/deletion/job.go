@@ -79,15 +79,7 @@ var ErrNotFound = errors.New("deletion not found")
 
 // Get reads a job.
 func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
-	var j Job
-	found, err := s.Table.Get(ctx, statetable.DeletionKey(id), &j)
-	if err != nil {
-		return nil, fmt.Errorf("deletion job: %w", err)
-	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return &j, nil
+	return statetable.Item[Job](ctx, s.Table, statetable.DeletionKey(id), "deletion job", ErrNotFound)
 }
 
 // ErrAccountNotActive reports an account that is not active (and not being

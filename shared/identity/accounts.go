@@ -98,15 +98,7 @@ func (s *Store) Credential(ctx context.Context, email string) (*Credential, erro
 // Account returns the account with the id, or ErrNotFound (also for a pending
 // account whose time to verify has run out).
 func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
-	var a Account
-	found, err := s.Get(ctx, statetable.AccountKey(id), &a)
-	if err != nil {
-		return nil, fmt.Errorf("account: %w", err)
-	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return &a, nil
+	return statetable.Item[Account](ctx, s.Table, statetable.AccountKey(id), "account", ErrNotFound)
 }
 
 // notClaimedOrExpired is the condition under which an address may be claimed.

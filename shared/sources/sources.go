@@ -87,15 +87,7 @@ func NewStore(db DynamoDB, table string, now func() time.Time) *Store {
 // Get returns one of the account's sources, or ErrNotFound (also for another
 // account's source: the key holds the account id).
 func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, error) {
-	var src Source
-	found, err := s.Table.Get(ctx, statetable.SourceKey(accountID, sourceID), &src)
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
-	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return &src, nil
+	return statetable.Item[Source](ctx, s.Table, statetable.SourceKey(accountID, sourceID), "source", ErrNotFound)
 }
 
 // List returns the account's sources, oldest first.

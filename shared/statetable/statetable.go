@@ -289,3 +289,17 @@ func (t Table) Now() time.Time { return t.now().UTC() }
 func (t Table) Get(ctx context.Context, k Key, dst any) (bool, error) {
 	return Get(ctx, t.DB, t.Name, k, t.now(), dst)
 }
+
+// Item reads the item at k into a new T; an absent or expired item is
+// notFound. what names the item in errors.
+func Item[T any](ctx context.Context, t Table, k Key, what string, notFound error) (*T, error) {
+	var v T
+	found, err := t.Get(ctx, k, &v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if !found {
+		return nil, notFound
+	}
+	return &v, nil
+}
