@@ -112,7 +112,7 @@ func typeName(v any) string {
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func requestID(r *http.Request) string {
-	if lc, ok := lambdacontext.FromContext(r.Context()); ok && validID(lc.AwsRequestID) {
+	if lc, ok := lambdacontext.FromContext(r.Context()); ok && ValidRequestID(lc.AwsRequestID) {
 		return lc.AwsRequestID
 	}
 	var b [16]byte
@@ -120,7 +120,10 @@ func requestID(r *http.Request) string {
 	return "req_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
 }
 
-func validID(s string) bool {
+// ValidRequestID reports whether s may serve as a request id taken from a
+// caller (Lambda's, or an invoker's): at most 64 letters, digits, - and _,
+// so that it is safe in a log line and a request-log item.
+func ValidRequestID(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}

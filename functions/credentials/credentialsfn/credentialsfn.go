@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/sources"
+	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // Request names a source.
@@ -68,7 +69,7 @@ func New(ctx context.Context, env coldstart.Env) (*Handler, error) {
 
 // Invoke returns the source's location and keys.
 func (h *Handler) Invoke(ctx context.Context, req Request) (*Response, error) {
-	if validCallerID(req.RequestID) {
+	if web.ValidRequestID(req.RequestID) {
 		ctx = logging.WithRequestID(ctx, req.RequestID)
 	}
 	if !ids.Valid("acct", req.AccountID) || !ids.Valid("src", req.SourceID) {
@@ -90,16 +91,4 @@ func (h *Handler) Invoke(ctx context.Context, req Request) (*Response, error) {
 	h.logger.InfoContext(ctx, "credentials read", "account_id", src.AccountID, "source_id", src.ID)
 	return &Response{Type: src.Type, Bucket: src.Bucket, Region: src.Region, Prefix: src.Prefix, Endpoint: src.Endpoint,
 		AccessKeyID: keys.AccessKeyID, SecretAccessKey: keys.SecretAccessKey}, nil
-}
-
-func validCallerID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
