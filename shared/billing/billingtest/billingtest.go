@@ -110,16 +110,26 @@ func respond(v any, obj any) error {
 	return json.Unmarshal(data, v)
 }
 
-// Call implements stripe.Backend.
-func (b *Backend) Call(method, path, key string, params stripe.ParamsContainer, v stripe.LastResponseSetter) error {
+// begin counts a call (under b.mu) and asks Fail about it; it returns the
+// call's "METHOD /path-pattern".
+func (b *Backend) begin(method, path string) (string, error) {
 	op := method + " " + pattern(path)
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.calls[op]++
 	if b.Fail != nil {
 		if err := b.Fail(method, path); err != nil {
-			return err
+			return op, err
 		}
+	}
+	return op, nil
+}
+
+// Call implements stripe.Backend.
+func (b *Backend) Call(method, path, key string, params stripe.ParamsContainer, v stripe.LastResponseSetter) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	op, err := b.begin(method, path)
+	if err != nil {
+		return err
 	}
 	var p *stripe.Params
 	if params != nil {
@@ -165,14 +175,11 @@ func (b *Backend) Call(method, path, key string, params stripe.ParamsContainer, 
 
 // CallRaw implements stripe.Backend (stripe-go's list calls use it).
 func (b *Backend) CallRaw(method, path, key string, body *form.Values, params *stripe.Params, v stripe.LastResponseSetter) error {
-	op := method + " " + pattern(path)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.calls[op]++
-	if b.Fail != nil {
-		if err := b.Fail(method, path); err != nil {
-			return err
-		}
+	op, err := b.begin(method, path)
+	if err != nil {
+		return err
 	}
 	if op != "GET /v1/subscriptions" {
 		return fmt.Errorf("billingtest: %s is not implemented", op)
