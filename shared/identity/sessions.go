@@ -37,6 +37,32 @@ type Session struct {
 	LastUsedAt time.Time `dynamodbav:"last_used_at"`
 	IdleUntil  int64     `dynamodbav:"idle_until"` // epoch seconds
 	EndsAt     int64     `dynamodbav:"ends_at"`    // epoch seconds: the absolute lifetime
+
+	// account is the account item read with the session by Authenticate.
+	account map[string]types.AttributeValue `dynamodbav:"-"`
+}
+
+// Account returns the account of a session that Authenticate returned, as
+// read together with the session (so an authenticated handler need not
+// read it again).
+func (s *Session) Account() (*Account, error) {
+	var a Account
+	if err := s.DecodeAccount(&a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// DecodeAccount decodes the account item read with the session into dst,
+// for callers that read more of it than Account holds (billing).
+func (s *Session) DecodeAccount(dst any) error {
+	if s.account == nil {
+		return ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(s.account, dst); err != nil {
+		return fmt.Errorf("decode account: %w", err)
+	}
+	return nil
 }
 
 // ExpiresAt is when the session ends unless used again.
@@ -95,14 +121,17 @@ func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy)
 	if !ok {
 		return nil, ErrNotFound
 	}
-	item, active, err := s.sessionAndAccount(ctx, accountID, sessionID)
+	item, account, err := s.sessionAndAccount(ctx, accountID, sessionID)
 	if err != nil {
 		return nil, err
 	}
-	if item == nil || !active {
+	if item == nil || account == nil {
 		return nil, ErrNotFound
 	}
-	var sess Session
+	if st, _ := account["status"].(*types.AttributeValueMemberS); st == nil || st.Value != StatusActive {
+		return nil, ErrNotFound // not verified, or being deleted
+	}
+	sess := Session{account: account}
 	if err := attributevalue.UnmarshalMap(item, &sess); err != nil {
 		return nil, fmt.Errorf("decode session: %w", err)
 	}
@@ -118,17 +147,16 @@ func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy)
 	return &sess, nil
 }
 
-// sessionAndAccount reads the session item and its account's status in one
+// sessionAndAccount reads the session item and its account item in one
 // strongly consistent round trip, so that a session of an account being
-// deleted stops working the moment the deletion is accepted.
-func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID string) (map[string]types.AttributeValue, bool, error) {
+// deleted stops working the moment the deletion is accepted, and the
+// handler behind gets the account without reading it again.
+func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID string) (session, account map[string]types.AttributeValue, err error) {
 	sessKey, acctKey := statetable.SessionKey(accountID, sessionID), statetable.AccountKey(accountID)
 	keys := []map[string]types.AttributeValue{sessKey.AV(), acctKey.AV()}
-	var session map[string]types.AttributeValue
-	active := false
 	for attempt := 0; len(keys) > 0; attempt++ {
 		if attempt == 5 {
-			return nil, false, fmt.Errorf("get session: keys still unprocessed after %d attempts", attempt)
+			return nil, nil, fmt.Errorf("get session: keys still unprocessed after %d attempts", attempt)
 		}
 		if attempt > 0 { // throttled: back off a little before asking again
 			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
@@ -137,20 +165,18 @@ func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID stri
 			s.Name: {Keys: keys, ConsistentRead: aws.Bool(true)},
 		}})
 		if err != nil {
-			return nil, false, fmt.Errorf("get session: %w", err)
+			return nil, nil, fmt.Errorf("get session: %w", err)
 		}
 		for _, it := range out.Responses[s.Name] {
-			switch sk, _ := it[statetable.SK].(*types.AttributeValueMemberS); {
-			case sk != nil && sk.Value == acctKey.SK:
-				st, _ := it["status"].(*types.AttributeValueMemberS)
-				active = st != nil && st.Value == StatusActive
-			default:
+			if sk, _ := it[statetable.SK].(*types.AttributeValueMemberS); sk != nil && sk.Value == acctKey.SK {
+				account = it
+			} else {
 				session = it
 			}
 		}
 		keys = out.UnprocessedKeys[s.Name].Keys
 	}
-	return session, active, nil
+	return session, account, nil
 }
 
 func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, p SessionPolicy) error {

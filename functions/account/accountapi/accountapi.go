@@ -5,10 +5,8 @@ package accountapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
-	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
@@ -43,7 +41,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	logs := requestlog.NewReader(b.DynamoDB, b.RequestLogTable, b.Now)
-	ex := &exporter{db: b.DynamoDB, table: b.Table, billing: billing.NewStore(b.DynamoDB, b.Table, b.Now),
+	ex := &exporter{db: b.DynamoDB, table: b.Table,
 		sessions: b.Identity, sources: sources.NewStore(b.DynamoDB, b.Table, b.Now),
 		records: compliance.NewStore(b.DynamoDB, b.Table, b.Now),
 		// Only LoginFailures is called, which the policy does not affect.
@@ -58,11 +56,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 
 func getAccount(store *identity.Store) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := identity.SessionFrom(r.Context())
-		acct, err := store.Account(r.Context(), sess.AccountID)
-		if errors.Is(err, identity.ErrNotFound) || err == nil && acct.Status != identity.StatusActive {
-			return web.Errorf(http.StatusUnauthorized, "unauthenticated", "Log in first: this route needs a valid session.")
-		}
+		acct, err := identity.SessionFrom(r.Context()).Account() // read with the session
 		if err != nil {
 			return err
 		}

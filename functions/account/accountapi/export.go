@@ -182,7 +182,6 @@ type exportContinuation struct {
 type exporter struct {
 	db       dynamodb.QueryAPIClient // the state table, for the census of the partition
 	table    string
-	billing  *billing.Store
 	sessions *identity.Store
 	sources  *sources.Store
 	records  *compliance.Store
@@ -192,8 +191,6 @@ type exporter struct {
 	logger   *slog.Logger
 	now      func() time.Time
 }
-
-var errGone = web.Errorf(http.StatusUnauthorized, "unauthenticated", "Log in first: this route needs a valid session.")
 
 // export answers GET /v1/account/export[?request_logs_cursor=…].
 func (e *exporter) export(w http.ResponseWriter, r *http.Request) error {
@@ -225,11 +222,8 @@ func (e *exporter) export(w http.ResponseWriter, r *http.Request) error {
 
 // document reads everything held about the caller's account.
 func (e *exporter) document(ctx context.Context, me *identity.Session, now time.Time) (*exportDocument, error) {
-	rec, err := e.billing.Record(ctx, me.AccountID)
-	if errors.Is(err, billing.ErrAccountGone) || err == nil && rec.Account.Status != identity.StatusActive {
-		return nil, errGone
-	}
-	if err != nil {
+	rec := &billing.Record{} // read with the session, which only an active account's authenticates
+	if err := me.DecodeAccount(rec); err != nil {
 		return nil, err
 	}
 	doc := &exportDocument{Format: ExportFormat, ExportedAt: now,

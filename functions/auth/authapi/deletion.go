@@ -31,7 +31,7 @@ type DeletionView struct {
 // address gets a confirmation, the last email it gets from this account. A
 // second request while the deletion runs returns the same deletion.
 func (s *Service) DeleteAccount(ctx context.Context, sess *identity.Session, pass string) (*deletion.Job, error) {
-	acct, err := s.store.Account(ctx, sess.AccountID)
+	acct, err := sess.Account() // read with the session
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func (s *Service) confirmPassword(ctx context.Context, event string, acct *ident
 // Change replaces the password of a signed-in person who proves the current
 // one (under the same failure counting as login); every other session ends.
 func (s *Service) Change(ctx context.Context, sess *identity.Session, current, next string) error {
-	acct, err := s.store.Account(ctx, sess.AccountID)
+	acct, err := sess.Account() // read with the session
 	if err != nil {
 		return err
 	}

@@ -87,13 +87,14 @@ func unavailable(err error) error {
 
 var errGone = web.Errorf(http.StatusUnauthorized, "unauthenticated", "Log in first: this route needs a valid session.")
 
-// account reads the signed-in account with its billing state.
+// account is the signed-in account with its billing state, as read with
+// the session (which only an active account's authenticates).
 func (s *Service) account(ctx context.Context) (*billing.Record, error) {
-	rec, err := s.Store.Record(ctx, identity.SessionFrom(ctx).AccountID)
-	if errors.Is(err, billing.ErrAccountGone) || err == nil && rec.Account.Status != identity.StatusActive {
-		return nil, errGone
+	var rec billing.Record
+	if err := identity.SessionFrom(ctx).DecodeAccount(&rec); err != nil {
+		return nil, err
 	}
-	return rec, err
+	return &rec, nil
 }
 
 func (s *Service) checkout(w http.ResponseWriter, r *http.Request) error {

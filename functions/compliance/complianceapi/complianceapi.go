@@ -50,7 +50,6 @@ var ndaVersionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 
 // Service holds the compliance function's dependencies.
 type Service struct {
-	Accounts   *identity.Store
 	Records    *compliance.Store
 	Notices    *NoticeStore
 	Throttle   *throttle.Store
@@ -93,7 +92,6 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	s := &Service{
-		Accounts: b.Identity,
 		Records:  compliance.NewStore(b.DynamoDB, b.Table, b.Now),
 		Notices:  NewNoticeStore(b.DynamoDB, b.Table, retention, b.Now),
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now),

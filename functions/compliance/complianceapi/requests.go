@@ -377,15 +377,10 @@ func (s *Service) listRequests(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var errGone = web.Errorf(http.StatusUnauthorized, "unauthenticated", "Log in first: this route needs a valid session.")
-
-// account reads the signed-in account, for its plan.
+// account is the signed-in account, for its plan, as read with the session
+// (which only an active account's authenticates).
 func (s *Service) account(ctx context.Context) (*identity.Account, error) {
-	acct, err := s.Accounts.Account(ctx, identity.SessionFrom(ctx).AccountID)
-	if errors.Is(err, identity.ErrNotFound) || err == nil && acct.Status != identity.StatusActive {
-		return nil, errGone
-	}
-	return acct, err
+	return identity.SessionFrom(ctx).Account()
 }
 
 // readJSON reads a request's JSON body as web.DecodeJSON does (media type,

@@ -288,7 +288,7 @@ func newFixture(t testing.TB, limits Limits) *fixture {
 	f.auth = identity.NewAuthenticator(f.accounts, identity.SessionPolicy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}, nil)
 	f.checker = &countingChecker{next: s3check.New(s3check.Options{AllowLoopbackHTTP: true})}
 	logger := logging.New(f.logs, slog.LevelDebug)
-	f.svc = &Service{Store: f.store, Vault: f.vault, Accounts: f.accounts, Checker: f.checker,
+	f.svc = &Service{Store: f.store, Vault: f.vault, Checker: f.checker,
 		Limits: limits, AllowLoopback: true, Logger: logger}
 	f.handler = web.Wrap(f.svc.Handler(f.auth), web.Options{Logger: logger, Function: "sources"})
 

@@ -168,7 +168,7 @@ func newFuzzService(t testing.TB) *fuzzService {
 	}
 	fs := &fuzzService{token: token, checker: &refusingChecker{}, logs: &resettableBuffer{}, unknown: ids.New("src")}
 	logger := logging.New(fs.logs, slog.LevelDebug)
-	svc := &Service{Store: sources.NewStore(db, "fuzz", now), Vault: vault, Accounts: accounts, Checker: fs.checker,
+	svc := &Service{Store: sources.NewStore(db, "fuzz", now), Vault: vault, Checker: fs.checker,
 		Limits: Limits{Standard: 0, Premium: 0}, Logger: logger}
 	fs.handler = web.Wrap(svc.Handler(auth), web.Options{Logger: logger, Function: "sources"})
 	return fs

@@ -54,7 +54,6 @@ func (l Limits) of(plan string) int {
 type Service struct {
 	Store         *sources.Store
 	Vault         *sources.Vault
-	Accounts      *identity.Store
 	Checker       ReadChecker
 	Limits        Limits
 	AllowLoopback bool // local stage: http://127.0.0.1 endpoints for the in-process S3
@@ -83,7 +82,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	}
 	local := b.Stage == coldstart.LocalStage
 	svc := &Service{
-		Store: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault, Accounts: b.Identity,
+		Store: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault,
 		Checker: s3check.New(s3check.Options{AllowLoopbackHTTP: local}), Limits: limits,
 		AllowLoopback: local, Logger: b.Logger,
 	}
@@ -125,7 +124,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	acct, err := s.Accounts.Account(ctx, me.AccountID)
+	acct, err := me.Account() // read with the session
 	if err != nil {
 		return err
 	}
