@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,6 +60,9 @@ type Base struct {
 	FunctionName string
 
 	dynamoEndpoint, secretsEndpoint string
+	// secrets is the one Secrets Manager client of the cold start, built on
+	// first use (not every function reads a secret).
+	secrets func() *secretsmanager.Client
 }
 
 // Load reads the shared configuration and builds the shared clients. It
@@ -103,6 +107,13 @@ func Load(ctx context.Context, function string, env Env) (*Base, error) {
 			o.DisableValidateResponseChecksum = true
 		}
 	})
+	b.secrets = sync.OnceValue(func() *secretsmanager.Client {
+		return secretsmanager.NewFromConfig(b.AWS, func(o *secretsmanager.Options) {
+			if b.secretsEndpoint != "" {
+				o.BaseEndpoint = aws.String(b.secretsEndpoint)
+			}
+		})
+	})
 	b.Identity = identity.NewStore(b.DynamoDB, b.Table, now)
 	b.Auth = identity.NewAuthenticator(b.Identity, policy, b.Origins)
 	return b, nil
@@ -141,14 +152,9 @@ func awsConfig(r *config.Reader, local bool) (aws.Config, error) {
 // function's own reads, in one message.
 func (b *Base) Finish() error { return b.Config.Err() }
 
-// SecretsManager returns a Secrets Manager client (honouring the local endpoint).
-func (b *Base) SecretsManager() *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(b.AWS, func(o *secretsmanager.Options) {
-		if b.secretsEndpoint != "" {
-			o.BaseEndpoint = aws.String(b.secretsEndpoint)
-		}
-	})
-}
+// SecretsManager returns the cold start's Secrets Manager client (honouring
+// the local endpoint); every secret read and the source vault share it.
+func (b *Base) SecretsManager() *secretsmanager.Client { return b.secrets() }
 
 // SecretJSON reads a JSON secret from Secrets Manager into dst. Called at cold
 // start only; the value stays in memory.
