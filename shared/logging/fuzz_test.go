@@ -14,13 +14,15 @@ import (
 )
 
 // simpleEmail is what a reviewer grepping the logs would call an email address.
-var simpleEmail = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+var simpleEmail = regexp.MustCompile(`[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 
 // planted are personal data and secrets that, set apart by spaces, must
 // never survive Scrub whole, whatever surrounds them.
 var planted = []string{
 	"alice@example.com",
 	"first.last+tag@sub.example.co.uk",
+	"mary.o'connor@example.com",
+	"ann'@example.com",
 	"203.0.113.42",
 	"10.0.0.1",
 	"2001:db8::1",

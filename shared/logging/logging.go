@@ -115,6 +115,7 @@ var sensitiveKeyParts = []string{
 	"password", "passwd", "secret", "token", "authorization", "cookie", "credential",
 	"email", "mail_to", "address", "ip", "user_agent", "useragent", "card", "cvc", "pan",
 	"api_key", "apikey", "access_key", "session", "signature", "body", "query",
+	"phone", "signatory", "complainant", "contact", "pwd", "passphrase",
 }
 
 // safeKeys are keys that contain a sensitive part but hold none of it.
@@ -142,7 +143,8 @@ func sensitiveKey(key string) bool {
 }
 
 var (
-	emailPattern = regexp.MustCompile(`[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+`)
+	// The local part may hold an apostrophe (o'connor@…), as emailaddr allows.
+	emailPattern = regexp.MustCompile(`[^\s@"<>(),;:]+@[^\s@"'<>(),;:]+`)
 	ipv4Pattern  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	// Full and compressed IPv6 ("2001:db8::1", "fe80::1ff:fe23:4567:890a", "::1").
 	ipv6Pattern   = regexp.MustCompile(`(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}\b`)
