@@ -9,4 +9,4 @@ import (
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 )
 
-func main() { lambda.Start(coldstart.Build(credentialsfn.New).Invoke) }
+func main() { lambda.Start(coldstart.Invoked(coldstart.Build(credentialsfn.New).Invoke)) }

@@ -9,4 +9,4 @@ import (
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 )
 
-func main() { lambda.Start(coldstart.Build(housekeepingfn.New).Run) }
+func main() { lambda.Start(coldstart.Invoked(coldstart.Build(housekeepingfn.New).Run)) }

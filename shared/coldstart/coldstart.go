@@ -188,8 +188,31 @@ func (b *Base) ServeWithBodyLimit(h http.Handler, maxBody int64) http.Handler {
 func Build[T any](build func(context.Context, Env) (T, error)) T {
 	fn, err := build(context.Background(), Env{Getenv: os.Getenv, Logs: os.Stdout})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "atrium: cannot start: %v\n", err)
+		// Printed outside the logger (Lambda reports it as an init error): scrubbed the same way.
+		fmt.Fprintf(os.Stderr, "atrium: cannot start: %s\n", logging.Scrub(err.Error()))
 		os.Exit(1)
 	}
 	return fn
 }
+
+// Invoked wraps a function's handler for direct invocation (no HTTP API in
+// front, so no web.Wrap): aws-lambda-go prints a returned error as it is,
+// outside the logger, so the error's text is scrubbed as a log line's would
+// be (errors.Is and As still see the original).
+func Invoked[In, Out any](fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		out, err := fn(ctx, in)
+		if err != nil {
+			return out, &scrubbedError{msg: logging.Scrub(err.Error()), err: err}
+		}
+		return out, nil
+	}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

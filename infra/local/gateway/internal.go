@@ -28,14 +28,14 @@ var InvokedFunctions = []struct {
 		if err != nil {
 			return nil, err
 		}
-		return lambda.NewHandler(h.Invoke), nil
+		return lambda.NewHandler(coldstart.Invoked(h.Invoke)), nil
 	}},
 	{Name: "housekeeping", LogicalID: "HousekeepingFunction", New: func(ctx context.Context, env coldstart.Env) (lambda.Handler, error) {
 		h, err := housekeepingfn.New(ctx, env)
 		if err != nil {
 			return nil, err
 		}
-		return lambda.NewHandler(h.Run), nil
+		return lambda.NewHandler(coldstart.Invoked(h.Run)), nil
 	}},
 }
 
