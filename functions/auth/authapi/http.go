@@ -43,12 +43,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if appURL == "" {
 		r.Required("APP_BASE_URL")
 	}
-	smtp := &mail.SMTP{
-		Host: r.Required("SMTP_HOST"),
-		Port: r.Int("SMTP_PORT", 587, 1, 65535),
-		From: r.Required("MAIL_FROM"),
-	}
-	credsSecret := r.String("SMTP_CREDENTIALS_SECRET_ARN", "")
+	mailSettings := mail.ReadSettings(r)
 	keySecret := r.Required("CLIENT_KEY_SECRET_ARN")
 	tp := throttle.DefaultPolicy()
 	tp.FreeFailures = r.Int("LOGIN_FREE_FAILURES", tp.FreeFailures, 1, 20)
@@ -70,11 +65,9 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	if credsSecret != "" {
-		smtp.Credentials = &mail.Credentials{}
-		if err := b.SecretJSON(ctx, credsSecret, smtp.Credentials); err != nil {
-			return nil, fmt.Errorf("SMTP credentials: %w", err)
-		}
+	smtp, err := mailSettings.Open(ctx, b.SecretJSON)
+	if err != nil {
+		return nil, err
 	}
 	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
 	if err != nil {
