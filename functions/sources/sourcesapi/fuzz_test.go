@@ -88,7 +88,13 @@ func (m *memDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(
 	return &dynamodb.PutItemOutput{}, nil
 }
 
-func (m *memDB) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (m *memDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.items[memKey(in.Key)] == nil {
+		// Every update of a source is conditional on the item existing.
+		return nil, &ddbtypes.ConditionalCheckFailedException{}
+	}
 	return nil, errStub
 }
 

@@ -243,10 +243,13 @@ func (s *Service) patch(w http.ResponseWriter, r *http.Request) error {
 	if len(f) > 0 {
 		return web.Invalid(f...)
 	}
-	if _, err := s.owned(r); err != nil {
-		return err
+	id := r.PathValue("id")
+	if !ids.Valid("src", id) {
+		return errNotFound
 	}
-	src, err := s.Store.Rename(r.Context(), identity.SessionFrom(r.Context()).AccountID, r.PathValue("id"), req.Name, req.Prefix)
+	// The conditional update under the caller's own key is the ownership
+	// check: another account's id is ErrNotFound.
+	src, err := s.Store.Rename(r.Context(), identity.SessionFrom(r.Context()).AccountID, id, req.Name, req.Prefix)
 	if errors.Is(err, sources.ErrNotFound) {
 		return errNotFound
 	}
