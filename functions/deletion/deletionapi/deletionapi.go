@@ -29,7 +29,6 @@ const runBudget = 15 * time.Second
 
 // Service serves deletion status and carries jobs on.
 type Service struct {
-	Jobs   *deletion.Store
 	Runner *deletion.Runner
 	Logger *slog.Logger
 }
@@ -48,7 +47,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Jobs: runner.Jobs, Runner: runner, Logger: b.Logger}
+	s := &Service{Runner: runner, Logger: b.Logger}
 	return b.Serve(s.Routes()), nil
 }
 
@@ -72,25 +71,20 @@ func (s *Service) status(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	ctx := r.Context()
-	job, err := s.Jobs.Get(ctx, id)
-	if errors.Is(err, deletion.ErrNotFound) {
+	// Run reads the job and returns a finished one as it is; an unfinished
+	// one it carries on first.
+	runCtx, cancel := context.WithTimeout(ctx, runBudget)
+	job, err := s.Runner.Run(runCtx, id)
+	cancel()
+	switch {
+	case errors.Is(err, deletion.ErrNotFound):
 		return errNotFound
-	}
-	if err != nil {
+	case job == nil:
 		return err
-	}
-	if job.Status != deletion.StatusDone {
-		runCtx, cancel := context.WithTimeout(ctx, runBudget)
-		latest, err := s.Runner.Run(runCtx, id)
-		cancel()
-		if err != nil && !errors.Is(err, deletion.ErrBusy) {
-			// Not the caller's problem: the job resumes on the next call
-			// or the next housekeeping run.
-			s.Logger.WarnContext(ctx, "deletion not finished yet", "deletion_id", id, "error", err)
-		}
-		if latest != nil {
-			job = latest
-		}
+	case err != nil && !errors.Is(err, deletion.ErrBusy):
+		// Not the caller's problem: the job resumes on the next call or
+		// the next housekeeping run.
+		s.Logger.WarnContext(ctx, "deletion not finished yet", "deletion_id", id, "error", err)
 	}
 	web.WriteJSON(w, http.StatusOK, Response{Deletion: job})
 	return nil
