@@ -75,11 +75,21 @@ func (r *Runner) Run(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return job, err
 	}
+	// The account item, read once for the steps that need it (its email,
+	// its Stripe customer); nil once the last step has removed it.
+	acct, err := r.Billing.Record(ctx, job.AccountID)
+	if errors.Is(err, billing.ErrAccountGone) {
+		acct, err = nil, nil
+	}
+	if err != nil {
+		r.release(context.WithoutCancel(ctx), job, token)
+		return job, err
+	}
 	for _, step := range Steps {
 		if slices.Contains(job.Steps, step) {
 			continue
 		}
-		if err := r.step(ctx, job, token, step); err != nil {
+		if err := r.step(ctx, job, acct, token, step); err != nil {
 			r.Logger.WarnContext(ctx, "deletion step failed; it will be resumed", "deletion_id", job.ID, "step", step, "error", err)
 			r.release(context.WithoutCancel(ctx), job, token)
 			latest, gerr := r.Jobs.Get(context.WithoutCancel(ctx), id)
@@ -170,7 +180,7 @@ func (r *Runner) done(ctx context.Context, job *Job, token, step string) error {
 	return nil
 }
 
-func (r *Runner) step(ctx context.Context, job *Job, token, step string) error {
+func (r *Runner) step(ctx context.Context, job *Job, acct *billing.Record, token, step string) error {
 	var err error
 	switch step {
 	case StepSessions:
@@ -180,13 +190,13 @@ func (r *Runner) step(ctx context.Context, job *Job, token, step string) error {
 	case StepSources:
 		err = r.deleteSources(ctx, job, token)
 	case StepStripe:
-		err = r.deleteStripeCustomer(ctx, job, token)
+		err = r.deleteStripeCustomer(ctx, job, acct, token)
 	case StepThrottle:
-		err = r.deleteLoginFailures(ctx, job, token)
+		err = r.deleteLoginFailures(ctx, job, acct, token)
 	case StepRequestLogs:
 		err = r.deleteRequestLogs(ctx, job, token)
 	case StepAccount:
-		return r.deleteAccount(ctx, job, token) // records itself, in its transaction
+		return r.deleteAccount(ctx, job, acct, token) // records itself, in its transaction
 	default:
 		err = fmt.Errorf("unknown step %q", step)
 	}
@@ -284,15 +294,8 @@ func (r *Runner) clearIntents(ctx context.Context, job *Job) error {
 
 // deleteStripeCustomer deletes the account's Stripe customer (which cancels
 // its subscriptions at once) and the link to it.
-func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, token string) error {
-	rec, err := r.Billing.Record(ctx, job.AccountID)
-	if errors.Is(err, billing.ErrAccountGone) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if rec.StripeCustomerID == "" {
+func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, rec *billing.Record, token string) error {
+	if rec == nil || rec.StripeCustomerID == "" {
 		return nil
 	}
 	if err := r.Stripe.DeleteCustomer(ctx, rec.StripeCustomerID); err != nil {
@@ -309,7 +312,7 @@ func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, token strin
 
 // deleteLoginFailures deletes the failed-login counter of the address and
 // the account's compliance-request counters (both under pseudonyms).
-func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, token string) error {
+func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, acct *billing.Record, token string) error {
 	rates, err := throttle.NewStore(r.DB, r.Table, throttle.DefaultPolicy(), r.Now).ForgetClient(ctx,
 		compliance.RateAction, r.Keyer.Of(compliance.RateDomain, job.AccountID), compliance.RequestLimit.Window)
 	if err != nil {
@@ -318,12 +321,8 @@ func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, token string
 	if err := r.count(ctx, job, token, "rate_counters", rates); err != nil {
 		return err
 	}
-	acct, err := r.Accounts.Account(ctx, job.AccountID)
-	if errors.Is(err, identity.ErrNotFound) {
+	if acct == nil {
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	out, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(r.Table),
 		Key: statetable.ThrottleKey("login", r.Keyer.Of("email", acct.Email)).AV(), ReturnValues: types.ReturnValueAllOld})
@@ -366,16 +365,10 @@ func (r *Runner) deleteRequestLogs(ctx context.Context, job *Job, token string) 
 // in one transaction, the email claim (the address can sign up again), the
 // account item, the job's pending entry, and turns the job into its
 // receipt: done, without the account id, expiring after ReceiptRetention.
-func (r *Runner) deleteAccount(ctx context.Context, job *Job, token string) error {
-	var acct struct {
-		Email string `dynamodbav:"email"`
-	}
-	found, err := statetable.Get(ctx, r.DB, r.Table, statetable.AccountKey(job.AccountID), r.Now(), &acct)
-	if err != nil {
-		return err
-	}
+func (r *Runner) deleteAccount(ctx context.Context, job *Job, acct *billing.Record, token string) error {
+	found := acct != nil
 	rest := 0
-	err = r.eachInAccount(ctx, job.AccountID, "", func(sk string) error {
+	err := r.eachInAccount(ctx, job.AccountID, "", func(sk string) error {
 		if sk == statetable.AccountKey(job.AccountID).SK {
 			return nil
 		}
