@@ -282,3 +282,24 @@ func (s *Store) RevokeSessions(ctx context.Context, accountID, keep string) (int
 		})
 	return n, err
 }
+
+// SessionView is a session as its owner sees it listed (GET /v1/sessions,
+// the GDPR export): never its token, nor the token's hash.
+type SessionView struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Current    bool      `json:"current"`
+}
+
+// ViewSessions renders sessions for their owner; currentID marks the one
+// the request came with.
+func ViewSessions(list []*Session, currentID string) []SessionView {
+	out := make([]SessionView, 0, len(list))
+	for _, s := range list {
+		out = append(out, SessionView{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(),
+			ExpiresAt: s.ExpiresAt(), Current: s.ID == currentID})
+	}
+	return out
+}

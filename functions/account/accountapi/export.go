@@ -77,15 +77,12 @@ var withheld = []string{
 	"The failed-login counter is stored under a keyed hash (pseudonym) of your email address, never the address itself.",
 }
 
-// accountExport is the profile as stored.
+// accountExport is the profile as GET /v1/account shows it, with what that
+// leaves out.
 type accountExport struct {
-	ID            string     `json:"id"`
-	Email         string     `json:"email"`
-	Plan          string     `json:"plan"`
-	Status        string     `json:"status"`
-	EmailVerified bool       `json:"email_verified"`
-	CreatedAt     time.Time  `json:"created_at"`
-	VerifiedAt    *time.Time `json:"verified_at"`
+	identity.AccountView
+	Status     string     `json:"status"`
+	VerifiedAt *time.Time `json:"verified_at"`
 }
 
 // billingExport is the billing state Atrium keeps (Stripe keeps the rest).
@@ -119,15 +116,6 @@ type verificationExport struct {
 	CheckedAt time.Time `json:"checked_at"`
 }
 
-// sessionExport is a live session: never its token or the token's hash.
-type sessionExport struct {
-	ID         string    `json:"id"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Current    bool      `json:"current"`
-}
-
 // failuresExport is the consecutive failed logins of the account's address.
 type failuresExport struct {
 	Count         int       `json:"count"`
@@ -150,18 +138,18 @@ type otherRecord struct {
 
 // exportDocument is the first response of GET /v1/account/export.
 type exportDocument struct {
-	Format        string            `json:"format"`
-	ExportedAt    time.Time         `json:"exported_at"`
-	Account       accountExport     `json:"account"`
-	Billing       billingExport     `json:"billing"`
-	Sources       []sourceExport    `json:"sources"`
-	Sessions      []sessionExport   `json:"sessions"`
-	LoginFailures *failuresExport   `json:"login_failures"`
-	Compliance    complianceExport  `json:"compliance"`
-	RequestLogs   requestLogsExport `json:"request_logs"`
-	OtherRecords  []otherRecord     `json:"other_records"`
-	HeldElsewhere []string          `json:"held_elsewhere"`
-	Withheld      []string          `json:"withheld"`
+	Format        string                 `json:"format"`
+	ExportedAt    time.Time              `json:"exported_at"`
+	Account       accountExport          `json:"account"`
+	Billing       billingExport          `json:"billing"`
+	Sources       []sourceExport         `json:"sources"`
+	Sessions      []identity.SessionView `json:"sessions"`
+	LoginFailures *failuresExport        `json:"login_failures"`
+	Compliance    complianceExport       `json:"compliance"`
+	RequestLogs   requestLogsExport      `json:"request_logs"`
+	OtherRecords  []otherRecord          `json:"other_records"`
+	HeldElsewhere []string               `json:"held_elsewhere"`
+	Withheld      []string               `json:"withheld"`
 }
 
 // complianceExport holds the NDA acceptances and compliance requests, as
@@ -228,7 +216,7 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 	}
 	doc := &exportDocument{Format: ExportFormat, ExportedAt: now,
 		Account: viewAccount(&rec.Account, now), Billing: viewBilling(rec, now),
-		Sources: []sourceExport{}, Sessions: []sessionExport{}, OtherRecords: []otherRecord{},
+		Sources: []sourceExport{}, Sessions: []identity.SessionView{}, OtherRecords: []otherRecord{},
 		HeldElsewhere: heldElsewhere, Withheld: withheld}
 
 	srcs, err := e.sources.List(ctx, me.AccountID)
@@ -242,10 +230,7 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sessions {
-		doc.Sessions = append(doc.Sessions, sessionExport{ID: s.ID, CreatedAt: s.CreatedAt.UTC(),
-			LastUsedAt: s.LastUsedAt.UTC(), ExpiresAt: s.ExpiresAt(), Current: s.ID == me.ID})
-	}
+	doc.Sessions = identity.ViewSessions(sessions, me.ID)
 	// The counter is keyed by the pseudonym of the (normalised, as stored) address.
 	f, err := e.throttle.LoginFailures(ctx, e.keyer.Of("email", rec.Email))
 	if err != nil {
@@ -275,8 +260,7 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 }
 
 func viewAccount(a *identity.Account, now time.Time) accountExport {
-	v := accountExport{ID: a.ID, Email: a.Email, Plan: a.PlanAt(now), Status: a.Status,
-		EmailVerified: a.Status == identity.StatusActive, CreatedAt: a.CreatedAt.UTC()}
+	v := accountExport{AccountView: identity.ViewAccount(a, now), Status: a.Status}
 	if a.VerifiedAt != nil {
 		t := a.VerifiedAt.UTC()
 		v.VerifiedAt = &t

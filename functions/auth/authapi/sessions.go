@@ -2,22 +2,11 @@ package authapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
-
-// SessionInfo is a session as its owner sees it listed: never its token,
-// nor the token's hash.
-type SessionInfo struct {
-	ID         string    `json:"id"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Current    bool      `json:"current"`
-}
 
 func (s *Service) handleListSessions(w http.ResponseWriter, r *http.Request) error {
 	me := identity.SessionFrom(r.Context())
@@ -25,12 +14,7 @@ func (s *Service) handleListSessions(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	out := make([]SessionInfo, 0, len(all))
-	for _, sess := range all {
-		out = append(out, SessionInfo{ID: sess.ID, CreatedAt: sess.CreatedAt.UTC(), LastUsedAt: sess.LastUsedAt.UTC(),
-			ExpiresAt: sess.ExpiresAt(), Current: sess.ID == me.ID})
-	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"sessions": identity.ViewSessions(all, me.ID)})
 	return nil
 }
 
