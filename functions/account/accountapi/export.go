@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
@@ -168,7 +166,7 @@ type exportContinuation struct {
 
 // exporter gathers everything held about an account. It only reads.
 type exporter struct {
-	db       dynamodb.QueryAPIClient // the state table, for the census of the partition
+	db       statetable.DynamoDB // the state table, for the census of the partition
 	table    string
 	sessions *identity.Store
 	sources  *sources.Store
@@ -333,26 +331,11 @@ func (e *exporter) requestLogs(ctx context.Context, accountID, cursor string, no
 // least declared (and the gap logged) rather than silently left out. Only
 // the sort keys and expiry times are read.
 func (e *exporter) otherRecords(ctx context.Context, accountID string) ([]otherRecord, error) {
-	x, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(statetable.PK).Equal(expression.Value(statetable.AccountPartition(accountID)))).
-		WithProjection(expression.NamesList(expression.Name(statetable.SK), expression.Name(statetable.ExpiresAt))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build census query: %w", err)
-	}
-	p := dynamodb.NewQueryPaginator(e.db, &dynamodb.QueryInput{
-		TableName: aws.String(e.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: x.KeyCondition(), ProjectionExpression: x.Projection(),
-		ExpressionAttributeNames: x.Names(), ExpressionAttributeValues: x.Values(),
-	})
 	counts := map[string]int{}
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("census of the account's items: %w", err)
-		}
-		for _, item := range page.Items {
+	err := statetable.EachInPartition(ctx, e.db, e.table, statetable.AccountPartition(accountID), "",
+		[]string{statetable.SK, statetable.ExpiresAt}, func(item map[string]types.AttributeValue) error {
 			if statetable.Expired(item, e.now()) {
-				continue // gone for every read; TTL removes it
+				return nil // gone for every read; TTL removes it
 			}
 			var sk string
 			if v, ok := item[statetable.SK].(*types.AttributeValueMemberS); ok {
@@ -361,7 +344,10 @@ func (e *exporter) otherRecords(ctx context.Context, accountID string) ([]otherR
 			if kind := kindOf(sk); !slices.Contains(coveredKinds, kind) {
 				counts[kind]++
 			}
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("census of the account's items: %w", err)
 	}
 	out := []otherRecord{}
 	for kind, n := range counts {
