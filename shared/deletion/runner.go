@@ -20,6 +20,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -32,14 +33,13 @@ const LeaseDuration = 2 * time.Minute
 // The steps, in the order they run. Each is idempotent: run again after a
 // crash, it finds less (or nothing) left to delete.
 const (
-	StepSessions     = "sessions"
-	StepTokens       = "tokens"
-	StepSources      = "sources"
-	StepStripe       = "stripe_customer"
-	StepThrottle     = "login_failures"
-	StepRequestLogs  = "request_logs"
-	StepAccount      = "account"
-	requestLogsBatch = 25 // BatchWriteItem's maximum
+	StepSessions    = "sessions"
+	StepTokens      = "tokens"
+	StepSources     = "sources"
+	StepStripe      = "stripe_customer"
+	StepThrottle    = "login_failures"
+	StepRequestLogs = "request_logs"
+	StepAccount     = "account"
 )
 
 // Steps lists the steps in order.
@@ -335,30 +335,11 @@ func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, acct *billin
 	return nil
 }
 
-// deleteRequestLogs deletes the account's request-log items, 25 at a time.
+// deleteRequestLogs deletes the account's request-log items.
 func (r *Runner) deleteRequestLogs(ctx context.Context, job *Job, token string) error {
-	pk := statetable.AccountPartition(job.AccountID) // the request-log table's partition of the account
-	p := dynamodb.NewQueryPaginator(r.DB, &dynamodb.QueryInput{
-		TableName: aws.String(r.RequestLogTable), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-		ProjectionExpression:      aws.String("pk, sk"),
+	return requestlog.EraseAccount(ctx, r.DB, r.RequestLogTable, job.AccountID, func(n int) error {
+		return r.count(ctx, job, token, "request_logs", n)
 	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("query request logs: %w", err)
-		}
-		for batch := range slices.Chunk(page.Items, requestLogsBatch) {
-			if err := r.batchDelete(ctx, r.RequestLogTable, batch); err != nil {
-				return err
-			}
-			if err := r.count(ctx, job, token, "request_logs", len(batch)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // deleteAccount deletes whatever is left in the account's partition, then,
@@ -446,29 +427,6 @@ func (r *Runner) eachInAccount(ctx context.Context, accountID, prefix string, fn
 func (r *Runner) deleteItem(ctx context.Context, table string, k statetable.Key) error {
 	if _, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: k.AV()}); err != nil {
 		return fmt.Errorf("delete item: %w", err)
-	}
-	return nil
-}
-
-// batchDelete deletes up to 25 items by key, retrying what DynamoDB leaves
-// unprocessed.
-func (r *Runner) batchDelete(ctx context.Context, table string, keys []map[string]types.AttributeValue) error {
-	reqs := make([]types.WriteRequest, len(keys))
-	for i, k := range keys {
-		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
-	}
-	for attempt := 0; len(reqs) > 0; attempt++ {
-		if attempt == 8 {
-			return errors.New("request-log deletes still unprocessed after 8 attempts")
-		}
-		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
-		}
-		out, err := r.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
-		if err != nil {
-			return fmt.Errorf("delete request logs: %w", err)
-		}
-		reqs = out.UnprocessedItems[table]
 	}
 	return nil
 }

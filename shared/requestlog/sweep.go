@@ -215,22 +215,35 @@ const (
 )
 
 func (s *Sweeper) deleteBatch(ctx context.Context, keys []map[string]types.AttributeValue, budgetEnd time.Time) (deleted, left int) {
+	return deleteKeys(ctx, s.DB, s.Table, keys, s.Sleep, func() bool { return s.Clock().After(budgetEnd) })
+}
+
+// batchWriter is the part of DynamoDB that deletes items in batches.
+type batchWriter interface {
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// deleteKeys deletes up to 25 items by key, retrying what DynamoDB leaves
+// unprocessed (or a batch refused whole) with jittered backoff, until all
+// are gone, the retries run out or stop says to stop.
+func deleteKeys(ctx context.Context, db batchWriter, table string, keys []map[string]types.AttributeValue,
+	sleep func(time.Duration), stop func() bool) (deleted, left int) {
 	pending := make([]types.WriteRequest, len(keys))
 	for i, k := range keys {
 		pending[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{"pk": k["pk"], "sk": k["sk"]}}}
 	}
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > 0 {
-			if attempt > maxRetries || s.Clock().After(budgetEnd) {
+			if attempt > maxRetries || stop() {
 				break
 			}
-			s.Sleep(rand.N(min(backoffCap, backoffBase<<attempt)) + time.Millisecond) // #nosec G404 -- jitter, not a secret
+			sleep(rand.N(min(backoffCap, backoffBase<<attempt)) + time.Millisecond) // #nosec G404 -- jitter, not a secret
 		}
-		out, err := s.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.Table: pending}})
+		out, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
 		if err != nil {
 			continue // throttled as a whole: back off and try the same batch again
 		}
-		rest := out.UnprocessedItems[s.Table]
+		rest := out.UnprocessedItems[table]
 		deleted += len(pending) - len(rest)
 		pending = rest
 	}
