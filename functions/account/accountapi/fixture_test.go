@@ -55,7 +55,7 @@ func newFixture(t *testing.T) *fixture {
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(false)}}); err != nil {
 		t.Fatalf("switch TTL off: %v", err)
 	}
-	h, err := New(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: f.logs, Now: f.clock.Now})
+	h, err := New(context.Background(), withClock(st.ColdstartEnv("account", f.logs, nil), f.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,4 +230,10 @@ func (f *fixture) storedItems(t *testing.T) []map[string]types.AttributeValue {
 		all = append(all, page.Items...)
 	}
 	return all
+}
+
+// withClock is a function's environment with the test's clock.
+func withClock(e coldstart.Env, now func() time.Time) coldstart.Env {
+	e.Now = now
+	return e
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/billing/billingtest"
-	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -49,7 +48,7 @@ func newFixture(t *testing.T, double bool) *fixture {
 	f.accounts = identity.NewStore(f.db, f.table, nil)
 	f.store = billing.NewStore(f.db, f.table, nil)
 	if !double {
-		h, err := New(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: f.logs})
+		h, err := New(context.Background(), st.ColdstartEnv("billing", f.logs, nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
-	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 )
@@ -20,7 +19,7 @@ func TestStatusCarriesTheJobOnAndShowsTheReceipt(t *testing.T) {
 	st := testenv.NewStack(t)
 	env := st.Env("deletion")
 	logs := &testenv.LogBuffer{}
-	h, err := New(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: logs})
+	h, err := New(context.Background(), st.ColdstartEnv("deletion", logs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

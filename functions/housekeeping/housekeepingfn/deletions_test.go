@@ -16,7 +16,7 @@ func TestHousekeepingFinishesStalledDeletions(t *testing.T) {
 	st := testenv.NewStack(t)
 	env := st.Env("housekeeping")
 	clock := testenv.NewClock(time.Now().UTC())
-	h, err := New(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: &testenv.LogBuffer{}, Now: clock.Now})
+	h, err := New(context.Background(), withClock(st.ColdstartEnv("housekeeping", &testenv.LogBuffer{}, nil), clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,4 +54,10 @@ func TestHousekeepingFinishesStalledDeletions(t *testing.T) {
 	if pending, _ := jobs.Pending(context.Background(), clock.Now().Add(time.Hour), 10); len(pending) != 0 {
 		t.Errorf("still pending: %v", pending)
 	}
+}
+
+// withClock is a function's environment with the test's clock.
+func withClock(e coldstart.Env, now func() time.Time) coldstart.Env {
+	e.Now = now
+	return e
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/billing"
-	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
 )
 
@@ -33,7 +32,7 @@ import (
 func BenchmarkWebhookAcknowledgement(b *testing.B) {
 	st := testenv.NewStack(b)
 	env := st.Env("stripewebhook")
-	h, err := New(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: &testenv.LogBuffer{}})
+	h, err := New(context.Background(), st.ColdstartEnv("stripewebhook", &testenv.LogBuffer{}, nil))
 	if err != nil {
 		b.Fatal(err)
 	}
