@@ -333,7 +333,7 @@ var steps = []step{
 				t.Fatalf("request = %s, want a received pentest_notice", res.Body)
 			}
 			f.pentestID = r.ID
-			waitForMailNaming(t, stack.LocalAccountManager, r.ID)
+			testenv.WaitForMailNaming(t, stack.LocalAccountManager, r.ID)
 		},
 	},
 	{
@@ -394,7 +394,7 @@ var steps = []step{
 			if !strings.HasPrefix(body.Notice.ID, "dmca_") || !strings.Contains(body.Message, "hosts none") {
 				t.Fatalf("receipt = %s", res.Body)
 			}
-			mail := waitForMailNaming(t, stack.LocalDMCAAgent, body.Notice.ID)
+			mail := testenv.WaitForMailNaming(t, stack.LocalDMCAAgent, body.Notice.ID)
 			if !strings.Contains(mail.Text, dmcaComplainantEmail) {
 				t.Errorf("the agent's email about %s does not carry the complainant's address", body.Notice.ID)
 			}
@@ -466,22 +466,6 @@ var dmcaNotice = map[string]any{
 	"telephone": dmcaComplainantPhone, "email": dmcaComplainantEmail,
 	"good_faith_statement": true, "accuracy_statement": true, "authorized_under_penalty_of_perjury": true,
 	"signature": "/Rosalind Quillfeather/",
-}
-
-// waitForMailNaming waits up to 10 s for an email to the address that names id (its
-// mailbox in Mailpit is shared by every run and test) and returns it.
-func waitForMailNaming(t *testing.T, to, id string) testenv.Mail {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		for _, m := range testenv.Mails(t, to) {
-			if strings.Contains(m.Subject, id) && strings.Contains(m.Text, id) {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no email to %s names %s", to, id)
-		}
-	}
 }
 
 // deleteAccount is DELETE /v1/account confirmed with password.

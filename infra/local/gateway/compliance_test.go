@@ -79,7 +79,7 @@ func TestComplianceRoundTrip(t *testing.T) {
 		r.str("request", "status") != "received" || r.str("request", "nda_version") != complianceapi.DefaultNDAVersion {
 		t.Fatalf("SOC 2 request: %d %s", r.Status, r.Raw)
 	}
-	m := waitForMailNaming(t, stack.LocalAccountManager, id)
+	m := testenv.WaitForMailNaming(t, stack.LocalAccountManager, id)
 	for _, want := range []string{"soc2_report", acctID, "plan: premium", signatory} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("the account manager's email about %s does not say %q", id, want)
@@ -117,27 +117,11 @@ func TestComplianceRoundTrip(t *testing.T) {
 	if r.Status != http.StatusCreated || !strings.HasPrefix(notice, "dmca_") || !strings.Contains(r.str("message"), "hosts none") {
 		t.Fatalf("DMCA notice: %d %s", r.Status, r.Raw)
 	}
-	m = waitForMailNaming(t, stack.LocalDMCAAgent, notice)
+	m = testenv.WaitForMailNaming(t, stack.LocalDMCAAgent, notice)
 	for _, want := range []string{complainant, email, telephone, "14 Wexcombe Mews", "https://cdn.customer.example/photos/harbour.jpg"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("the DMCA agent's email about %s does not carry %q", notice, want)
 		}
 	}
 	wantProblem(t, do(t, request{method: "POST", path: "/v1/dmca", body: map[string]any{}}), http.StatusBadRequest, "validation_failed")
-}
-
-// waitForMailNaming waits up to 10 s for an email to the address whose subject and text name id
-// (the local stack's staff mailboxes in Mailpit are shared by every test and run) and returns it.
-func waitForMailNaming(t *testing.T, to, id string) testenv.Mail {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		for _, m := range testenv.Mails(t, to) {
-			if strings.Contains(m.Subject, id) && strings.Contains(m.Text, id) {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no email to %s names %s", to, id)
-		}
-	}
 }

@@ -93,3 +93,21 @@ func getJSON(t testing.TB, u string, dst any) {
 		t.Fatalf("mailpit: decode: %v", err)
 	}
 }
+
+// WaitForMailNaming waits up to 10 s for an email to the address whose
+// subject and text both name id, and returns it. Mailboxes shared by every
+// test and run (the local stack's staff addresses) need this rather than a
+// count.
+func WaitForMailNaming(t testing.TB, to, id string) Mail {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for _, m := range Mails(t, to) {
+			if strings.Contains(m.Subject, id) && strings.Contains(m.Text, id) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email to %s names %s", to, id)
+		}
+	}
+}
