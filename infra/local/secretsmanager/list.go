@@ -24,14 +24,7 @@ type listInput struct {
 }
 
 type listEntry struct {
-	identity
-	Description            string              `json:"Description,omitempty"`
-	KmsKeyId               string              `json:"KmsKeyId,omitempty"`
-	CreatedDate            *epoch              `json:"CreatedDate,omitempty"`
-	LastChangedDate        *epoch              `json:"LastChangedDate,omitempty"`
-	LastAccessedDate       *epoch              `json:"LastAccessedDate,omitempty"`
-	DeletedDate            *epoch              `json:"DeletedDate,omitempty"`
-	Tags                   []tag               `json:"Tags,omitempty"`
+	secretMeta
 	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
 }
 
@@ -249,17 +242,7 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 		end := min(start+int(limit), len(matched))
 		out := listOutput{SecretList: make([]listEntry, 0, end-start)}
 		for _, sec := range matched[start:end] {
-			out.SecretList = append(out.SecretList, listEntry{
-				identity:               idOf(sec),
-				Description:            sec.Description,
-				KmsKeyId:               sec.KmsKeyID,
-				CreatedDate:            ep(sec.Created),
-				LastChangedDate:        ep(sec.LastChanged),
-				LastAccessedDate:       epPtr(sec.LastAccessed),
-				DeletedDate:            epPtr(sec.DeletedDate),
-				Tags:                   slices.Clone(sec.Tags),
-				SecretVersionsToStages: sec.stagesMap(),
-			})
+			out.SecretList = append(out.SecretList, listEntry{secretMeta: metaOf(sec), SecretVersionsToStages: sec.stagesMap()})
 		}
 		if end < len(matched) {
 			c := sortKey(matched[end-1], by)

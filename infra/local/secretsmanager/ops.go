@@ -395,15 +395,26 @@ type secretIDInput struct {
 	SecretId *string `json:"SecretId"`
 }
 
-type describeOutput struct {
+// secretMeta is what DescribeSecret and ListSecrets both tell of a secret.
+type secretMeta struct {
 	identity
-	Description        string              `json:"Description,omitempty"`
-	KmsKeyId           string              `json:"KmsKeyId,omitempty"`
-	CreatedDate        *epoch              `json:"CreatedDate,omitempty"`
-	LastChangedDate    *epoch              `json:"LastChangedDate,omitempty"`
-	LastAccessedDate   *epoch              `json:"LastAccessedDate,omitempty"`
-	DeletedDate        *epoch              `json:"DeletedDate,omitempty"`
-	Tags               []tag               `json:"Tags,omitempty"`
+	Description      string `json:"Description,omitempty"`
+	KmsKeyId         string `json:"KmsKeyId,omitempty"`
+	CreatedDate      *epoch `json:"CreatedDate,omitempty"`
+	LastChangedDate  *epoch `json:"LastChangedDate,omitempty"`
+	LastAccessedDate *epoch `json:"LastAccessedDate,omitempty"`
+	DeletedDate      *epoch `json:"DeletedDate,omitempty"`
+	Tags             []tag  `json:"Tags,omitempty"`
+}
+
+func metaOf(sec *secret) secretMeta {
+	return secretMeta{identity: idOf(sec), Description: sec.Description, KmsKeyId: sec.KmsKeyID,
+		CreatedDate: ep(sec.Created), LastChangedDate: ep(sec.LastChanged),
+		LastAccessedDate: epPtr(sec.LastAccessed), DeletedDate: epPtr(sec.DeletedDate), Tags: slices.Clone(sec.Tags)}
+}
+
+type describeOutput struct {
+	secretMeta
 	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
 }
 
@@ -420,17 +431,7 @@ func (s *Server) describeSecret(body []byte) (any, *apiError) {
 		if sec == nil {
 			return nil, errNotFound()
 		}
-		return describeOutput{
-			identity:           idOf(sec),
-			Description:        sec.Description,
-			KmsKeyId:           sec.KmsKeyID,
-			CreatedDate:        ep(sec.Created),
-			LastChangedDate:    ep(sec.LastChanged),
-			LastAccessedDate:   epPtr(sec.LastAccessed),
-			DeletedDate:        epPtr(sec.DeletedDate),
-			Tags:               slices.Clone(sec.Tags),
-			VersionIdsToStages: sec.stagesMap(),
-		}, nil
+		return describeOutput{secretMeta: metaOf(sec), VersionIdsToStages: sec.stagesMap()}, nil
 	})
 }
 
