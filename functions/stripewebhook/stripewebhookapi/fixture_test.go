@@ -94,6 +94,16 @@ func (f *fixture) customer(t testing.TB) (acctID, cusID string) {
 	return acctID, cusID
 }
 
+// subscriber is a new customer's account with one subscription at Stripe,
+// named after the customer.
+func (f *fixture) subscriber(t testing.TB, status stripe.SubscriptionStatus, price string) (acctID, cusID, subID string) {
+	t.Helper()
+	acctID, cusID = f.customer(t)
+	subID = "sub_" + cusID[4:]
+	f.subscribe(cusID, subID, status, price)
+	return acctID, cusID, subID
+}
+
 // subscribe sets the customer's one subscription at Stripe.
 func (f *fixture) subscribe(cusID, subID string, status stripe.SubscriptionStatus, price string) {
 	f.backend.SetSubscription(billingtest.Subscription{ID: subID, Customer: cusID, Status: status, PriceID: price,

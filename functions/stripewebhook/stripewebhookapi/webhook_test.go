@@ -44,9 +44,7 @@ func TestEachHandledTypeWritesTheCustomersCurrentState(t *testing.T) {
 		{"customer.deleted", stripe.SubscriptionStatusCanceled, premiumPrice, true, identity.PlanStandard, "", false},
 	} {
 		t.Run(fmt.Sprintf("%s/%s/%s", tc.typ, tc.status, tc.price), func(t *testing.T) {
-			acct, cus := f.customer(t)
-			sub := "sub_" + cus[4:]
-			f.subscribe(cus, sub, tc.status, tc.price)
+			acct, cus, sub := f.subscriber(t, tc.status, tc.price)
 			if tc.deleteCus {
 				// It was premium before the customer was deleted.
 				if w := f.send(newEventID(), "invoice.paid", cus, sub); outcome(t, w) != "applied" {
@@ -83,9 +81,7 @@ func TestEachHandledTypeWritesTheCustomersCurrentState(t *testing.T) {
 
 func TestSignaturesAreCheckedBeforeAnything(t *testing.T) {
 	f := newFixture(t)
-	acct, cus := f.customer(t)
-	sub := "sub_" + cus[4:]
-	f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+	acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 	body := eventBody(newEventID(), "invoice.paid", cus, sub)
 	now := time.Now()
 	for _, tc := range []struct {
@@ -296,9 +292,7 @@ func TestAStaleReadNeverOverwritesANewerOne(t *testing.T) {
 
 func TestUnknownCustomersAndOtherTypesChangeNothing(t *testing.T) {
 	f := newFixture(t)
-	acct, cus := f.customer(t)
-	sub := "sub_" + cus[4:]
-	f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+	acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 	stranger := f.backend.AddCustomer() // exists at Stripe, not linked to any account
 	f.subscribe(stranger, "sub_stranger", stripe.SubscriptionStatusActive, premiumPrice)
 	for _, tc := range []struct{ typ, cus, want string }{
@@ -335,9 +329,7 @@ func TestUnknownCustomersAndOtherTypesChangeNothing(t *testing.T) {
 func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 	t.Run("Stripe unreachable", func(t *testing.T) {
 		f := newFixture(t)
-		acct, cus := f.customer(t)
-		sub := "sub_" + cus[4:]
-		f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+		acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 		f.backend.Fail = func(method, path string) error {
 			if path == "/v1/subscriptions" {
 				return &stripe.Error{HTTPStatusCode: 500, Type: stripe.ErrorTypeAPI, Msg: "boom"}
@@ -364,9 +356,7 @@ func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 		client := stack.DynamoDBClient(st.DynamoDBEndpoint)
 		faulty := &failingUpdates{DynamoDB: client}
 		f := newFixtureOn(t, client, faulty, st.Tables["StateTable"])
-		acct, cus := f.customer(t)
-		sub := "sub_" + cus[4:]
-		f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+		acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 		faulty.failNext.Store(true)
 		id := newEventID()
 		if w := f.send(id, "invoice.paid", cus, sub); w.Code != http.StatusInternalServerError {
@@ -384,9 +374,7 @@ func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 	})
 	t.Run("a crashed delivery's lease lapses", func(t *testing.T) {
 		f := newFixture(t)
-		acct, cus := f.customer(t)
-		sub := "sub_" + cus[4:]
-		f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+		acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 		id := newEventID()
 		// A delivery took the event and died before finishing.
 		if _, err := f.svc.Ledger.Begin(context.Background(), id, "invoice.paid"); err != nil {
@@ -407,9 +395,7 @@ func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 
 func TestGracePeriodAfterAFailedPayment(t *testing.T) {
 	f := newFixture(t)
-	acct, cus := f.customer(t)
-	sub := "sub_" + cus[4:]
-	f.subscribe(cus, sub, stripe.SubscriptionStatusPastDue, premiumPrice)
+	acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusPastDue, premiumPrice)
 	start := f.clock.Now()
 	if w := f.send(newEventID(), "invoice.payment_failed", cus, sub); outcome(t, w) != "applied" {
 		t.Fatalf("%d %s", w.Code, w.Body)
@@ -447,9 +433,7 @@ func TestGracePeriodAfterAFailedPayment(t *testing.T) {
 
 func TestABodyBase64EncodedByAPIGateway(t *testing.T) {
 	f := newFixture(t)
-	acct, cus := f.customer(t)
-	sub := "sub_" + cus[4:]
-	f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+	acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 	body := eventBody(newEventID(), "customer.subscription.created", cus, sub)
 	now := time.Now()
 	// Stripe signs with both secrets during a roll: the header holds commas,
@@ -481,9 +465,7 @@ func TestBodiesAreBounded(t *testing.T) {
 
 func TestNoSecretCardOrAddressInAnyLogLine(t *testing.T) {
 	f := newFixture(t)
-	acct, cus := f.customer(t)
-	sub := "sub_" + cus[4:]
-	f.subscribe(cus, sub, stripe.SubscriptionStatusActive, premiumPrice)
+	acct, cus, sub := f.subscriber(t, stripe.SubscriptionStatusActive, premiumPrice)
 	a, err := f.accounts.Account(context.Background(), acct)
 	if err != nil {
 		t.Fatal(err)
