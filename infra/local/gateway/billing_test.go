@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/shared/billing"
 )
@@ -72,19 +70,12 @@ func TestCheckoutWebhookAndPlan(t *testing.T) {
 	}
 
 	// The sources function sees premium: a fourth source (standard allows three).
-	bucket := fakes3.New()
-	if err := bucket.CreateBucket("premium-images"); err != nil {
-		t.Fatal(err)
-	}
 	const keyID, secret = "AKIATESTPREMIUM00001", "gateway-premium-secret-0123456789abcdef"
-	remember(keyID, secret)
-	bucket.Grant(keyID, "premium-images")
-	s3 := httptest.NewServer(bucket)
-	defer s3.Close()
+	endpoint, _ := readableBucket(t, "premium-images", keyID, secret)
 	for i := range 4 {
 		r := do(t, request{method: "POST", path: "/v1/sources", header: bearer(token), body: map[string]any{
 			"name": fmt.Sprintf("Bucket %d", i), "type": "s3_compatible", "bucket": "premium-images", "region": "us-east-1",
-			"endpoint": s3.URL, "access_key_id": keyID, "secret_access_key": secret,
+			"endpoint": endpoint, "access_key_id": keyID, "secret_access_key": secret,
 		}})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("source %d of a premium account: %d %s", i+1, r.Status, r.Raw)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/deletion"
@@ -29,18 +27,11 @@ func TestDeleteAccountThroughTheAPI(t *testing.T) {
 	token, acct := signUpAndVerify(t, email, pass)
 	acctID := acct["id"].(string)
 
-	bucket := fakes3.New()
-	if err := bucket.CreateBucket("doomed"); err != nil {
-		t.Fatal(err)
-	}
 	const keyID, secret = "AKIATESTDELETION0001", "gateway-deletion-secret-0123456789abcdef"
-	remember(keyID, secret)
-	bucket.Grant(keyID, "doomed")
-	s3 := httptest.NewServer(bucket)
-	defer s3.Close()
+	endpoint, _ := readableBucket(t, "doomed", keyID, secret)
 	r := do(t, request{method: "POST", path: "/v1/sources", header: bearer(token), body: map[string]any{
 		"name": "doomed", "type": "s3_compatible", "bucket": "doomed", "region": "us-east-1",
-		"endpoint": s3.URL, "access_key_id": keyID, "secret_access_key": secret}})
+		"endpoint": endpoint, "access_key_id": keyID, "secret_access_key": secret}})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("source: %d %s", r.Status, r.Raw)
 	}

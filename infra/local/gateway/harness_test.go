@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
@@ -244,4 +245,21 @@ func signUpAndVerify(t *testing.T, email, password string) (token string, accoun
 	remember(token)
 	account, _ = r.JSON["account"].(map[string]any)
 	return token, account
+}
+
+// readableBucket serves a bucket the keys may read, for registering a
+// source, until the test ends; the keys are remembered as secrets the logs
+// must never hold. It returns the bucket's endpoint, and the bucket (to
+// count what was written to it).
+func readableBucket(t *testing.T, name, keyID, secret string) (string, *fakes3.Server) {
+	t.Helper()
+	bucket := fakes3.New()
+	if err := bucket.CreateBucket(name); err != nil {
+		t.Fatal(err)
+	}
+	remember(keyID, secret)
+	bucket.Grant(keyID, name)
+	s3 := httptest.NewServer(bucket)
+	t.Cleanup(s3.Close)
+	return s3.URL, bucket
 }

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 )
 
 // invoke calls an invoked function the way the Lambda Invoke API does.
@@ -32,22 +29,15 @@ func invoke(t *testing.T, function string, event any) (status int, functionError
 // the public API never shows the secret key, and another account cannot
 // reach the source by either way.
 func TestSourceToFetcher(t *testing.T) {
-	bucket := fakes3.New()
-	if err := bucket.CreateBucket("cdn-images"); err != nil {
-		t.Fatal(err)
-	}
 	const keyID, secret = "AKIATESTREADER000001", "gateway-test-secret-key-0123456789abcdef"
-	remember(secret, keyID)
-	bucket.Grant(keyID, "cdn-images")
-	s3 := httptest.NewServer(bucket)
-	defer s3.Close()
+	endpoint, bucket := readableBucket(t, "cdn-images", keyID, secret)
 
 	owner, _ := signUpAndVerify(t, newAddress(t), strongPassword(t))
 	other, otherAcct := signUpAndVerify(t, newAddress(t), strongPassword(t))
 
 	r := do(t, request{method: "POST", path: "/v1/sources", header: bearer(owner), body: map[string]any{
 		"name": "Product photos", "type": "s3_compatible", "bucket": "cdn-images", "region": "us-east-1",
-		"endpoint": s3.URL, "access_key_id": keyID, "secret_access_key": secret,
+		"endpoint": endpoint, "access_key_id": keyID, "secret_access_key": secret,
 	}})
 	if r.Status != http.StatusCreated || r.str("source", "access_key_id_hint") != "0001" {
 		t.Fatalf("register: %d %s", r.Status, r.Raw)
@@ -62,7 +52,7 @@ func TestSourceToFetcher(t *testing.T) {
 
 	status, ferr, out := invoke(t, "credentials", map[string]string{"account_id": acctID, "source_id": srcID})
 	if status != http.StatusOK || ferr != "" || out["secret_access_key"] != secret || out["access_key_id"] != keyID ||
-		out["bucket"] != "cdn-images" || out["endpoint"] != s3.URL {
+		out["bucket"] != "cdn-images" || out["endpoint"] != endpoint {
 		t.Fatalf("credentials: %d %q %v", status, ferr, out)
 	}
 	// Another account's id with this source: not found, like any unknown source.
