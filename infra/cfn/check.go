@@ -3,6 +3,7 @@ package cfn
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +56,31 @@ const (
 	// (its own, the Globals' or an AWS::Lambda::Url) and no AWS::Lambda::Permission for a
 	// service or for everyone; IAM principals invoke it through the Lambda API (P4).
 	RuleCredentialsAddressable Rule = "p4-credentials-addressable"
+	// RuleKeyPolicy: SourcesKey's own key policy holds whatever IAM says (P4). Every Allow names
+	// the account root as principal (IAM then decides, and aws:PrincipalArn narrows); no Allow
+	// holds kms:CreateGrant; every cryptographic action is granted only to named roles
+	// (ArnEquals aws:PrincipalArn !GetAtt <Role>.Arn) through Secrets Manager (kms:ViaService);
+	// kms:Decrypt only to CredentialsFunction's role, or only for Secrets Manager's key-access
+	// validation; the account root keeps kms:PutKeyPolicy (KMS's lockout check); and a Deny to
+	// every principal refuses kms:Decrypt unless aws:PrincipalArn is CredentialsFunction's role.
+	RuleKeyPolicy Rule = "p4-key-policy"
+	// RuleCreateSecretKey: secretsmanager:CreateSecret is held only with Condition StringEquals
+	// secretsmanager:KmsKeyArn !GetAtt SourcesKey.Arn, so that no secret is created under the
+	// AWS-managed key, which every role of the account may use (P3/P4).
+	RuleCreateSecretKey Rule = "p3-create-secret-key"
+	// RuleSourceSecretsDeny: every function but CredentialsFunction carries an unconditional Deny
+	// of secretsmanager:GetSecretValue on SourceSecretsARN, so that no policy attached later gives
+	// it back (P4).
+	RuleSourceSecretsDeny Rule = "p4-source-secrets-deny"
+	// RuleLeadingKeys: every Allow of an item action on the state table (StateTable) carries
+	// Condition ForAllValues:StringLike (or ForAllValues:StringEquals) dynamodb:LeadingKeys, each
+	// value a literal partition-key prefix ("KIND#..." before any wildcard), and holds no Scan,
+	// which reads every partition whatever LeadingKeys says.
+	RuleLeadingKeys Rule = "leading-keys"
+	// RuleEmailClaims: only the functions of emailClaimFunctions can reach the email claims
+	// (partition keys EMAIL#...), which hold the password hashes (P1): every other function's
+	// state-table statements name partitions none of which can be an email claim.
+	RuleEmailClaims Rule = "p1-email-claims"
 	// RuleFunctionPackage: <Name>Function is built from functions/<lowercase name>/main.go.
 	RuleFunctionPackage Rule = "function-package"
 	// RulePlainLambda: functions are AWS::Serverless::Function, which these checks read; an
@@ -68,6 +94,41 @@ const CredentialsFunction = "CredentialsFunction"
 
 // SourcesKey is the logical id of the customer-managed KMS key of customer source secrets.
 const SourcesKey = "SourcesKey"
+
+// StateTable is the logical id of the state table, whose grants name their partitions.
+const StateTable = "StateTable"
+
+// EmailClaimPrefix begins the partition key of every email claim, the item holding an
+// address's password hash (statetable.EmailClaimKey).
+const EmailClaimPrefix = "EMAIL#"
+
+// emailClaimFunctions are the functions whose roles may reach the email claims, and why.
+var emailClaimFunctions = map[string]string{
+	"AuthFunction":         "signs up, logs in, verifies and changes passwords: the claims hold the hashes (P1)",
+	"DeletionFunction":     "deletes the account's email claim (P7)",
+	"HousekeepingFunction": "resumes stalled account deletions with DeletionFunction's runner (P7)",
+}
+
+// dynamoItemActions are the DynamoDB actions that read or write items, which
+// dynamodb:LeadingKeys limits (Scan among them only to be refused: LeadingKeys cannot limit it).
+var dynamoItemActions = []string{
+	"dynamodb:getitem", "dynamodb:batchgetitem", "dynamodb:putitem", "dynamodb:updateitem",
+	"dynamodb:deleteitem", "dynamodb:batchwriteitem", "dynamodb:query", "dynamodb:scan",
+	"dynamodb:conditioncheckitem", "dynamodb:partiqlselect", "dynamodb:partiqlinsert",
+	"dynamodb:partiqlupdate", "dynamodb:partiqldelete",
+}
+
+// leadingKeysOperators are the condition operators under which dynamodb:LeadingKeys limits a
+// request to the values listed (ForAnyValue would allow a request naming one listed partition
+// beside others).
+var leadingKeysOperators = []string{"ForAllValues:StringLike", "ForAllValues:StringEquals"}
+
+// accountRootPrincipals are the !Sub forms accepted for the stack's own account as a key-policy
+// principal.
+var accountRootPrincipals = []string{
+	"arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+	"arn:aws:iam::${AWS::AccountId}:root",
+}
 
 // SourceSecretsARN is the one resource, written as !Sub of this string, under which customer
 // source secrets are read and written: every secret whose name starts with the stack's
@@ -158,6 +219,7 @@ func CheckTemplate(t *Template, repoRoot string) []error {
 	ps = append(ps, checkRoles(t)...)
 	ps = append(ps, checkStatements(t)...)
 	ps = append(ps, checkCredentialsFunction(t)...)
+	ps = append(ps, checkKeyPolicy(t)...)
 	ps = append(ps, checkPackages(t, repoRoot)...)
 	slices.SortFunc(ps, compareProblems)
 	errs := make([]error, len(ps))
@@ -237,8 +299,20 @@ func checkStatements(t *Template) []*Problem {
 		for _, s := range stmts[fn] {
 			ps = append(ps, checkStatement(t, fn, s)...)
 		}
+		// A function without a role of the template is RuleOwnRole's already.
+		if role, _ := t.functionRole(fn); role != "" && fn != CredentialsFunction && !slices.ContainsFunc(stmts[fn], deniesSourceSecretReads) {
+			ps = append(ps, &Problem{RuleSourceSecretsDeny, fn, fmt.Sprintf("needs a Deny of secretsmanager:GetSecretValue on !Sub %s, so that no policy attached later lets it read customer source secrets (P4)", SourceSecretsARN)})
+		}
 	}
 	return ps
+}
+
+// deniesSourceSecretReads reports whether a statement denies, unconditionally, GetSecretValue on
+// every customer source secret.
+func deniesSourceSecretReads(s Statement) bool {
+	return s.Effect == "Deny" && s.Condition == nil &&
+		slices.ContainsFunc(s.Actions, func(a string) bool { return glob(strings.ToLower(a), actionGetSecretValue) }) &&
+		slices.ContainsFunc(s.Resources, func(r any) bool { return isSourceSecretsARN(r) || wildcardResource(r) })
 }
 
 // checkStatement applies the permission rules to one statement of function fn. Deny statements
@@ -261,7 +335,7 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 	}
 
 	// Each list holds the actions as written that can name such an action.
-	var wild, sensitive, reads, decrypts, equivalents, crypto, writes []string
+	var wild, sensitive, reads, decrypts, equivalents, crypto, writes, creates, items, scans []string
 	for _, a := range s.Actions {
 		la := strings.ToLower(a)
 		if touchesSensitive(la) {
@@ -284,6 +358,15 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 		}
 		if writesSecrets(la) {
 			writes = append(writes, a)
+		}
+		if glob(la, "secretsmanager:createsecret") {
+			creates = append(creates, a)
+		}
+		if matchesAny(la, dynamoItemActions) {
+			items = append(items, a)
+		}
+		if glob(la, "dynamodb:scan") {
+			scans = append(scans, a)
 		}
 	}
 	if len(wild) > 0 {
@@ -335,7 +418,135 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 			add(RuleSecretWrites, "%s on %s: secrets are written only under !Sub %s or one at a time by !Ref of a secret or a parameter (P4)", strings.Join(writes, ", "), bad, SourceSecretsARN)
 		}
 	}
+
+	// P3: a secret is created only under SourcesKey.
+	if len(creates) > 0 && !conditionedOnSourcesKey(s.Condition) {
+		add(RuleCreateSecretKey, "%s needs Condition StringEquals secretsmanager:KmsKeyArn !GetAtt %s.Arn, so that no secret is created under the AWS-managed key (P3)", strings.Join(creates, ", "), SourcesKey)
+	}
+
+	// The state table: each grant names its partitions, and only a few reach the email claims.
+	if len(items) > 0 && slices.ContainsFunc(s.Resources, mayNameStateTable) {
+		checkLeadingKeys(fn, s, items, scans, add)
+	}
 	return ps
+}
+
+// checkLeadingKeys applies RuleLeadingKeys and RuleEmailClaims to a statement allowing the item
+// actions items (scans among them) on the state table; add records a problem.
+func checkLeadingKeys(fn string, s Statement, items, scans []string, add func(Rule, string, ...any)) {
+	if len(scans) > 0 {
+		add(RuleLeadingKeys, "%s on the state table reads every partition; dynamodb:LeadingKeys cannot limit a Scan", strings.Join(scans, ", "))
+	}
+	patterns, found := leadingKeys(s.Condition)
+	if !found {
+		add(RuleLeadingKeys, "%s on the state table need Condition %s dynamodb:LeadingKeys naming the key prefixes of the partitions the function touches", strings.Join(items, ", "), leadingKeysOperators[0])
+	}
+	var unknown, claims []string
+	for _, p := range patterns {
+		ps, ok := literalString(p)
+		if !ok || !knownPrefix(ps) {
+			unknown = append(unknown, text(p))
+		}
+		if !ok || mayMatchPrefix(ps, EmailClaimPrefix) {
+			claims = append(claims, text(p))
+		}
+	}
+	if len(unknown) > 0 {
+		add(RuleLeadingKeys, "dynamodb:LeadingKeys %s must each be a literal key prefix (KIND#, then any wildcard)", strings.Join(unknown, ", "))
+	}
+	if _, allowed := emailClaimFunctions[fn]; !allowed && (!found || len(claims) > 0) {
+		reach := "every partition"
+		if found {
+			reach = "partitions " + strings.Join(claims, ", ")
+		}
+		add(RuleEmailClaims, "%s on the state table reach %s, which may be email claims (%s..., the password hashes); only %s may (P1)", strings.Join(items, ", "), reach, EmailClaimPrefix, strings.Join(slices.Sorted(maps.Keys(emailClaimFunctions)), ", "))
+	}
+}
+
+// leadingKeys returns the dynamodb:LeadingKeys values a condition limits a request to, and
+// whether it limits them at all (under one of leadingKeysOperators; IAM matches condition keys
+// case-insensitively).
+func leadingKeys(cond map[string]any) ([]any, bool) {
+	var out []any
+	found := false
+	for _, op := range leadingKeysOperators {
+		m, _ := cond[op].(map[string]any)
+		for key, v := range m {
+			if strings.EqualFold(key, "dynamodb:LeadingKeys") {
+				out = append(out, list(v)...)
+				found = true
+			}
+		}
+	}
+	return out, found
+}
+
+// knownPrefix reports whether a LeadingKeys pattern names partitions by a literal kind: "KIND#"
+// (and maybe more) before any wildcard.
+func knownPrefix(p string) bool {
+	hash := strings.Index(p, "#")
+	wild := strings.IndexAny(p, "*?")
+	return hash > 0 && (wild < 0 || wild > hash)
+}
+
+// mayMatchPrefix reports whether some string beginning with prefix matches the StringLike
+// pattern ("*" any run of characters, "?" any one): the pattern's positions reachable after the
+// prefix, if any, can always be completed.
+func mayMatchPrefix(pattern, prefix string) bool {
+	// reach[i]: pattern[:i] can match the prefix read so far.
+	reach := make([]bool, len(pattern)+1)
+	reach[0] = true
+	closeStars := func() {
+		for i := 0; i < len(pattern); i++ {
+			if reach[i] && pattern[i] == '*' {
+				reach[i+1] = true
+			}
+		}
+	}
+	closeStars()
+	for j := 0; j < len(prefix); j++ {
+		next := make([]bool, len(pattern)+1)
+		for i := 0; i < len(pattern); i++ {
+			if !reach[i] {
+				continue
+			}
+			switch pattern[i] {
+			case '*':
+				next[i] = true
+			case '?':
+				next[i+1] = true
+			default:
+				if pattern[i] == prefix[j] {
+					next[i+1] = true
+				}
+			}
+		}
+		reach = next
+		closeStars()
+	}
+	return slices.Contains(reach, true)
+}
+
+// mayNameStateTable reports whether a DynamoDB resource can be the state table: it mentions
+// StateTable, or it holds a wildcard.
+func mayNameStateTable(r any) bool {
+	found := strings.Contains(text(r), StateTable)
+	stringLeaves(r, func(s string) { found = found || strings.ContainsAny(s, "*?") })
+	return found
+}
+
+// conditionedOnSourcesKey reports whether a condition limits CreateSecret to SourcesKey:
+// StringEquals (or ArnEquals) secretsmanager:KmsKeyArn holding exactly !GetAtt SourcesKey.Arn.
+func conditionedOnSourcesKey(cond map[string]any) bool {
+	for _, op := range []string{"StringEquals", "ArnEquals"} {
+		m, _ := cond[op].(map[string]any)
+		for key, v := range m {
+			if values := list(v); strings.EqualFold(key, "secretsmanager:KmsKeyArn") && len(values) == 1 && isSourcesKey(values[0]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resourcesWhere renders the resources for which keep is true, "" when there are none.
@@ -625,7 +836,176 @@ func onlyValidatesKeyAccess(s Statement) bool {
 	if !ok || len(s.Condition) != 1 {
 		return false
 	}
-	ctx, ok := eq["kms:EncryptionContext:SecretVersionId"].(string)
 	_, via := eq["kms:ViaService"]
-	return ok && ctx == ValidateKeyAccessContext && via
+	return validationContext(eq) && via
+}
+
+// validationContext reports whether a StringEquals block limits kms:Decrypt to Secrets Manager's
+// key-access validation: kms:EncryptionContext:SecretVersionId = ValidateKeyAccessContext.
+func validationContext(eq map[string]any) bool {
+	ctx, ok := eq["kms:EncryptionContext:SecretVersionId"].(string)
+	return ok && ctx == ValidateKeyAccessContext
+}
+
+// checkKeyPolicy applies RuleKeyPolicy to SourcesKey's key policy.
+func checkKeyPolicy(t *Template) []*Problem {
+	r, ok := t.Resources[SourcesKey]
+	if !ok {
+		return nil
+	}
+	var ps []*Problem
+	add := func(format string, args ...any) {
+		ps = append(ps, &Problem{RuleKeyPolicy, SourcesKey, fmt.Sprintf(format, args...)})
+	}
+	doc, ok := r.Properties["KeyPolicy"]
+	if !ok {
+		add("has no KeyPolicy: KMS's default policy gives the account root kms:*, and with it every IAM policy the use of the key (P4)")
+		return ps
+	}
+	stmts, err := policyDocument(doc, SourcesKey+" KeyPolicy")
+	if err != nil {
+		add("key policy cannot be read: %v", err)
+	}
+	credRole, _ := t.functionRole(CredentialsFunction)
+	rootAdministers, deniesDecrypt := false, false
+	for _, s := range stmts {
+		where := s.Source
+		if s.Sid != "" {
+			where += " (" + s.Sid + ")"
+		}
+		if s.Effect == "Deny" {
+			deniesDecrypt = deniesDecrypt || deniesDecryptToAllBut(s, credRole)
+			continue
+		}
+		if len(s.NotActions) > 0 || s.NotPrincipal != nil {
+			add("Allow with NotAction/NotPrincipal grants everything not listed in %s", where)
+			continue
+		}
+		root := isAccountRoot(s.Principal)
+		if !root {
+			add("principal %s in %s: only the account itself may be named (IAM decides, aws:PrincipalArn narrows)", text(s.Principal), where)
+		}
+		var use, decrypt, grants []string
+		for _, a := range s.Actions {
+			la := strings.ToLower(a)
+			if root && s.Condition == nil && glob(la, "kms:putkeypolicy") {
+				rootAdministers = true
+			}
+			if matchesAny(la, kmsCryptoActions) {
+				use = append(use, a)
+			}
+			if glob(la, actionDecrypt) || glob(la, "kms:reencryptfrom") {
+				decrypt = append(decrypt, a)
+			}
+			if glob(la, "kms:creategrant") {
+				grants = append(grants, a)
+			}
+		}
+		if len(grants) > 0 {
+			add("%s in %s lets its holder give the key's use to anyone (P4)", strings.Join(grants, ", "), where)
+		}
+		if len(use) == 0 {
+			continue
+		}
+		roles, named := principalArns(s.Condition)
+		if !named {
+			add("%s in %s is granted to every principal of the account; name the role with Condition ArnEquals aws:PrincipalArn !GetAtt <Role>.Arn (P4)", strings.Join(use, ", "), where)
+			continue
+		}
+		if !viaSecretsManager(s.Condition) {
+			add("%s in %s needs Condition StringEquals kms:ViaService !Sub %s (P4)", strings.Join(use, ", "), where, viaServiceSecretsManager[0])
+		}
+		eq, _ := s.Condition["StringEquals"].(map[string]any)
+		validation := len(s.Actions) == 1 && strings.EqualFold(s.Actions[0], "kms:Decrypt") && validationContext(eq)
+		if len(decrypt) > 0 && !validation && !slices.Equal(roles, []string{credRole}) {
+			add("%s in %s is granted to %s; only %s's role %s may decrypt (P4)", strings.Join(decrypt, ", "), where, strings.Join(roles, ", "), CredentialsFunction, credRole)
+		}
+	}
+	if !rootAdministers {
+		add("the account root must keep kms:PutKeyPolicy without condition: KMS refuses a key policy that locks the account out of its key")
+	}
+	if !deniesDecrypt {
+		add("needs a Deny of kms:Decrypt to Principal \"*\" unless aws:PrincipalArn is %s's role %s (ArnNotEquals), so that no IAM policy or grant can let another principal decrypt (P4)", CredentialsFunction, credRole)
+	}
+	return ps
+}
+
+// isAccountRoot reports whether a key-policy principal is exactly the stack's own account:
+// {"AWS": !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}.
+func isAccountRoot(p any) bool {
+	m, ok := p.(map[string]any)
+	if !ok || len(m) != 1 {
+		return false
+	}
+	name, arg, ok := intrinsic(m["AWS"])
+	return ok && name == "Fn::Sub" && slices.Contains(accountRootPrincipals, text(arg))
+}
+
+// principalArns returns the roles a condition limits a statement to: the logical ids of the
+// !GetAtt <Role>.Arn values of ArnEquals (or StringEquals) aws:PrincipalArn. named is false when
+// the condition names no principal, or names one that is not a role of the template by !GetAtt.
+func principalArns(cond map[string]any) (roles []string, named bool) {
+	for _, op := range []string{"ArnEquals", "StringEquals"} {
+		m, _ := cond[op].(map[string]any)
+		for key, v := range m {
+			if !strings.EqualFold(key, "aws:PrincipalArn") {
+				continue
+			}
+			for _, value := range list(v) {
+				id, attr, ok := getAttTarget(value)
+				if !ok || attr != "Arn" {
+					return nil, false
+				}
+				roles = append(roles, id)
+			}
+		}
+	}
+	slices.Sort(roles)
+	return roles, len(roles) > 0
+}
+
+// deniesDecryptToAllBut reports whether a key-policy statement denies kms:Decrypt to every
+// principal but role: Principal "*", and a condition holding ArnNotEquals (or StringNotEquals)
+// aws:PrincipalArn = !GetAtt <role>.Arn and nothing else but, optionally, the exemption of
+// Secrets Manager's key-access validation (StringNotEquals
+// kms:EncryptionContext:SecretVersionId = ValidateKeyAccessContext).
+func deniesDecryptToAllBut(s Statement, role string) bool {
+	if s.Effect != "Deny" || !everyone(s.Principal) || len(s.NotActions) > 0 ||
+		!slices.ContainsFunc(s.Actions, func(a string) bool { return glob(strings.ToLower(a), actionDecrypt) }) {
+		return false
+	}
+	exempt := false
+	for op, v := range s.Condition {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		for key, value := range m {
+			values := list(value)
+			switch {
+			case (op == "ArnNotEquals" || op == "StringNotEquals") && strings.EqualFold(key, "aws:PrincipalArn"):
+				if len(values) != 1 {
+					return false
+				}
+				id, attr, ok := getAttTarget(values[0])
+				if !ok || id != role || attr != "Arn" {
+					return false
+				}
+				exempt = true
+			case op == "StringNotEquals" && key == "kms:EncryptionContext:SecretVersionId" &&
+				len(values) == 1 && values[0] == ValidateKeyAccessContext:
+			default:
+				return false // any other condition would narrow the deny
+			}
+		}
+	}
+	return exempt
+}
+
+// everyone reports whether a principal is "*" or {"AWS": "*"}.
+func everyone(p any) bool {
+	if m, ok := p.(map[string]any); ok && len(m) == 1 {
+		p = m["AWS"]
+	}
+	return p == "*"
 }

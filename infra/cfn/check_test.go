@@ -19,7 +19,7 @@ Parameters:
 Conditions:
   IsProd: !Equals [!Ref "AWS::StackName", prod]
 Resources:
-  Table:
+  StateTable:
     Type: AWS::DynamoDB::Table
     Properties:
       BillingMode: PAY_PER_REQUEST
@@ -27,6 +27,37 @@ Resources:
       KeySchema: [{AttributeName: pk, KeyType: HASH}]
   SourcesKey:
     Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - Sid: Administer
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+            Action: [kms:CreateAlias, "kms:Describe*", "kms:Put*", kms:ScheduleKeyDeletion]
+            Resource: "*"
+          - Sid: CredentialsDecrypt
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+            Action: kms:Decrypt
+            Resource: "*"
+            Condition:
+              ArnEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}
+              StringEquals: {kms:ViaService: secretsmanager.eu-west-1.amazonaws.com}
+          - Sid: AlphaEncrypt
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+            Action: [kms:GenerateDataKey]
+            Resource: "*"
+            Condition:
+              ArnEquals: {aws:PrincipalArn: !GetAtt AlphaRole.Arn}
+              StringEquals: {kms:ViaService: secretsmanager.eu-west-1.amazonaws.com}
+          - Sid: DenyDecrypt
+            Effect: Deny
+            Principal: {AWS: "*"}
+            Action: [kms:Decrypt, "kms:ReEncrypt*"]
+            Resource: "*"
+            Condition:
+              ArnNotEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}
 
   AlphaFunction:
     Type: AWS::Serverless::Function
@@ -53,7 +84,8 @@ Resources:
               - Sid: Items
                 Effect: Allow
                 Action: [dynamodb:GetItem, dynamodb:Query]
-                Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]
+                Resource: [!GetAtt StateTable.Arn, !Sub "${StateTable.Arn}/index/*"]
+                Condition: {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ACCOUNT#*", "RATE#alpha#*"]}}
               - Sid: Smtp
                 Effect: Allow
                 Action: secretsmanager:GetSecretValue
@@ -64,13 +96,22 @@ Resources:
                 Resource: "*"
               - Sid: WriteSources
                 Effect: Allow
-                Action: [secretsmanager:CreateSecret, secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]
+                Action: [secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]
                 Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
               - Sid: EncryptSources
                 Effect: Allow
                 Action: kms:GenerateDataKey
                 Resource: !GetAtt SourcesKey.Arn
                 Condition: {StringEquals: {"kms:ViaService": !Sub "secretsmanager.${AWS::Region}.amazonaws.com"}}
+              - Sid: CreateSources
+                Effect: Allow
+                Action: secretsmanager:CreateSecret
+                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
+                Condition: {StringEquals: {secretsmanager:KmsKeyArn: !GetAtt SourcesKey.Arn}}
+              - Sid: NoSourceReads
+                Effect: Deny
+                Action: [secretsmanager:GetSecretValue]
+                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
 
   CredentialsFunction:
     Type: AWS::Serverless::Function
@@ -105,13 +146,14 @@ Resources:
 // Pieces of cleanFixture the P4 cases edit.
 const (
 	fixtureSourcesARN   = `!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"`
-	fixtureWriteActions = "Action: [secretsmanager:CreateSecret, secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]"
+	fixtureWriteActions = "Action: [secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]"
 	fixtureWriteSources = fixtureWriteActions + "\n                Resource: " + fixtureSourcesARN
 	fixtureReadSources  = "Action: secretsmanager:GetSecretValue\n                Resource: " + fixtureSourcesARN
 	fixtureSmtp         = "Action: secretsmanager:GetSecretValue\n                Resource: !Ref SmtpSecretArn"
 	fixtureAlphaVia     = `Condition: {StringEquals: {"kms:ViaService": !Sub "secretsmanager.${AWS::Region}.amazonaws.com"}}`
 	fixtureCredVia      = `kms:ViaService: !Sub "secretsmanager.${AWS::Region}.amazonaws.com"`
 	fixtureCredCond     = "                Condition:\n                  StringEquals:\n                    " + fixtureCredVia + "\n"
+	fixtureLeadingKeys  = `                Condition: {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ACCOUNT#*", "RATE#alpha#*"]}}` + "\n"
 )
 
 // fixtureRoot makes a repository root holding functions/<name>/main.go for each name.
@@ -160,9 +202,10 @@ func TestCheckTemplate(t *testing.T) {
 
 		// Wildcards.
 		{
+			// "dynamodb:*" includes Scan, which LeadingKeys cannot limit.
 			name:  "wildcard action",
 			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", `Action: [dynamodb:GetItem, "dynamodb:*"]`}},
-			want:  []finding{{RuleWildcardAction, "AlphaFunction"}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"}},
 		},
 		{
 			name:  "wildcard action, mixed case, on secretsmanager",
@@ -177,33 +220,34 @@ func TestCheckTemplate(t *testing.T) {
 		},
 		{
 			// "*" is every action: a wildcard, and it also includes GetSecretValue, kms:Decrypt, KMS
-			// use without kms:ViaService and secret writes, all on resources holding "*", so five
-			// rules break at once.
+			// use without kms:ViaService, secret writes, CreateSecret without SourcesKey and a Scan
+			// of the state table, all on resources holding "*", so seven rules break at once.
 			name:  "action star",
 			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", `Action: "*"`}},
 			want: []finding{
-				{RuleKMSDecrypt, "AlphaFunction"}, {RuleKMSViaService, "AlphaFunction"}, {RuleSecretWrites, "AlphaFunction"},
+				{RuleLeadingKeys, "AlphaFunction"}, {RuleCreateSecretKey, "AlphaFunction"}, {RuleKMSDecrypt, "AlphaFunction"},
+				{RuleKMSViaService, "AlphaFunction"}, {RuleSecretWrites, "AlphaFunction"},
 				{RuleSourceSecrets, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"},
 			},
 		},
 		{
 			name:  "wildcard resource",
-			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: "*"`}},
+			edits: []edit{{`Resource: [!GetAtt StateTable.Arn, !Sub "${StateTable.Arn}/index/*"]`, `Resource: "*"`}},
 			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
 			name:  "wildcard inside a resource: every table",
-			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"`}},
+			edits: []edit{{`Resource: [!GetAtt StateTable.Arn, !Sub "${StateTable.Arn}/index/*"]`, `Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"`}},
 			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
 			name:  "wildcard inside a resource: any Region's table",
-			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: "arn:aws:dynamodb:*:123456789012:table/t"`}},
+			edits: []edit{{`Resource: [!GetAtt StateTable.Arn, !Sub "${StateTable.Arn}/index/*"]`, `Resource: "arn:aws:dynamodb:*:123456789012:table/t"`}},
 			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
 			name:  "wildcard resource hidden in !If",
-			edits: []edit{{`Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]`, `Resource: !If [IsProd, !GetAtt Table.Arn, "*"]`}},
+			edits: []edit{{`Resource: [!GetAtt StateTable.Arn, !Sub "${StateTable.Arn}/index/*"]`, `Resource: !If [IsProd, !GetAtt StateTable.Arn, "*"]`}},
 			want:  []finding{{RuleWildcardResource, "AlphaFunction"}},
 		},
 		{
@@ -242,9 +286,12 @@ func TestCheckTemplate(t *testing.T) {
 		// Roles.
 		{
 			name: "shared role",
-			// Sharing also hands CredentialsFunction the SMTP secret, which it may not read.
+			// Sharing also hands CredentialsFunction the SMTP secret, which it may not read, and
+			// leaves the key policy's decryption and its Deny naming a role no longer the
+			// credentials function's.
 			edits: []edit{{"Role: !GetAtt CredentialsRole.Arn", "Role: !GetAtt AlphaRole.Arn"}},
-			want:  []finding{{RuleSharedRole, "AlphaRole"}, {RuleSourceSecrets, "CredentialsFunction"}},
+			want: []finding{{RuleSharedRole, "AlphaRole"}, {RuleSourceSecrets, "CredentialsFunction"},
+				{RuleKeyPolicy, SourcesKey}, {RuleKeyPolicy, SourcesKey}},
 		},
 		{
 			name:  "no role",
@@ -258,7 +305,7 @@ func TestCheckTemplate(t *testing.T) {
 		},
 		{
 			name:  "SAM policy template",
-			edits: []edit{{"      Role: !GetAtt AlphaRole.Arn\n", "      Role: !GetAtt AlphaRole.Arn\n      Policies:\n        - DynamoDBCrudPolicy: {TableName: !Ref Table}\n"}},
+			edits: []edit{{"      Role: !GetAtt AlphaRole.Arn\n", "      Role: !GetAtt AlphaRole.Arn\n      Policies:\n        - DynamoDBCrudPolicy: {TableName: !Ref StateTable}\n"}},
 			want:  []finding{{RuleUnreadablePolicy, "AlphaFunction"}},
 		},
 		{
@@ -312,7 +359,7 @@ func TestCheckTemplate(t *testing.T) {
 		},
 		{
 			name:  "GetSecretValue beside the writes on the sources prefix",
-			edits: []edit{{fixtureWriteActions, "Action: [secretsmanager:CreateSecret, secretsmanager:GetSecretValue]"}},
+			edits: []edit{{fixtureWriteActions, "Action: [secretsmanager:PutSecretValue, secretsmanager:GetSecretValue]"}},
 			want:  []finding{{RuleSourceSecrets, "AlphaFunction"}},
 		},
 		{
@@ -433,7 +480,7 @@ func TestCheckTemplate(t *testing.T) {
 		{
 			name: "PutSecretValue on a !Ref of something that is not a secret",
 			edits: []edit{
-				{fixtureSmtp, "Action: secretsmanager:PutSecretValue\n                Resource: !Ref Table"},
+				{fixtureSmtp, "Action: secretsmanager:PutSecretValue\n                Resource: !Ref StateTable"},
 			},
 			want: []finding{{RuleSecretWrites, "AlphaFunction"}},
 		},
@@ -455,7 +502,7 @@ func TestCheckTemplate(t *testing.T) {
 		},
 		{
 			name:  "function URLs for every function through Globals",
-			edits: []edit{{"Resources:\n  Table:", "Globals:\n  Function:\n    FunctionUrlConfig: {AuthType: AWS_IAM}\nResources:\n  Table:"}},
+			edits: []edit{{"Resources:\n  StateTable:", "Globals:\n  Function:\n    FunctionUrlConfig: {AuthType: AWS_IAM}\nResources:\n  StateTable:"}},
 			want:  []finding{{RuleCredentialsAddressable, "CredentialsFunction"}},
 		},
 		{
@@ -472,6 +519,164 @@ func TestCheckTemplate(t *testing.T) {
 			name:  "CredentialsFunction invokable by a caller's role in another account",
 			edits: []edit{{"  SourcesKey:\n", "  CredentialsInvoke:\n    Type: AWS::Lambda::Permission\n    Properties: {Action: lambda:InvokeFunction, FunctionName: !Ref CredentialsFunction, Principal: arn:aws:iam::210987654321:role/fetcher}\n  SourcesKey:\n"}},
 			want:  nil,
+		},
+
+		// SourcesKey's own key policy (P4).
+		{
+			name:  "key policy: the account root holds kms:*",
+			edits: []edit{{`Action: [kms:CreateAlias, "kms:Describe*", "kms:Put*", kms:ScheduleKeyDeletion]`, `Action: "kms:*"`}},
+			// A grant, and every use given to every principal of the account.
+			want: []finding{{RuleKeyPolicy, SourcesKey}, {RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: kms:Create* for administration includes kms:CreateGrant",
+			edits: []edit{{`Action: [kms:CreateAlias, "kms:Describe*"`, `Action: ["kms:Create*", "kms:Describe*"`}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: the account root loses kms:PutKeyPolicy",
+			edits: []edit{{`"kms:Put*", `, ""}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: another role decrypts",
+			edits: []edit{{"Action: [kms:GenerateDataKey]\n", "Action: [kms:GenerateDataKey, kms:Decrypt]\n"}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name: "key policy: another role validates key access only",
+			edits: []edit{{"          - Sid: DenyDecrypt\n", `          - Sid: AlphaValidates
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+            Action: kms:Decrypt
+            Resource: "*"
+            Condition:
+              ArnEquals: {aws:PrincipalArn: !GetAtt AlphaRole.Arn}
+              StringEquals: {kms:ViaService: secretsmanager.eu-west-1.amazonaws.com, "kms:EncryptionContext:SecretVersionId": RequestToValidateKeyAccess}
+          - Sid: DenyDecrypt
+`}},
+			want: nil,
+		},
+		{
+			name:  "key policy: decryption for the whole account",
+			edits: []edit{{"              ArnEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n", ""}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: decryption outside Secrets Manager",
+			edits: []edit{{"              ArnEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n              StringEquals: {kms:ViaService: secretsmanager.eu-west-1.amazonaws.com}\n", "              ArnEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n"}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name: "key policy: a service principal",
+			edits: []edit{{"          - Sid: CredentialsDecrypt\n            Effect: Allow\n            Principal: {AWS: !Sub \"arn:${AWS::Partition}:iam::${AWS::AccountId}:root\"}\n",
+				"          - Sid: CredentialsDecrypt\n            Effect: Allow\n            Principal: {Service: lambda.amazonaws.com}\n"}},
+			want: []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: no Deny of kms:Decrypt",
+			edits: []edit{{"          - Sid: DenyDecrypt\n            Effect: Deny\n", "          - Sid: DenyDecrypt\n            Effect: Allow\n"}},
+			// Now an Allow of Decrypt to everyone but the credentials role, and no Deny.
+			want: []finding{{RuleKeyPolicy, SourcesKey}, {RuleKeyPolicy, SourcesKey}, {RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: the Deny spares another role",
+			edits: []edit{{"ArnNotEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}", "ArnNotEquals: {aws:PrincipalArn: [!GetAtt CredentialsRole.Arn, !GetAtt AlphaRole.Arn]}"}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: the Deny narrowed by another condition",
+			edits: []edit{{"ArnNotEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n", "ArnNotEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n              StringEquals: {kms:CallerAccount: \"111111111111\"}\n"}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+		{
+			name:  "key policy: the Deny spares Secrets Manager's key-access validation",
+			edits: []edit{{"ArnNotEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n", "ArnNotEquals: {aws:PrincipalArn: !GetAtt CredentialsRole.Arn}\n              StringNotEquals: {kms:EncryptionContext:SecretVersionId: RequestToValidateKeyAccess}\n"}},
+			want:  nil,
+		},
+		{
+			name:  "key policy: none (KMS's default gives the root kms:*)",
+			edits: []edit{{"      KeyPolicy:\n        Statement:\n", "      Tags: []\n      NotTheKeyPolicy:\n        Statement:\n"}},
+			want:  []finding{{RuleKeyPolicy, SourcesKey}},
+		},
+
+		// CreateSecret only under SourcesKey (P3).
+		{
+			name:  "CreateSecret without the key condition",
+			edits: []edit{{"                Condition: {StringEquals: {secretsmanager:KmsKeyArn: !GetAtt SourcesKey.Arn}}\n", ""}},
+			want:  []finding{{RuleCreateSecretKey, "AlphaFunction"}},
+		},
+		{
+			name:  "CreateSecret under another key",
+			edits: []edit{{"secretsmanager:KmsKeyArn: !GetAtt SourcesKey.Arn", "secretsmanager:KmsKeyArn: !GetAtt OtherKey.Arn"}},
+			want:  []finding{{RuleCreateSecretKey, "AlphaFunction"}},
+		},
+
+		// Other roles are denied source secrets explicitly (P4).
+		{
+			name:  "no Deny of source-secret reads",
+			edits: []edit{{"                Effect: Deny\n                Action: [secretsmanager:GetSecretValue]\n", "                Effect: Deny\n                Action: [secretsmanager:DescribeSecret]\n"}},
+			want:  []finding{{RuleSourceSecretsDeny, "AlphaFunction"}},
+		},
+		{
+			name:  "Deny of source-secret reads only under a condition",
+			edits: []edit{{"                Effect: Deny\n                Action: [secretsmanager:GetSecretValue]\n", "                Effect: Deny\n                Condition: {Bool: {aws:SecureTransport: \"false\"}}\n                Action: [secretsmanager:GetSecretValue]\n"}},
+			want:  []finding{{RuleSourceSecretsDeny, "AlphaFunction"}},
+		},
+		{
+			name: "Deny of source-secret reads in an attached managed policy",
+			edits: []edit{
+				{"                Effect: Deny\n                Action: [secretsmanager:GetSecretValue]\n", "                Effect: Deny\n                Action: [secretsmanager:DescribeSecret]\n"},
+				{"  SourcesKey:\n", "  NoReads:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      Roles: [!Ref AlphaRole]\n      PolicyDocument:\n        Statement:\n          - {Effect: Deny, Action: secretsmanager:GetSecretValue, Resource: " + fixtureSourcesARN + "}\n  SourcesKey:\n"},
+			},
+			want: nil,
+		},
+
+		// The state table, by partition (dynamodb:LeadingKeys), and the email claims (P1).
+		{
+			name:  "state table without LeadingKeys",
+			edits: []edit{{fixtureLeadingKeys, ""}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}, {RuleEmailClaims, "AlphaFunction"}},
+		},
+		{
+			name:  "LeadingKeys under ForAnyValue",
+			edits: []edit{{"ForAllValues:StringLike", "ForAnyValue:StringLike"}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}, {RuleEmailClaims, "AlphaFunction"}},
+		},
+		{
+			name:  "LeadingKeys of every partition",
+			edits: []edit{{`["ACCOUNT#*", "RATE#alpha#*"]`, `["ACCOUNT#*", "*"]`}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}, {RuleEmailClaims, "AlphaFunction"}},
+		},
+		{
+			name:  "LeadingKeys without a kind",
+			edits: []edit{{`["ACCOUNT#*", "RATE#alpha#*"]`, `["ACCOUNT#*", "RATE*"]`}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}},
+		},
+		{
+			name:  "LeadingKeys reaching the email claims",
+			edits: []edit{{`["ACCOUNT#*", "RATE#alpha#*"]`, `["ACCOUNT#*", "EMAIL#*"]`}},
+			want:  []finding{{RuleEmailClaims, "AlphaFunction"}},
+		},
+		{
+			name:  "LeadingKeys reaching the email claims through a wildcard",
+			edits: []edit{{`["ACCOUNT#*", "RATE#alpha#*"]`, `["ACCOUNT#*", "?MAIL#*"]`}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}, {RuleEmailClaims, "AlphaFunction"}},
+		},
+		{
+			name:  "LeadingKeys as exact partitions, key in another case",
+			edits: []edit{{`{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ACCOUNT#*", "RATE#alpha#*"]}}`, `{"ForAllValues:StringEquals": {"DynamoDB:leadingKeys": ["INTENT#source-secret"]}}`}},
+			want:  nil,
+		},
+		{
+			name:  "Scan of the state table",
+			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", "Action: [dynamodb:GetItem, dynamodb:Query, dynamodb:Scan]"}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}},
+		},
+		{
+			name:  "the state table through a wildcard resource, without LeadingKeys",
+			edits: []edit{{fixtureLeadingKeys, ""}, {`Resource: [!GetAtt StateTable.Arn, !Sub "${StateTable.Arn}/index/*"]`, `Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"`}},
+			want:  []finding{{RuleLeadingKeys, "AlphaFunction"}, {RuleEmailClaims, "AlphaFunction"}, {RuleWildcardResource, "AlphaFunction"}},
 		},
 
 		// Packages and function types.
@@ -523,8 +728,8 @@ func TestRoleStatements(t *testing.T) {
 		t.Fatalf("functions = %v", keys)
 	}
 	alpha := got["AlphaFunction"]
-	if len(alpha) != 5 {
-		t.Fatalf("AlphaFunction has %d statements, want 5: %+v", len(alpha), alpha)
+	if len(alpha) != 7 {
+		t.Fatalf("AlphaFunction has %d statements, want 7: %+v", len(alpha), alpha)
 	}
 	want := Statement{
 		Sid:       "Smtp",
@@ -536,7 +741,7 @@ func TestRoleStatements(t *testing.T) {
 	if !reflect.DeepEqual(alpha[1], want) {
 		t.Errorf("statement 1:\n got  %+v\n want %+v", alpha[1], want)
 	}
-	if r := alpha[0].Resources; len(r) != 2 || !reflect.DeepEqual(r[0], map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}) {
+	if r := alpha[0].Resources; len(r) != 2 || !reflect.DeepEqual(r[0], map[string]any{"Fn::GetAtt": []any{"StateTable", "Arn"}}) {
 		t.Errorf("statement 0 resources = %#v", r)
 	}
 	if alpha[2].Effect != "Deny" {
@@ -569,7 +774,7 @@ func TestRoleStatementsFunctionPolicies(t *testing.T) {
 	}
 	alpha := got["AlphaFunction"]
 	last := alpha[len(alpha)-1]
-	if len(alpha) != 6 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
+	if len(alpha) != 8 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
 		t.Errorf("statements = %+v", alpha)
 	}
 }
@@ -611,6 +816,53 @@ func TestGlob(t *testing.T) {
 	for _, tt := range tests {
 		if got := glob(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestMayMatchPrefix(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    bool
+	}{
+		{"EMAIL#*", true},
+		{"EMAIL#a@example.com", true},
+		{"*", true},
+		{"E*", true},
+		{"?MAIL#*", true},
+		{"*#*", true},
+		{"EMAIL", false}, // a whole key "EMAIL", not a claim
+		{"EMAIL#", true},
+		{"EMAILS#*", false},
+		{"ACCOUNT#*", false},
+		{"*ACCOUNT", true}, // "EMAIL#ACCOUNT"
+		{"RATE#*", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := mayMatchPrefix(tt.pattern, EmailClaimPrefix); got != tt.want {
+			t.Errorf("mayMatchPrefix(%q, %q) = %v, want %v", tt.pattern, EmailClaimPrefix, got, tt.want)
+		}
+	}
+}
+
+func TestKnownPrefix(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    bool
+	}{
+		{"ACCOUNT#*", true},
+		{"INTENT#source-secret", true},
+		{"RATE#dmca#*", true},
+		{"*", false},
+		{"RATE*", false},
+		{"?ATE#*", false},
+		{"#*", false},
+		{"ACCOUNT", false},
+	}
+	for _, tt := range tests {
+		if got := knownPrefix(tt.pattern); got != tt.want {
+			t.Errorf("knownPrefix(%q) = %v, want %v", tt.pattern, got, tt.want)
 		}
 	}
 }

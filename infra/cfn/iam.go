@@ -21,6 +21,9 @@ type Statement struct {
 	// then a value or a list of values; values may be intrinsic-function maps), nil when it has
 	// none: {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}.
 	Condition map[string]any
+	// Principal and NotPrincipal are the statement's as written, nil when absent: set only in
+	// resource policies (a KMS key policy), never in a role's.
+	Principal, NotPrincipal any
 	// Source says where the statement was found, for messages: "AuthRole policy auth".
 	Source string
 }
@@ -196,6 +199,7 @@ func statement(v any) (Statement, error) {
 		}
 		s.Condition = cm
 	}
+	s.Principal, s.NotPrincipal = m["Principal"], m["NotPrincipal"]
 	s.Resources = list(m["Resource"])
 	s.NotResources = list(m["NotResource"])
 	if (len(s.Resources) == 0) == (len(s.NotResources) == 0) {

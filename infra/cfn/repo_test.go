@@ -15,7 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/atrium-cdn/atrium/functions/compliance/complianceapi"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
@@ -205,7 +208,23 @@ func TestRepositoryPermissions(t *testing.T) {
 			return g
 		}
 	}
-	onTable := on(map[string]any{"Fn::GetAtt": []any{"StateTable", "Arn"}})
+	// The state table, by partition (dynamodb:LeadingKeys): each function's key prefixes, as
+	// TestRepositoryLeadingKeys checks them against the key builders.
+	onTable := func(partitions ...string) func(actions ...string) []grant {
+		r := text(map[string]any{"Fn::GetAtt": []any{"StateTable", "Arn"}})
+		values := make([]any, len(partitions))
+		for i, p := range partitions {
+			values[i] = p
+		}
+		cond := text(map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": values}})
+		return func(actions ...string) []grant {
+			var g []grant
+			for _, a := range actions {
+				g = append(g, grant{"dynamodb:" + a, r, cond})
+			}
+			return g
+		}
+	}
 	// P6: request logs. Every HTTP function only puts items; the account function also queries
 	// the caller's own (GET /v1/logs); only the housekeeping sweep queries the expiry index and
 	// keeps its watermark item. An account's deletion (P7: the deletion function, and
@@ -230,12 +249,15 @@ func TestRepositoryPermissions(t *testing.T) {
 	stripeSecret := text(map[string]any{"Ref": "StripeSecretArn"})
 	// The pseudonym key: auth, and the account deletions (the failed-login counter's key).
 	clientKey := text(map[string]any{"Ref": "ClientKeySecret"})
+	// What an account deletion erases, and its job: the deletion function and housekeeping.
+	deletionPartitions := []string{"ACCOUNT#*", "EMAIL#*", "TOKEN#*", "THROTTLE#login#*", "RATE#compliance#*",
+		"STRIPE_CUSTOMER#*", "DELETION#*", "DELETIONS#pending", "INTENT#source-secret"}
 	want := map[string][]grant{
 		// BatchGetItem: every authenticated request reads its session and its account together.
 		// DELETE /v1/account accepts a deletion in one transaction (puts and updates).
 		"AuthFunction": slices.Concat(
 			logs("AuthLogGroup"),
-			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("ACCOUNT#*", "EMAIL#*", "TOKEN#*", "THROTTLE#login#*", "RATE#*", "DELETION#*", "DELETIONS#pending")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
@@ -243,10 +265,11 @@ func TestRepositoryPermissions(t *testing.T) {
 			},
 		),
 		// The export (P8) also reads the pseudonym key, to find the failed-login counter of the
-		// account's address; no other secret.
+		// account's address; no other secret. No DeleteItem, no PutItem: it ends no session and
+		// writes no state item but the session's idle deadline (issue #13).
 		"AccountFunction": slices.Concat(
 			logs("AccountLogGroup"),
-			onTable("GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("ACCOUNT#*", "THROTTLE#login#*")("GetItem", "BatchGetItem", "UpdateItem", "Query"),
 			onRequestLogs("PutItem"),
 			onRequestLogs("Query"),
 			[]grant{{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""}},
@@ -254,10 +277,13 @@ func TestRepositoryPermissions(t *testing.T) {
 		// Writes source secrets, never reads one back: no GetSecretValue, no kms:Decrypt (P4).
 		"SourcesFunction": slices.Concat(
 			logs("SourcesLogGroup"),
-			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("ACCOUNT#*", "INTENT#source-secret")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
-			onSourceSecrets("CreateSecret", "PutSecretValue", "DeleteSecret", "TagResource"),
+			onSourceSecrets("PutSecretValue", "DeleteSecret", "TagResource"),
+			// SourcesKeyWriterPolicy: a secret is created under SourcesKey only (P3).
 			[]grant{
+				{"secretsmanager:CreateSecret", sourceSecrets, text(map[string]any{"StringEquals": map[string]any{
+					"secretsmanager:KmsKeyArn": map[string]any{"Fn::GetAtt": []any{"SourcesKey", "Arn"}}}})},
 				{"kms:GenerateDataKey", sourcesKey, viaSecretsManager},
 				// Secrets Manager's key-access validation only (see the template).
 				{"kms:Decrypt", sourcesKey, text(map[string]any{"StringEquals": map[string]any{
@@ -268,7 +294,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// The one reader (P4). No request-log grant: it serves no HTTP request.
 		"CredentialsFunction": slices.Concat(
 			logs("CredentialsLogGroup"),
-			onTable("GetItem"),
+			onTable("ACCOUNT#*")("GetItem"),
 			onSourceSecrets("GetSecretValue"),
 			[]grant{{"kms:Decrypt", sourcesKey, viaSecretsManager}},
 		),
@@ -276,7 +302,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// with the deletion function's grants.
 		"HousekeepingFunction": slices.Concat(
 			logs("HousekeepingLogGroup"),
-			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable(deletionPartitions...)("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onSourceSecrets("DeleteSecret"),
 			onExpiryIndex("Query"),
 			onRequestLogs("BatchWriteItem", "GetItem", "PutItem"),
@@ -291,7 +317,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// request logs found and deleted, the Stripe customer deleted. No KMS.
 		"DeletionFunction": slices.Concat(
 			logs("DeletionLogGroup"),
-			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable(deletionPartitions...)("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			onRequestLogs("Query", "BatchWriteItem"),
 			onSourceSecrets("DeleteSecret"),
@@ -304,7 +330,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// account update and a link put, in one transaction): no DeleteItem, no Query.
 		"BillingFunction": slices.Concat(
 			logs("BillingLogGroup"),
-			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
+			onTable("ACCOUNT#*", "STRIPE_CUSTOMER#*")("GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
 			onRequestLogs("PutItem"),
 			[]grant{{"secretsmanager:GetSecretValue", stripeSecret, ""}},
 		),
@@ -312,7 +338,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// one transaction): no Query, and no session is ever read.
 		"StripeWebhookFunction": slices.Concat(
 			logs("StripeWebhookLogGroup"),
-			onTable("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+			onTable("ACCOUNT#*", "STRIPE_CUSTOMER#*", "STRIPE_EVENT#*")("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
 			onRequestLogs("PutItem"),
 			[]grant{{"secretsmanager:GetSecretValue", stripeSecret, ""}},
 		),
@@ -323,7 +349,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// secret (never Stripe's, never a source's), no KMS.
 		"ComplianceFunction": slices.Concat(
 			logs("ComplianceLogGroup"),
-			onTable("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("ACCOUNT#*", "RATE#compliance#*", "RATE#dmca#*", "DMCA#*")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
 			onRequestLogs("PutItem"),
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
@@ -362,8 +388,75 @@ func TestRepositoryPermissions(t *testing.T) {
 	}
 }
 
+// TestRepositoryLeadingKeys ties each role's dynamodb:LeadingKeys to the key builders: one key of
+// every kind of the state table, built by the code that builds it, is reachable by exactly the
+// functions that touch that kind (worked out from their code: see each role in template.yaml).
+// A key prefix renamed in the code, or a partition added to a role, fails here.
+func TestRepositoryLeadingKeys(t *testing.T) {
+	tpl, _ := loadRepositoryTemplate(t)
+	stmts, err := tpl.RoleStatements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		account      = statetable.AccountKey("acct_1").PK // and sessions, token pointers, sources, compliance records
+		claim        = statetable.EmailClaimKey("a@example.com").PK
+		token        = statetable.TokenKey("verify", "hash").PK
+		loginFails   = statetable.ThrottleKey("login", "pseudonym").PK
+		rateLogin    = statetable.RateKey("login", "pseudonym", 0).PK
+		rateRequests = statetable.RateKey(compliance.RateAction, "pseudonym", 0).PK
+		rateNotices  = statetable.RateKey("dmca", "pseudonym", 0).PK // complianceapi's limit on notices
+		intent       = statetable.IntentKey(0, "src_1").PK
+		customer     = statetable.StripeCustomerKey("cus_1").PK
+		event        = statetable.StripeEventKey("evt_1").PK
+		job          = statetable.DeletionKey("del_1").PK
+		pending      = statetable.PendingDeletionKey(0, "del_1").PK
+		notice       = complianceapi.NoticeKey("dmca_1").PK
+	)
+	all := []string{account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, intent, customer, event, job, pending, notice}
+	deletion := []string{account, claim, token, loginFails, rateRequests, intent, customer, job, pending}
+	want := map[string][]string{
+		"AuthFunction":          {account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, job, pending},
+		"AccountFunction":       {account, loginFails},
+		"SourcesFunction":       {account, intent},
+		"CredentialsFunction":   {account},
+		"BillingFunction":       {account, customer},
+		"StripeWebhookFunction": {account, customer, event},
+		"ComplianceFunction":    {account, rateRequests, rateNotices, notice},
+		"DeletionFunction":      deletion,
+		"HousekeepingFunction":  deletion,
+	}
+	for _, fn := range tpl.Functions() {
+		var got []string
+		for _, key := range all {
+			if reachesPartition(stmts[fn], key) {
+				got = append(got, key)
+			}
+		}
+		if !reflect.DeepEqual(got, want[fn]) {
+			t.Errorf("%s reaches partitions\n  %v\nwant\n  %v", fn, got, want[fn])
+		}
+	}
+}
+
+// reachesPartition reports whether an Allow among stmts lets an item action reach the state
+// table's partition pk: no LeadingKeys condition, or a pattern of it that matches pk.
+func reachesPartition(stmts []Statement, pk string) bool {
+	for _, s := range stmts {
+		if s.Effect != "Allow" || !slices.ContainsFunc(s.Resources, mayNameStateTable) ||
+			!slices.ContainsFunc(s.Actions, func(a string) bool { return matchesAny(strings.ToLower(a), dynamoItemActions) }) {
+			continue
+		}
+		patterns, found := leadingKeys(s.Condition)
+		if !found || slices.ContainsFunc(patterns, func(p any) bool { ps, _ := p.(string); return glob(ps, pk) }) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestRepositorySourcesKey checks the customer-managed key of source secrets (P3): symmetric,
-// rotated, kept when the stack goes, and a key policy that leaves all use to IAM.
+// rotated, kept when the stack goes, and a key policy of its own (P4).
 func TestRepositorySourcesKey(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
 	key, ok := tpl.Resources[SourcesKey]
@@ -383,17 +476,19 @@ func TestRepositorySourcesKey(t *testing.T) {
 	if days, ok := literalInt(p["PendingWindowInDays"]); !ok || days < 7 || days > 30 {
 		t.Errorf("PendingWindowInDays = %v, want 7..30", p["PendingWindowInDays"])
 	}
+	// CheckTemplate (TestRepositoryTemplate) holds the key policy to RuleKeyPolicy; this pins its
+	// shape: administration by the account, decryption by the credentials role, encryption (and
+	// the key-access validation) by the sources role, and the two Denies.
 	policy, _ := p["KeyPolicy"].(map[string]any)
-	stmts := list(policy["Statement"])
-	wantRoot := map[string]any{
-		"Sid":       "AccountRootFullControl",
-		"Effect":    "Allow",
-		"Principal": map[string]any{"AWS": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
-		"Action":    "kms:*",
-		"Resource":  "*",
+	var sids []string
+	for _, st := range list(policy["Statement"]) {
+		m, _ := st.(map[string]any)
+		sids = append(sids, text(m["Sid"]))
 	}
-	if len(stmts) != 1 || !reflect.DeepEqual(stmts[0], wantRoot) {
-		t.Errorf("key policy statements = %v\nwant only %v", text(stmts), text(wantRoot))
+	wantSids := []string{"AccountAdministersKey", "CredentialsRoleDecryptsSourceSecrets", "SourcesRoleEncryptsSourceSecrets",
+		"SourcesRoleValidatesKeyAccess", "DenyDecryptToEveryoneElse", "DenyUseOutsideSecretsManager"}
+	if !reflect.DeepEqual(sids, wantSids) {
+		t.Errorf("key policy statements %v, want %v", sids, wantSids)
 	}
 
 	var aliases []string

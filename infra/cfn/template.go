@@ -1,6 +1,7 @@
 // Package cfn reads the repository's AWS SAM / CloudFormation template into plain Go values and
-// checks it against the promises the template has to keep (least-privilege roles, P4's
-// credential isolation, P6's 90-day log retention).
+// checks it against the promises the template has to keep (least-privilege roles, each state-table
+// grant narrowed to its partitions, P4's credential isolation down to the KMS key's own policy,
+// P6's 90-day log retention).
 //
 // The template is the one source of truth: the local stack and the tests create their DynamoDB
 // tables from it (Tables), and the tests read every IAM statement from it (RoleStatements).
