@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/statetable"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
@@ -251,7 +252,7 @@ func TestRepositoryPermissions(t *testing.T) {
 	clientKey := text(map[string]any{"Ref": "ClientKeySecret"})
 	// What an account deletion erases, and its job: the deletion function and housekeeping.
 	deletionPartitions := []string{"ACCOUNT#*", "EMAIL#*", "TOKEN#*", "THROTTLE#login#*", "RATE#compliance#*",
-		"STRIPE_CUSTOMER#*", "DELETION#*", "DELETIONS#pending", "INTENT#source-secret"}
+		"RATE#mail-*", "STRIPE_CUSTOMER#*", "DELETION#*", "DELETIONS#pending", "INTENT#source-secret"}
 	want := map[string][]grant{
 		// BatchGetItem: every authenticated request reads its session and its account together.
 		// DELETE /v1/account accepts a deletion in one transaction (puts and updates).
@@ -405,7 +406,8 @@ func TestRepositoryLeadingKeys(t *testing.T) {
 		loginFails   = statetable.ThrottleKey("login", "pseudonym").PK
 		rateLogin    = statetable.RateKey("login", "pseudonym", 0).PK
 		rateRequests = statetable.RateKey(compliance.RateAction, "pseudonym", 0).PK
-		rateNotices  = statetable.RateKey("dmca", "pseudonym", 0).PK // complianceapi's limit on notices
+		rateNotices  = statetable.RateKey("dmca", "pseudonym", 0).PK             // complianceapi's limit on notices
+		rateMail     = statetable.RateKey(throttle.MailReset, "pseudonym", 0).PK // the per-address email caps
 		intent       = statetable.IntentKey(0, "src_1").PK
 		customer     = statetable.StripeCustomerKey("cus_1").PK
 		event        = statetable.StripeEventKey("evt_1").PK
@@ -413,10 +415,10 @@ func TestRepositoryLeadingKeys(t *testing.T) {
 		pending      = statetable.PendingDeletionKey(0, "del_1").PK
 		notice       = complianceapi.NoticeKey("dmca_1").PK
 	)
-	all := []string{account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, intent, customer, event, job, pending, notice}
-	deletion := []string{account, claim, token, loginFails, rateRequests, intent, customer, job, pending}
+	all := []string{account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, rateMail, intent, customer, event, job, pending, notice}
+	deletion := []string{account, claim, token, loginFails, rateRequests, rateMail, intent, customer, job, pending}
 	want := map[string][]string{
-		"AuthFunction":          {account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, job, pending},
+		"AuthFunction":          {account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, rateMail, job, pending},
 		"AccountFunction":       {account, loginFails},
 		"SourcesFunction":       {account, intent},
 		"CredentialsFunction":   {account},

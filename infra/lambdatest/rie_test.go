@@ -148,7 +148,7 @@ var steps = []step{
 	{
 		name: "signup verify", function: "auth", status: http.StatusCreated,
 		request: func(f *flow) lambdatest.HTTPRequest {
-			return post("/v1/signup/verify", jsonBody(map[string]string{"token": f.verifyToken}))
+			return post("/v1/signup/verify", jsonBody(map[string]string{"token": f.verifyToken, "password": f.password}))
 		},
 		check: func(t *testing.T, f *flow, res lambdatest.HTTPResult) { f.token = checkSession(t, f, res) },
 	},

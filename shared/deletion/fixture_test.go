@@ -148,7 +148,11 @@ func (f *fixture) populate(t testing.TB) *owned {
 		t.Fatal(ok, err)
 	}
 	limits := throttle.NewStore(f.client, f.table, throttle.DefaultPolicy(), nil)
-	if _, err := limits.RecordFailure(ctx, o.subject); err != nil {
+	if _, _, err := limits.TakeAttempt(ctx, o.subject); err != nil {
+		t.Fatal(err)
+	}
+	// A reset email counted against the address's cap.
+	if _, err := limits.Allow(ctx, throttle.MailReset, o.subject, throttle.Limit{Max: 5, Window: throttle.MailWindow}); err != nil {
 		t.Fatal(err)
 	}
 	o.rateKey = f.keyer.Of(compliance.RateDomain, id)

@@ -310,13 +310,23 @@ func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, rec *billin
 	return r.count(ctx, job, token, "billing_links", 1)
 }
 
-// deleteLoginFailures deletes the failed-login counter of the address and
-// the account's compliance-request counters (both under pseudonyms).
+// deleteLoginFailures deletes the failed-login counter and the email caps'
+// counters of the address and the account's compliance-request counters
+// (all under pseudonyms).
 func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, acct *billing.Record, token string) error {
-	rates, err := throttle.NewStore(r.DB, r.Table, throttle.DefaultPolicy(), r.Now).ForgetClient(ctx,
-		compliance.RateAction, r.Keyer.Of(compliance.RateDomain, job.AccountID), compliance.RequestLimit.Window)
+	limits := throttle.NewStore(r.DB, r.Table, throttle.DefaultPolicy(), r.Now)
+	rates, err := limits.ForgetClient(ctx, compliance.RateAction, r.Keyer.Of(compliance.RateDomain, job.AccountID), compliance.RequestLimit.Window)
 	if err != nil {
 		return err
+	}
+	if acct != nil {
+		for _, kind := range throttle.MailKinds {
+			n, err := limits.ForgetClient(ctx, kind, r.Keyer.Of("email", acct.Email), throttle.MailWindow)
+			if err != nil {
+				return err
+			}
+			rates += n
+		}
 	}
 	if err := r.count(ctx, job, token, "rate_counters", rates); err != nil {
 		return err

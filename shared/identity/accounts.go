@@ -107,12 +107,14 @@ func notClaimedOrExpired(now time.Time) expression.ConditionBuilder {
 		Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix())))
 }
 
-// CreatePending creates a pending account and claims its address with the
-// password hash, both expiring at until unless the address is verified
-// first. It fails with ErrEmailClaimed when a live claim exists: one
-// transaction with conditions, so concurrent signups of one address create
-// one account.
-func (s *Store) CreatePending(ctx context.Context, a *Account, passwordHash string, until time.Time) error {
+// CreatePending creates a pending account and claims its address, both
+// expiring at until unless the address is verified first. The claim holds no
+// password: a pending address cannot log in, and verification sets the
+// password chosen with the link's own signup, which the person who clicked
+// must type again. It fails with ErrEmailClaimed when a live claim exists:
+// one transaction with conditions, so concurrent signups of one address
+// create one account.
+func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) error {
 	now := s.Now()
 	item, err := attributevalue.MarshalMap(a)
 	if err != nil {
@@ -122,7 +124,10 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, passwordHash stri
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(until)
-	claim, err := attributevalue.MarshalMap(Credential{AccountID: a.ID, PasswordHash: passwordHash, Status: StatusPending})
+	claim, err := attributevalue.MarshalMap(struct {
+		AccountID string `dynamodbav:"account_id"`
+		Status    string `dynamodbav:"status"`
+	}{a.ID, StatusPending})
 	if err != nil {
 		return fmt.Errorf("encode email claim: %w", err)
 	}
@@ -155,11 +160,11 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, passwordHash stri
 }
 
 // ExtendPending moves the expiry of a pending account and its claim to until,
-// so a repeated signup gives the person the full time to verify again, and
-// keeps the latest signup's password hash (a login before verification
-// checks it, only to send a fresh link; verification itself sets the
-// password chosen with the link's own signup).
-func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, passwordHash string) error {
+// so a repeated signup gives the person the full time to verify again. It
+// stores no password: each signup's password travels only in its own link's
+// token, and only the person who clicks that link and types that password
+// can activate the account with it.
+func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) error {
 	pending, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending))).
 		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
@@ -169,8 +174,7 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, 
 	owned, err := expression.NewBuilder().
 		WithCondition(expression.Name("account_id").Equal(expression.Value(a.ID)).
 			And(expression.Name("status").Equal(expression.Value(StatusPending)))).
-		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix())).
-			Set(expression.Name("password_hash"), expression.Value(passwordHash))).Build()
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
 	if err != nil {
 		return fmt.Errorf("build extend expression: %w", err)
 	}
@@ -191,9 +195,10 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time, 
 var ErrTokenUsed = fmt.Errorf("token already used, expired, or its account already verified")
 
 // Activate verifies a pending account's address in one transaction: the token
-// is consumed, the account becomes active with the password the person chose
-// when that token was issued, and the claim and account stop expiring. A token
-// for an account that is already active fails with ErrTokenUsed.
+// is consumed, the account becomes active with the password chosen with that
+// token's own signup (its caller has checked that the person who clicked
+// typed it), and the claim and account stop expiring. A token for an account
+// that is already active fails with ErrTokenUsed.
 func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 	now := s.Now()
 	acctExpr, err := expression.NewBuilder().
@@ -311,15 +316,19 @@ func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash s
 }
 
 // ClearLoginNotice removes the request for a "new sign-in" email once sent.
+// It changes only the claim of an active account: a claim deleted meanwhile
+// (the account's deletion finished) is never recreated as a key-only item,
+// and one being deleted is left to the deletion. Either way there is nothing
+// to clear, which is not an error.
 func (s *Store) ClearLoginNotice(ctx context.Context, email string) error {
-	e, err := expression.NewBuilder().WithUpdate(expression.Remove(expression.Name("notify_next_login"))).Build()
+	e, err := expression.NewBuilder().
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
+			And(expression.Name("status").Equal(expression.Value(StatusActive)))).
+		WithUpdate(expression.Remove(expression.Name("notify_next_login"))).Build()
 	if err != nil {
 		return fmt.Errorf("build notice update: %w", err)
 	}
-	if _, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Name), Key: statetable.EmailClaimKey(email).AV(),
-		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(),
-	}); err != nil {
+	if _, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, statetable.EmailClaimKey(email), e); err != nil {
 		return fmt.Errorf("clear login notice: %w", err)
 	}
 	return nil

@@ -133,44 +133,83 @@ func (s *Store) LoginFailures(ctx context.Context, subject string) (Failures, er
 	return f, nil
 }
 
-// RecordFailure counts one more consecutive failure, atomically (concurrent
-// failures all count), and returns the new record.
-func (s *Store) RecordFailure(ctx context.Context, subject string) (Failures, error) {
-	now := s.now()
-	e, err := expression.NewBuilder().WithUpdate(
-		expression.Add(expression.Name("failures"), expression.Value(1)).
-			Set(expression.Name("last_failure_ms"), expression.Value(now.UnixMilli())).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix()))).Build()
-	if err != nil {
-		return Failures{}, fmt.Errorf("build failure update: %w", err)
-	}
+// Attempt is a password attempt that took its slot: Failures is the record
+// with this attempt already counted as a failure (so a concurrent attempt
+// sees it before this one's hash is checked); Clear it if the password
+// proves right.
+type Attempt struct {
+	Failures Failures
+	// Previous is the record as it stood before this attempt.
+	Previous Failures
+}
+
+// maxSlotRounds bounds how often TakeAttempt re-reads after losing a race
+// for the counter. Each lost round means another attempt took a slot, so
+// after FreeFailures+1 rounds at most the record is delayed and the attempt
+// is refused; the bound is only a backstop.
+const maxSlotRounds = 32
+
+// TakeAttempt takes the subject's slot for one password attempt before any
+// hashing work: it reads the record, refuses the attempt when the record is
+// locked or delayed (Wait), and otherwise counts the attempt as a failure
+// with a write conditional on the record being exactly as read. A lost race
+// reads again, so N concurrent attempts are answered exactly as N
+// sequential ones: each is judged against every attempt that took its slot
+// before it, and no more attempts are evaluated than the policy allows.
+func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait, error) {
 	key := statetable.ThrottleKey("login", subject).AV()
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key, UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return Failures{}, fmt.Errorf("count failure: %w", err)
-	}
-	var f Failures
-	if err := attributevalue.UnmarshalMap(out.Attributes, &f); err != nil {
-		return Failures{}, fmt.Errorf("decode failure counter: %w", err)
-	}
-	if f.Count == s.policy.LockAfter {
-		// Locked: keep the record (and so the lock) much longer.
-		keep, err := expression.NewBuilder().WithUpdate(
-			expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix()))).Build()
+	for range maxSlotRounds {
+		now := s.now()
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(s.table), Key: key, ConsistentRead: aws.Bool(true),
+		})
 		if err != nil {
-			return f, fmt.Errorf("build lock update: %w", err)
+			return Attempt{}, Wait{}, fmt.Errorf("get failure counter: %w", err)
 		}
-		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: key, UpdateExpression: keep.Update(),
-			ExpressionAttributeNames: keep.Names(), ExpressionAttributeValues: keep.Values(),
-		}); err != nil {
-			return f, fmt.Errorf("keep lock: %w", err)
+		var prev Failures
+		live := out.Item != nil && !statetable.Expired(out.Item, now)
+		if live {
+			if err := attributevalue.UnmarshalMap(out.Item, &prev); err != nil {
+				return Attempt{}, Wait{}, fmt.Errorf("decode failure counter: %w", err)
+			}
+		}
+		if w := prev.Check(s.policy, now); w.Locked || w.RetryAfter > 0 {
+			return Attempt{Previous: prev, Failures: prev}, w, nil
+		}
+		next := Failures{Count: prev.Count + 1, LastMillis: now.UnixMilli()}
+		keep := s.policy.Memory
+		if next.Count >= s.policy.LockAfter {
+			keep = s.policy.LockMemory // locked: keep the record (and so the lock) much longer
+		}
+		var unchanged expression.ConditionBuilder
+		if live {
+			unchanged = expression.Name("failures").Equal(expression.Value(prev.Count)).
+				And(expression.Name("last_failure_ms").Equal(expression.Value(prev.LastMillis)))
+		} else {
+			unchanged = expression.AttributeNotExists(expression.Name(statetable.PK)).
+				Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix())))
+		}
+		e, err := expression.NewBuilder().WithCondition(unchanged).WithUpdate(
+			expression.Set(expression.Name("failures"), expression.Value(next.Count)).
+				Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
+				Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(keep).Unix()))).Build()
+		if err != nil {
+			return Attempt{}, Wait{}, fmt.Errorf("build failure update: %w", err)
+		}
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		})
+		if err == nil {
+			return Attempt{Previous: prev, Failures: next}, Wait{}, nil
+		}
+		if !statetable.IsConditionFailed(err) {
+			return Attempt{}, Wait{}, fmt.Errorf("count attempt: %w", err)
 		}
 	}
-	return f, nil
+	// Lost every round: others are taking slots this very moment, so the
+	// record is about to be delayed anyway; answer with the shortest delay.
+	return Attempt{}, Wait{RetryAfter: time.Second}, nil
 }
 
 // ClearFailures forgets the subject's failures (a success, or a reset).
@@ -182,6 +221,21 @@ func (s *Store) ClearFailures(ctx context.Context, subject string) error {
 	}
 	return nil
 }
+
+// Kinds of email a stranger can cause. Each is capped per recipient with
+// Allow, the address's pseudonym standing for the client, over MailWindow.
+const (
+	MailVerification      = "mail-verification"
+	MailAlreadyRegistered = "mail-registered"
+	MailReset             = "mail-reset"
+	MailLocked            = "mail-locked"
+)
+
+// MailKinds lists them (an account's deletion forgets their counters).
+var MailKinds = []string{MailVerification, MailAlreadyRegistered, MailReset, MailLocked}
+
+// MailWindow is the window of the per-recipient email caps.
+const MailWindow = time.Hour
 
 // Limit is a per-client rate limit: at most Max requests per Window.
 type Limit struct {

@@ -347,7 +347,7 @@ func (f *fixture) fullAccount(t *testing.T, d *exportDeps, tag string) *person {
 	p.complianceID = req.ID
 
 	for range 3 {
-		if _, err := d.throttle.RecordFailure(ctx, d.keyer.Of("email", p.email)); err != nil {
+		if _, _, err := d.throttle.TakeAttempt(ctx, d.keyer.Of("email", p.email)); err != nil {
 			t.Fatal(err)
 		}
 		f.clock.Advance(time.Second)

@@ -35,7 +35,7 @@ func (s *Service) DeleteAccount(ctx context.Context, sess *identity.Session, pas
 	if err != nil {
 		return nil, err
 	}
-	if _, _, _, err := s.confirmPassword(ctx, "account_deletion", acct, pass); err != nil {
+	if _, err := s.confirmPassword(ctx, "account_deletion", acct, pass); err != nil {
 		return nil, err
 	}
 	job, created, err := s.deletions.Accept(ctx, acct)

@@ -119,8 +119,8 @@ func FuzzDecodeCredentialsRequest(f *testing.F) {
 		`{"email":"a@example.com","email":"b@example.com"}`, `{"password":"\u00e9\u0000\t"}`)
 }
 
-func FuzzDecodeTokenRequest(f *testing.F) {
-	fuzzDecode[TokenRequest](f, `{"token":"abc"}`, `{"token":["abc"]}`, `{"Token":"abc","token":"def"}`,
+func FuzzDecodeVerifyRequest(f *testing.F) {
+	fuzzDecode[VerifyRequest](f, `{"token":"abc","password":"p"}`, `{"token":["abc"]}`, `{"Token":"abc","token":"def"}`,
 		`{"token":"`+strings.Repeat("A", 129)+`"}`, `{"token":"abc","new_password":"x"}`)
 }
 

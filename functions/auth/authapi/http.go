@@ -61,7 +61,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachMode := r.String("BREACHED_PASSWORD_CHECK", "off")
 	breachURL := r.URL("BREACHED_PASSWORD_API_URL", "https://api.pwnedpasswords.com")
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
-	forgotFloor := r.Duration("FORGOT_MIN_DURATION", DefaultForgotFloor, 0, 10*time.Second)
+	answerFloor := r.Duration("ANSWER_MIN_DURATION", DefaultAnswerFloor, 0, 10*time.Second)
+	limits.Mail.Max = r.Int("MAIL_CAP_PER_ADDRESS", limits.Mail.Max, 1, 1000)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
 		Mail: smtp, AppURL: appURL, Logger: b.Logger,
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
-		ForgotFloor: cmp.Or(forgotFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now)})
+		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now)})
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +127,11 @@ type CredentialsRequest struct {
 	Password string `json:"password"`
 }
 
-// TokenRequest is the body of signup verification.
-type TokenRequest struct {
-	Token string `json:"token"`
+// VerifyRequest is the body of signup verification: the token from the
+// email's link and the password chosen with that signup.
+type VerifyRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
 }
 
 // SessionView is a newly started session as the API shows it: the only time
@@ -240,10 +243,12 @@ func (s *Service) problem(err error, field string) error {
 		return web.Errorf(http.StatusTooManyRequests, "login_locked",
 			"Too many failed attempts for this address: password logins are locked. Reset your password by email to unlock.")
 	case errors.Is(err, ErrInvalidCredentials):
-		return web.Errorf(http.StatusUnauthorized, "invalid_credentials", "The email address or password is wrong.")
-	case errors.Is(err, ErrEmailNotVerified):
-		return web.Errorf(http.StatusForbidden, "email_not_verified",
-			"Confirm your email address first: we have sent you a new link.")
+		return web.Errorf(http.StatusUnauthorized, "invalid_credentials",
+			"The email address or password is wrong. If you signed up recently, confirm your address first with the link we emailed you.")
+	case errors.Is(err, ErrVerifyPasswordMismatch):
+		return web.Errorf(http.StatusForbidden, "password_mismatch",
+			"This link belongs to a signup made with a different password. Enter the password you chose when you signed up"+
+				" and asked for this link, or use the link from your latest signup. If you did not sign up, ignore the email.")
 	case errors.Is(err, ErrInvalidToken):
 		return web.Errorf(http.StatusBadRequest, "invalid_token",
 			"This link is unknown, expired or already used. Ask for a new one.")
@@ -272,25 +277,32 @@ func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkNewPassword(r.Context(), pass, email); err != nil {
 		return s.problem(err, "password")
 	}
+	start := time.Now()
 	if err := s.Signup(r.Context(), email, pass); err != nil {
 		return err
 	}
+	// A new address costs more writes than a known one: answer every
+	// address at the same moment after the signup's work began.
+	s.waitFloor(r.Context(), start)
 	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "verification_sent"})
 	return nil
 }
 
 func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) error {
-	var req TokenRequest
+	var req VerifyRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
 	if err := validToken(req.Token); err != nil {
 		return err
 	}
+	if f := s.passwordShape("password", req.Password); f != nil {
+		return web.Invalid(f...)
+	}
 	if err := s.limit(r, "verify", s.limits.Verify); err != nil {
 		return s.problem(err, "")
 	}
-	acct, sess, token, err := s.Verify(r.Context(), req.Token)
+	acct, sess, token, err := s.Verify(r.Context(), req.Token, req.Password)
 	if err != nil {
 		return s.problem(err, "")
 	}
@@ -302,7 +314,13 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	acct, sess, token, err := s.Login(r.Context(), s.client(r), email, pass)
+	if errors.Is(err, errLockedNow) {
+		// Only a real account is sent the lock email: the locking failure
+		// of every address is answered at the same moment.
+		s.waitFloor(r.Context(), start)
+	}
 	if err != nil {
 		return s.problem(err, "")
 	}
@@ -339,9 +357,7 @@ func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Only a registered address costs an email: answer every address at the
 	// same moment after the request began.
-	if s.forgotFloor > 0 {
-		s.pause(r.Context(), start.Add(s.forgotFloor))
-	}
+	s.waitFloor(r.Context(), start)
 	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "reset_email_sent_if_registered"})
 	return nil
 }

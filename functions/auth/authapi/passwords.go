@@ -11,8 +11,9 @@ import (
 )
 
 // Forgot sends a reset link to an active account's address. An unknown (or
-// unverified) address gets nothing, after the same reads and the same one
-// write (a decoy token no one will ever hold), and its caller answers the same.
+// unverified) address gets nothing, after the same reads and writes (its
+// count against the per-address cap, and a decoy token no one will ever
+// hold), and its caller answers the same; a failure to send is only logged.
 func (s *Service) Forgot(ctx context.Context, email string) error {
 	cred, err := s.store.Credential(ctx, email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
@@ -22,6 +23,9 @@ func (s *Service) Forgot(ctx context.Context, email string) error {
 		if _, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword}, ResetTokenTTL); err != nil {
 			return err
 		}
+		if _, err := s.throttle.Allow(ctx, throttle.MailReset, s.keyer.Of("email", email), s.limits.Mail); err != nil {
+			s.logger.WarnContext(ctx, "could not count a decoy email against its cap", "error", err)
+		}
 		s.event(ctx, "password_reset_request", "ignored", "no_active_account", "")
 		return nil
 	}
@@ -30,7 +34,8 @@ func (s *Service) Forgot(ctx context.Context, email string) error {
 		return err
 	}
 	s.event(ctx, "password_reset_request", "success", "", cred.AccountID)
-	return s.send(ctx, resetMail(email, s.appURL, token))
+	s.sendCapped(ctx, email, throttle.MailReset, resetMail(email, s.appURL, token))
+	return nil
 }
 
 // PolicyError is a new password refused by the policy or the breach check.
@@ -124,37 +129,34 @@ var (
 )
 
 // confirmPassword checks the password of a signed-in person under the same
-// failure counting as login: a locked or delayed address is refused before
-// the hash, and a wrong password counts as a failed login (ErrWrongPassword).
-// It returns the login record, its failure subject and its failures.
-func (s *Service) confirmPassword(ctx context.Context, event string, acct *identity.Account, pass string) (*identity.Credential, string, throttle.Failures, error) {
+// failure counting as login: the attempt takes the address's slot before the
+// hash (a locked or delayed address is refused), and a wrong password stays
+// counted as a failed login (ErrWrongPassword). On success the failures are
+// cleared. It returns the login record.
+func (s *Service) confirmPassword(ctx context.Context, event string, acct *identity.Account, pass string) (*identity.Credential, error) {
 	cred, err := s.store.Credential(ctx, acct.Email)
 	if err != nil {
-		return nil, "", throttle.Failures{}, err
+		return nil, err
 	}
 	subject := s.keyer.Of("email", acct.Email)
-	fails, err := s.throttle.LoginFailures(ctx, subject)
+	att, err := s.takeAttempt(ctx, event, subject, cred)
 	if err != nil {
-		return nil, "", fails, err
-	}
-	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
-		s.event(ctx, event, "refused", "locked", acct.ID)
-		return nil, "", fails, ErrLocked
-	} else if w.RetryAfter > 0 {
-		s.event(ctx, event, "refused", "delayed", acct.ID)
-		return nil, "", fails, &DelayedError{RetryAfter: w.RetryAfter}
+		return nil, err
 	}
 	ok, _, err := s.hasher.Verify(pass, cred.PasswordHash)
 	if err != nil {
-		return nil, "", fails, fmt.Errorf("verify password of %s: %w", acct.ID, err)
+		return nil, fmt.Errorf("verify password of %s: %w", acct.ID, err)
 	}
 	if !ok {
-		if err := s.loginFailed(ctx, subject, cred, "wrong_password"); !errors.Is(err, ErrInvalidCredentials) {
-			return nil, "", fails, err
+		if err := s.loginFailed(ctx, att, cred, "wrong_password"); !errors.Is(err, ErrInvalidCredentials) {
+			return nil, err
 		}
-		return nil, "", fails, ErrWrongPassword
+		return nil, ErrWrongPassword
 	}
-	return cred, subject, fails, nil
+	if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+		return nil, err
+	}
+	return cred, nil
 }
 
 // Change replaces the password of a signed-in person who proves the current
@@ -164,7 +166,7 @@ func (s *Service) Change(ctx context.Context, sess *identity.Session, current, n
 	if err != nil {
 		return err
 	}
-	cred, subject, fails, err := s.confirmPassword(ctx, "password_change", acct, current)
+	cred, err := s.confirmPassword(ctx, "password_change", acct, current)
 	if err != nil {
 		return err
 	}
@@ -181,11 +183,6 @@ func (s *Service) Change(ctx context.Context, sess *identity.Session, current, n
 	}
 	if !swapped {
 		return ErrPasswordChanged
-	}
-	if fails.Count > 0 {
-		if err := s.throttle.ClearFailures(ctx, subject); err != nil {
-			return err
-		}
 	}
 	revoked, err := s.store.RevokeSessions(ctx, acct.ID, sess.ID)
 	if err != nil {

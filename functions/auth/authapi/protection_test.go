@@ -149,7 +149,7 @@ func TestPerClientRateLimits(t *testing.T) {
 	}{
 		{"login", "/v1/login", creds(email, "wrong-"+strong), http.StatusUnauthorized},
 		{"signup", "/v1/signup", creds(testenv.Email(t), strong), http.StatusAccepted},
-		{"verify", "/v1/signup/verify", `{"token":"bm90LWEtcmVhbC10b2tlbi1qdXN0LWZvci10aGUtbGltaXQ"}`, http.StatusBadRequest},
+		{"verify", "/v1/signup/verify", `{"token":"bm90LWEtcmVhbC10b2tlbi1qdXN0LWZvci10aGUtbGltaXQ","password":"` + strong + `"}`, http.StatusBadRequest},
 		{"forgot", "/v1/password/forgot", `{"email":"` + email + `"}`, http.StatusAccepted},
 	}
 	for i, tc := range cases {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/atrium-cdn/atrium/shared/deletion"
@@ -78,10 +77,11 @@ type Service struct {
 	keyer    *pseudonym.Keyer
 	limits   Limits
 	breached BreachChecker
-	// forgotFloor is the least time a forgot-password answer takes, so that
-	// sending the email (only for a registered address) is not seen in the
-	// response time; pause waits until a moment (time.Sleep in production).
-	forgotFloor time.Duration
+	// answerFloor is the least time a signup, a forgot-password request and
+	// a login failure that locks take, so that work done only for some
+	// addresses (an account's writes, an email) is not seen in the response
+	// time; pause waits until a moment (time.Sleep in production).
+	answerFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
 	deletions   *deletion.Store
 }
@@ -89,6 +89,9 @@ type Service struct {
 // Limits are the per-client rate limits of each way in.
 type Limits struct {
 	Login, Signup, Verify, Password throttle.Limit
+	// Mail caps each kind of email a stranger can cause, per recipient
+	// address (counted under its pseudonym).
+	Mail throttle.Limit
 }
 
 // DefaultLimits allow a person plenty, and a script little.
@@ -98,6 +101,7 @@ func DefaultLimits() Limits {
 		Signup:   throttle.Limit{Max: 10, Window: time.Minute},
 		Verify:   throttle.Limit{Max: 20, Window: time.Minute},
 		Password: throttle.Limit{Max: 10, Window: time.Minute},
+		Mail:     throttle.Limit{Max: 5, Window: throttle.MailWindow},
 	}
 }
 
@@ -115,17 +119,26 @@ type Deps struct {
 	Keyer    *pseudonym.Keyer // pseudonyms of email and client addresses
 	Limits   Limits
 	Breached BreachChecker // nil: no breached-password check
-	// ForgotFloor is the least time a forgot-password answer takes
-	// (DefaultForgotFloor when zero; negative: none).
-	ForgotFloor time.Duration
+	// AnswerFloor is the least time a signup, a forgot-password answer and
+	// a locking login failure take (DefaultAnswerFloor when zero; negative:
+	// none).
+	AnswerFloor time.Duration
 	// Pause waits until a moment or the context's end; nil: a real timer.
 	Pause func(ctx context.Context, until time.Time)
 	// Deletions accepts account deletions (DELETE /v1/account).
 	Deletions *deletion.Store
 }
 
-// DefaultForgotFloor comfortably exceeds an SMTP round trip to Amazon SES.
-const DefaultForgotFloor = time.Second
+// DefaultAnswerFloor comfortably exceeds a signup's writes and an SMTP round
+// trip to Amazon SES.
+const DefaultAnswerFloor = time.Second
+
+// waitFloor waits until the answer floor has passed since start.
+func (s *Service) waitFloor(ctx context.Context, start time.Time) {
+	if s.answerFloor > 0 {
+		s.pause(ctx, start.Add(s.answerFloor))
+	}
+}
 
 func sleepUntil(ctx context.Context, until time.Time) {
 	t := time.NewTimer(time.Until(until))
@@ -147,16 +160,31 @@ func NewService(d Deps) (*Service, error) {
 	svc := &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
-		forgotFloor: cmp.Or(d.ForgotFloor, DefaultForgotFloor), pause: d.Pause, deletions: d.Deletions}
+		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions}
 	if svc.pause == nil {
 		svc.pause = sleepUntil
+	}
+	// A limit left unset takes its default (a zero window would count nothing).
+	def := DefaultLimits()
+	for _, l := range []struct{ set, def *throttle.Limit }{{&svc.limits.Login, &def.Login}, {&svc.limits.Signup, &def.Signup},
+		{&svc.limits.Verify, &def.Verify}, {&svc.limits.Password, &def.Password}, {&svc.limits.Mail, &def.Mail}} {
+		if l.set.Max <= 0 || l.set.Window <= 0 {
+			*l.set = *l.def
+		}
 	}
 	return svc, nil
 }
 
 // Signup starts a signup for a valid address and password. Whether or not the
-// address has an account, it spends one hash and sends one email, and its
-// caller answers the same: nothing tells an onlooker which addresses exist.
+// address has an account, it spends one hash, counts one email against the
+// address's cap and sends it unless capped, and its caller answers the same
+// after the same floor: nothing tells an onlooker which addresses exist.
+//
+// The password travels only in the new link's token: a pending address
+// cannot log in, and the link activates the account only for the person who
+// clicks it and types the password chosen with that signup. So whoever signs
+// up an address first, only its mailbox owner can activate it, and only with
+// a password they typed themselves.
 func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	hash, err := s.hasher.Hash(pass)
 	if err != nil {
@@ -164,37 +192,42 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	}
 	cred, err := s.store.Credential(ctx, email)
 	if errors.Is(err, identity.ErrNotFound) {
-		cred, err = s.createPending(ctx, email, hash)
+		cred, err = s.createPending(ctx, email)
 	}
 	if err != nil {
 		return err
 	}
-	if cred.Status == identity.StatusActive {
+	switch cred.Status {
+	case identity.StatusActive:
 		s.event(ctx, "signup", "success", "existing_account", cred.AccountID)
-		return s.send(ctx, alreadyRegisteredMail(email, s.appURL))
-	}
-	if cred.Status == identity.StatusDeleting {
+		s.sendCapped(ctx, email, throttle.MailAlreadyRegistered, alreadyRegisteredMail(email, s.appURL))
+		return nil
+	case identity.StatusDeleting:
 		// The deletion's confirmation is the last email the address gets from
 		// this account; it can sign up again once the deletion is done.
 		s.event(ctx, "signup", "refused", "account_being_deleted", cred.AccountID)
 		return nil
 	}
-	if cred.PasswordHash != hash { // an earlier signup of this address is pending
-		err := s.store.ExtendPending(ctx, &identity.Account{ID: cred.AccountID, Email: email}, s.store.Now().Add(PendingTTL), hash)
-		if err != nil && !errors.Is(err, identity.ErrNotFound) {
-			return err
-		}
+	err = s.store.ExtendPending(ctx, &identity.Account{ID: cred.AccountID, Email: email}, s.store.Now().Add(PendingTTL))
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return err
 	}
-	return s.sendVerification(ctx, cred.AccountID, email, hash)
+	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: cred.AccountID,
+		PasswordHash: hash}, VerifyTokenTTL)
+	if err != nil {
+		return err
+	}
+	s.sendCapped(ctx, email, throttle.MailVerification, verificationMail(email, s.appURL, token))
+	return nil
 }
 
 // createPending creates a pending account for the address; if a concurrent
 // signup claimed the address first, it returns that signup's login record.
-func (s *Service) createPending(ctx context.Context, email, passwordHash string) (*identity.Credential, error) {
+func (s *Service) createPending(ctx context.Context, email string) (*identity.Credential, error) {
 	now := s.store.Now()
 	acct := &identity.Account{ID: ids.New("acct"), Email: email, Status: identity.StatusPending,
 		Plan: identity.PlanStandard, CreatedAt: now}
-	err := s.store.CreatePending(ctx, acct, passwordHash, now.Add(PendingTTL))
+	err := s.store.CreatePending(ctx, acct, now.Add(PendingTTL))
 	if errors.Is(err, identity.ErrEmailClaimed) {
 		return s.store.Credential(ctx, email)
 	}
@@ -202,16 +235,7 @@ func (s *Service) createPending(ctx context.Context, email, passwordHash string)
 		return nil, err
 	}
 	s.event(ctx, "signup", "success", "new_account", acct.ID)
-	return &identity.Credential{Email: email, AccountID: acct.ID, PasswordHash: passwordHash, Status: identity.StatusPending}, nil
-}
-
-func (s *Service) sendVerification(ctx context.Context, accountID, email, passwordHash string) error {
-	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: accountID,
-		PasswordHash: passwordHash}, VerifyTokenTTL)
-	if err != nil {
-		return err
-	}
-	return s.send(ctx, verificationMail(email, s.appURL, token))
+	return &identity.Credential{Email: email, AccountID: acct.ID, Status: identity.StatusPending}, nil
 }
 
 func (s *Service) send(ctx context.Context, m mail.Message) error {
@@ -221,11 +245,39 @@ func (s *Service) send(ctx context.Context, m mail.Message) error {
 	return nil
 }
 
-// ErrInvalidToken reports an unknown, expired or used verification token.
-var ErrInvalidToken = errors.New("invalid token")
+// sendCapped sends an email that a stranger can cause (a signup, a reset
+// request, a lock), at most the per-address cap of its kind in a window,
+// counted under the address's pseudonym. The count is taken whether or not
+// the address has an account, and neither the cap nor a failure to send
+// changes what the requester sees: both are only logged.
+func (s *Service) sendCapped(ctx context.Context, email, kind string, m mail.Message) {
+	retry, err := s.throttle.Allow(ctx, kind, s.keyer.Of("email", email), s.limits.Mail)
+	if err != nil {
+		s.logger.WarnContext(ctx, "email not sent: could not count it against its cap", "mail_kind", kind, "error", err)
+		return
+	}
+	if retry > 0 {
+		s.event(ctx, "email", "suppressed", "per_address_cap", "", "mail_kind", kind)
+		return
+	}
+	if err := s.send(ctx, m); err != nil {
+		s.logger.WarnContext(ctx, "email not sent", "mail_kind", kind, "error", err)
+	}
+}
 
-// Verify uses a verification token: the account becomes active and a session starts.
-func (s *Service) Verify(ctx context.Context, token string) (*identity.Account, *identity.Session, string, error) {
+// Verification errors.
+var (
+	// ErrInvalidToken reports an unknown, expired or used token.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrVerifyPasswordMismatch reports a verification whose password is not
+	// the one chosen with that link's signup; the link stays usable.
+	ErrVerifyPasswordMismatch = errors.New("password does not match the signup of this link")
+)
+
+// Verify uses a verification token with the password chosen at the signup
+// that sent it: the account becomes active with that password and a session
+// starts. A different password activates nothing (ErrVerifyPasswordMismatch).
+func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Account, *identity.Session, string, error) {
 	t, err := s.store.LookupToken(ctx, identity.TokenVerifyEmail, token)
 	if errors.Is(err, identity.ErrNotFound) {
 		s.event(ctx, "email_verification", "failure", "invalid_token", "")
@@ -233,6 +285,14 @@ func (s *Service) Verify(ctx context.Context, token string) (*identity.Account, 
 	}
 	if err != nil {
 		return nil, nil, "", err
+	}
+	ok, _, err := s.hasher.Verify(pass, t.PasswordHash)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("verify signup password of %s: %w", t.AccountID, err)
+	}
+	if !ok {
+		s.event(ctx, "email_verification", "failure", "password_mismatch", t.AccountID)
+		return nil, nil, "", ErrVerifyPasswordMismatch
 	}
 	acct, err := s.store.Activate(ctx, t)
 	if errors.Is(err, identity.ErrTokenUsed) || errors.Is(err, identity.ErrNotFound) {
@@ -257,8 +317,10 @@ func (s *Service) Verify(ctx context.Context, token string) (*identity.Account, 
 // Login errors.
 var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
-	ErrEmailNotVerified   = errors.New("email not verified")
 	ErrLocked             = errors.New("password logins locked after too many failures")
+	// errLockedNow is the failure that locked the address: its answer waits
+	// for the floor, as the lock email goes only to a real account.
+	errLockedNow = fmt.Errorf("%w; the address is now locked", ErrInvalidCredentials)
 )
 
 // DelayedError says a login must wait after consecutive failures.
@@ -267,16 +329,15 @@ type DelayedError struct{ RetryAfter time.Duration }
 func (e *DelayedError) Error() string { return fmt.Sprintf("login delayed for %s", e.RetryAfter) }
 
 // Login checks an address and password from a client (a pseudonym of its
-// address) and starts a session. An unknown address and a wrong password
-// fail alike, after the same hashing work, and count alike towards the
-// address's delays and lock.
+// address) and starts a session. An unknown address, an address still
+// pending verification and a wrong password fail alike, after the same
+// hashing work, and count alike towards the address's delays and lock.
 //
-// To keep a login close to the cost of its one password hash, the work that
-// does not depend on the hash runs beside it: the client's request is
-// counted while the address's login record and failure counter are read and
-// the hash is checked, and the profile is fetched during the hash. A client
-// over its limit learns nothing from the hash it caused: it is answered 429
-// whatever the password, and nothing is counted or started.
+// Every attempt takes its slots before any hashing: first the client's
+// (a client over its limit is answered 429 and nothing is counted for the
+// address), then the address's, with a conditional write that counts the
+// attempt as a failure until the password proves right. So a burst of N
+// concurrent guesses is answered exactly as N guesses one after another.
 func (s *Service) Login(ctx context.Context, client, email, pass string) (*identity.Account, *identity.Session, string, error) {
 	type allowed struct {
 		retry time.Duration
@@ -287,67 +348,32 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (*ident
 		retry, err := s.throttle.Allow(ctx, "login", client, s.limits.Login)
 		rate <- allowed{retry, err}
 	}()
-	decide, err := s.login(ctx, email, pass)
+	cred, credErr := s.store.Credential(ctx, email)
 	if r := <-rate; r.err != nil {
 		return nil, nil, "", r.err
 	} else if r.retry > 0 {
 		s.event(ctx, "login", "refused", "rate_limited", "")
 		return nil, nil, "", &RateLimitedError{RetryAfter: r.retry}
 	}
+	noAccount := "unknown_address"
+	if credErr == nil && cred.Status != identity.StatusActive {
+		// Pending verification or being deleted: no password opens it.
+		noAccount, cred, credErr = cred.Status+"_address", nil, identity.ErrNotFound
+	}
+	if errors.Is(credErr, identity.ErrNotFound) {
+		cred, credErr = nil, nil
+	}
+	if credErr != nil {
+		return nil, nil, "", credErr
+	}
+	subject := s.keyer.Of("email", email)
+	att, err := s.takeAttempt(ctx, "login", subject, cred)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	return decide()
-}
-
-// loginResult finishes a login once the client is known to be within its
-// limit: it records what the attempt did (a failure, a session).
-type loginResult func() (*identity.Account, *identity.Session, string, error)
-
-// login does a login's reads and its hash check. What it must then write is
-// returned as decide, to run only if the client is within its limit; an
-// attempt refused before the hash (locked, delayed) returns an error.
-func (s *Service) login(ctx context.Context, email, pass string) (decide loginResult, err error) {
-	subject := s.keyer.Of("email", email)
-	var (
-		cred          *identity.Credential
-		fails         throttle.Failures
-		credErr, fErr error
-		wg            sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		fails, fErr = s.throttle.LoginFailures(ctx, subject)
-	}()
-	cred, credErr = s.store.Credential(ctx, email)
-	wg.Wait()
-	if fErr != nil {
-		return nil, fErr
-	}
-	if credErr == nil && cred.Status == identity.StatusDeleting {
-		// An account being deleted cannot log in: answered as an unknown address.
-		cred, credErr = nil, identity.ErrNotFound
-	}
-	accountID := ""
-	if credErr == nil {
-		accountID = cred.AccountID
-	}
-	if w := fails.Check(s.throttle.Policy(), s.store.Now()); w.Locked {
-		s.event(ctx, "login", "refused", "locked", accountID)
-		return nil, ErrLocked
-	} else if w.RetryAfter > 0 {
-		s.event(ctx, "login", "refused", "delayed", accountID)
-		return nil, &DelayedError{RetryAfter: w.RetryAfter}
-	}
-	if errors.Is(credErr, identity.ErrNotFound) {
+	if cred == nil {
 		_, _, _ = s.hasher.Verify(pass, s.dummy)
-		return func() (*identity.Account, *identity.Session, string, error) {
-			return nil, nil, "", s.loginFailed(ctx, subject, nil, "unknown_address")
-		}, nil
-	}
-	if credErr != nil {
-		return nil, credErr
+		return nil, nil, "", s.loginFailed(ctx, att, nil, noAccount)
 	}
 	type fetched struct {
 		acct *identity.Account
@@ -361,35 +387,46 @@ func (s *Service) login(ctx context.Context, email, pass string) (decide loginRe
 	ok, rehash, err := s.hasher.Verify(pass, cred.PasswordHash)
 	got := <-profile
 	if err != nil {
-		return nil, fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
+		return nil, nil, "", fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
 	}
-	return func() (*identity.Account, *identity.Session, string, error) {
-		if !ok {
-			return nil, nil, "", s.loginFailed(ctx, subject, cred, "wrong_password")
-		}
-		return s.loginSucceeded(ctx, email, pass, subject, cred, fails, rehash, got.acct, got.err)
-	}, nil
+	if !ok {
+		return nil, nil, "", s.loginFailed(ctx, att, cred, "wrong_password")
+	}
+	if got.err != nil {
+		return nil, nil, "", got.err
+	}
+	return s.loginSucceeded(ctx, email, pass, subject, cred, att, rehash, got.acct)
 }
 
-// loginSucceeded clears the failures, refuses an unverified address (with a
-// fresh link), upgrades an outdated hash, starts the session and sends a
-// sign-in notice when one is due.
+// takeAttempt takes the address's slot for one password check (see
+// throttle.TakeAttempt), or says why not: locked or delayed.
+func (s *Service) takeAttempt(ctx context.Context, event, subject string, cred *identity.Credential) (throttle.Attempt, error) {
+	accountID := ""
+	if cred != nil {
+		accountID = cred.AccountID
+	}
+	att, w, err := s.throttle.TakeAttempt(ctx, subject)
+	if err != nil {
+		return att, err
+	}
+	if w.Locked {
+		s.event(ctx, event, "refused", "locked", accountID)
+		return att, ErrLocked
+	}
+	if w.RetryAfter > 0 {
+		s.event(ctx, event, "refused", "delayed", accountID)
+		return att, &DelayedError{RetryAfter: w.RetryAfter}
+	}
+	return att, nil
+}
+
+// loginSucceeded clears the failures (this attempt's slot included),
+// upgrades an outdated hash, starts the session and sends a sign-in notice
+// when one is due.
 func (s *Service) loginSucceeded(ctx context.Context, email, pass, subject string, cred *identity.Credential,
-	fails throttle.Failures, rehash bool, acct *identity.Account, acctErr error) (*identity.Account, *identity.Session, string, error) {
-	if fails.Count > 0 {
-		if err := s.throttle.ClearFailures(ctx, subject); err != nil {
-			return nil, nil, "", err
-		}
-	}
-	if cred.Status != identity.StatusActive {
-		s.event(ctx, "login", "refused", "email_not_verified", cred.AccountID)
-		if err := s.sendVerification(ctx, cred.AccountID, email, cred.PasswordHash); err != nil {
-			return nil, nil, "", err
-		}
-		return nil, nil, "", ErrEmailNotVerified
-	}
-	if acctErr != nil {
-		return nil, nil, "", acctErr
+	att throttle.Attempt, rehash bool, acct *identity.Account) (*identity.Account, *identity.Session, string, error) {
+	if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+		return nil, nil, "", err
 	}
 	if rehash {
 		s.upgradeHash(ctx, cred, pass)
@@ -400,9 +437,9 @@ func (s *Service) loginSucceeded(ctx context.Context, email, pass, subject strin
 	}
 	s.event(ctx, "login", "success", "", cred.AccountID, "session_id", sess.ID)
 	switch {
-	case fails.Delayed(s.throttle.Policy()):
+	case att.Previous.Delayed(s.throttle.Policy()):
 		// Someone failed many times before this login: tell the owner.
-		s.signInNotice(ctx, cred, signInAfterFailuresMail(email, s.appURL, fails.Count))
+		s.signInNotice(ctx, cred, signInAfterFailuresMail(email, s.appURL, att.Previous.Count))
 	case cred.NotifyNextLogin:
 		// The first login since a reset ended a lockout.
 		s.signInNotice(ctx, cred, signInAfterLockoutMail(email, s.appURL))
@@ -424,25 +461,24 @@ func (s *Service) signInNotice(ctx context.Context, cred *identity.Credential, m
 	}
 }
 
-// loginFailed counts a failed password check for the address; on the
-// failure that locks a real account, the owner is told by email.
-func (s *Service) loginFailed(ctx context.Context, subject string, cred *identity.Credential, reason string) error {
+// loginFailed reports a failed password check, whose failure the attempt's
+// slot already counted; on the failure that locks a real account, the owner
+// is told by email (capped and best effort, so the answer is the same for
+// every address), and the answer waits for the floor.
+func (s *Service) loginFailed(ctx context.Context, att throttle.Attempt, cred *identity.Credential, reason string) error {
 	accountID := ""
 	if cred != nil {
 		accountID = cred.AccountID
 	}
-	f, err := s.throttle.RecordFailure(ctx, subject)
-	if err != nil {
-		return err
+	s.event(ctx, "login", "failure", reason, accountID, "consecutive_failures", att.Failures.Count)
+	if att.Failures.Count != s.throttle.Policy().LockAfter {
+		return ErrInvalidCredentials
 	}
-	s.event(ctx, "login", "failure", reason, accountID, "consecutive_failures", f.Count)
-	if f.Count == s.throttle.Policy().LockAfter && cred != nil && cred.Status == identity.StatusActive {
+	if cred != nil {
 		s.event(ctx, "account_locked", "locked", "too_many_failures", accountID)
-		if err := s.send(ctx, lockedMail(cred.Email, s.appURL)); err != nil {
-			return err
-		}
+		s.sendCapped(ctx, cred.Email, throttle.MailLocked, lockedMail(cred.Email, s.appURL))
 	}
-	return ErrInvalidCredentials
+	return errLockedNow
 }
 
 // event writes one structured security event (ASVS 16.3.1): what happened,

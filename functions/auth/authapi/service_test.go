@@ -106,9 +106,9 @@ type options struct {
 	throttle *throttle.Policy
 	limits   *Limits
 	breached BreachChecker
-	// forgotPause, when set, replaces the forgot-password floor's timer;
+	// answerPause, when set, replaces the answer floor's timer;
 	// otherwise the floor is off, so tests do not sleep.
-	forgotPause func(ctx context.Context, until time.Time)
+	answerPause func(ctx context.Context, until time.Time)
 }
 
 func newFixture(t testing.TB, logs io.Writer) *fixture {
@@ -138,7 +138,7 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 		t.Fatal(err)
 	}
 	generous := throttle.Limit{Max: 100000, Window: time.Minute}
-	limits := Limits{Login: generous, Signup: generous, Verify: generous, Password: generous}
+	limits := Limits{Login: generous, Signup: generous, Verify: generous, Password: generous, Mail: generous}
 	if o.limits != nil {
 		limits = *o.limits
 	}
@@ -149,10 +149,10 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
 		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo),
 		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
-		Keyer:    keyer, Limits: limits, Breached: o.breached, ForgotFloor: -1,
+		Keyer:    keyer, Limits: limits, Breached: o.breached, AnswerFloor: -1,
 		Deletions: deletion.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now)})
-	if o.forgotPause != nil {
-		f.svc.forgotFloor, f.svc.pause = DefaultForgotFloor, o.forgotPause
+	if o.answerPause != nil {
+		f.svc.answerFloor, f.svc.pause = DefaultAnswerFloor, o.answerPause
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func (f *fixture) activeAccount(t testing.TB, email string) string {
 		t.Fatalf("signup: %d", s)
 	}
 	tok := testenv.LinkToken(t, testenv.WaitForMails(t, email, 1)[0])
-	status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", `{"token":"`+tok+`"}`, "", "")
+	status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", `{"token":"`+tok+`","password":"`+strong+`"}`, "", "")
 	if status != http.StatusCreated {
 		t.Fatalf("verify: %d %v", status, out)
 	}

@@ -98,7 +98,7 @@ func api(t *testing.T) string {
 				// Every test request comes from 127.0.0.1: per-client limits are
 				// proven in the auth package's own tests, not here.
 				"RATE_LIMIT_LOGIN": "100000", "RATE_LIMIT_SIGNUP": "100000",
-				"RATE_LIMIT_VERIFY": "100000", "RATE_LIMIT_PASSWORD": "100000",
+				"RATE_LIMIT_VERIFY": "100000", "RATE_LIMIT_PASSWORD": "100000", "MAIL_CAP_PER_ADDRESS": "1000",
 			})
 		})
 		if err != nil {
@@ -148,6 +148,8 @@ type request struct {
 	body         any // string is sent as is; anything else as JSON
 	header       map[string]string
 	cookie       *http.Cookie
+	// from, when not zero, sends from the loopback address testenv.LoopbackAddr(from-1).
+	from int
 }
 
 func do(t *testing.T, rq request) response {
@@ -177,7 +179,11 @@ func do(t *testing.T, rq request) response {
 	if rq.cookie != nil {
 		req.AddCookie(rq.cookie)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if rq.from > 0 {
+		client = testenv.LoopbackClient(rq.from - 1)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +243,7 @@ func signUpAndVerify(t *testing.T, email, password string) (token string, accoun
 	mails := testenv.WaitForMails(t, email, 1)
 	vt := testenv.LinkToken(t, mails[0])
 	remember(vt)
-	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt}})
+	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt, "password": password}})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("verify: %d %s", r.Status, r.Raw)
 	}

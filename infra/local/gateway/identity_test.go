@@ -39,12 +39,20 @@ func TestSignupVerifyLoginLogout(t *testing.T) {
 		t.Fatalf("verification link missing: %q", mails[0].Text)
 	}
 
-	// Not active yet: a correct login is refused, and a new link is sent.
+	// Not active yet: a correct login is refused exactly like a wrong
+	// password, and no link is sent; signing up again sends a second link.
 	r = do(t, request{method: "POST", path: "/v1/login", body: map[string]string{"email": email, "password": pass}})
-	wantProblem(t, r, http.StatusForbidden, "email_not_verified")
+	wantProblem(t, r, http.StatusUnauthorized, "invalid_credentials")
+	r = do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email, "password": pass}})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("second signup: %d %s", r.Status, r.Raw)
+	}
 	testenv.WaitForMails(t, email, 2)
 
-	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt}})
+	// The link activates only with the password chosen with its signup.
+	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt, "password": "not-" + pass}})
+	wantProblem(t, r, http.StatusForbidden, "password_mismatch")
+	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt, "password": pass}})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("verify: %d %s", r.Status, r.Raw)
 	}
@@ -62,12 +70,12 @@ func TestSignupVerifyLoginLogout(t *testing.T) {
 		t.Fatal("cookie does not carry the session token")
 	}
 
-	// The link is single-use; the second link (sent at the refused login) is dead too now.
-	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt}})
+	// The link is single-use; the second link (of the second signup) is dead too now.
+	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": vt, "password": pass}})
 	wantProblem(t, r, http.StatusBadRequest, "invalid_token")
 	second := testenv.LinkToken(t, testenv.WaitForMails(t, email, 2)[0])
 	remember(second)
-	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": second}})
+	r = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": second, "password": pass}})
 	wantProblem(t, r, http.StatusBadRequest, "invalid_token")
 
 	r = do(t, request{method: "GET", path: "/v1/account", header: bearer(token)})
@@ -226,9 +234,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"body too large", "/v1/signup", big, nil, 413, "body_too_large", ""},
 		{"login invalid email", "/v1/login", map[string]string{"email": "nobody", "password": "x"}, nil, 400, "validation_failed", "email"},
 		{"login password over 256 bytes", "/v1/login", map[string]string{"email": email, "password": strings.Repeat("p", 257)}, nil, 400, "validation_failed", "password"},
-		{"verify empty token", "/v1/signup/verify", map[string]string{"token": ""}, nil, 400, "validation_failed", "token"},
-		{"verify oversized token", "/v1/signup/verify", map[string]string{"token": strings.Repeat("t", 129)}, nil, 400, "validation_failed", "token"},
-		{"verify unknown token", "/v1/signup/verify", map[string]string{"token": "dGhpcyBpcyBub3QgYSB0b2tlbiB3ZSBldmVyIGlzc3VlZA"}, nil, 400, "invalid_token", ""},
+		{"verify empty token", "/v1/signup/verify", map[string]string{"token": "", "password": "plum-harbor-lantern-91-quartz"}, nil, 400, "validation_failed", "token"},
+		{"verify oversized token", "/v1/signup/verify", map[string]string{"token": strings.Repeat("t", 129), "password": "plum-harbor-lantern-91-quartz"}, nil, 400, "validation_failed", "token"},
+		{"verify without password", "/v1/signup/verify", map[string]string{"token": "dGhpcyBpcyBub3QgYSB0b2tlbiB3ZSBldmVyIGlzc3VlZA"}, nil, 400, "validation_failed", "password"},
+		{"verify unknown token", "/v1/signup/verify", map[string]string{"token": "dGhpcyBpcyBub3QgYSB0b2tlbiB3ZSBldmVyIGlzc3VlZA", "password": "plum-harbor-lantern-91-quartz"}, nil, 400, "invalid_token", ""},
 		{"unknown route", "/v1/nothing-here", map[string]string{}, nil, 404, "not_found", ""},
 	}
 	for _, tc := range cases {
@@ -286,7 +295,7 @@ func TestExpiredVerificationToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	remember(old)
-	wantProblem(t, do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": old}}), http.StatusBadRequest, "invalid_token")
+	wantProblem(t, do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": old, "password": strongPassword(t)}}), http.StatusBadRequest, "invalid_token")
 	acct, err := live.Account(context.Background(), acctID)
 	if err != nil || acct.Status != identity.StatusPending {
 		t.Fatalf("expired token changed the account: %+v %v", acct, err)
@@ -381,17 +390,14 @@ func TestLoginUpgradesOutdatedHash(t *testing.T) {
 func TestConcurrentSignupsMakeOneAccount(t *testing.T) {
 	email := newAddress(t)
 	const n = 50
-	passwords := make([]string, n)
-	for i := range passwords {
-		passwords[i] = strongPassword(t)
-	}
+	pass := strongPassword(t)
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email, "password": passwords[i]}}).Status
+			statuses[i] = do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email, "password": pass}}).Status
 		}()
 	}
 	wg.Wait()
@@ -408,7 +414,7 @@ func TestConcurrentSignupsMakeOneAccount(t *testing.T) {
 			defer wg.Done()
 			tok := testenv.LinkToken(t, m)
 			remember(tok)
-			verified[i] = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": tok}}).Status
+			verified[i] = do(t, request{method: "POST", path: "/v1/signup/verify", body: map[string]string{"token": tok, "password": pass}}).Status
 		}()
 	}
 	wg.Wait()

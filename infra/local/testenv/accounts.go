@@ -21,7 +21,7 @@ func ActiveAccount(t testing.TB, store *identity.Store, now time.Time) string {
 	ctx := context.Background()
 	a := &identity.Account{ID: ids.New("acct"), Email: Email(t), Status: identity.StatusPending,
 		Plan: identity.PlanStandard, CreatedAt: now}
-	if err := store.CreatePending(ctx, a, decoyHash, now.Add(24*time.Hour)); err != nil {
+	if err := store.CreatePending(ctx, a, now.Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	value, err := store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: a.ID, PasswordHash: decoyHash}, time.Hour)
