@@ -344,16 +344,20 @@ func (p *failingPutter) PutItem(ctx context.Context, _ *dynamodb.PutItemInput, _
 // no personal data) and writes one EMF line RequestLogWriteFailures = 1 in
 // namespace Atrium with the dimension Function — and that a write that hangs
 // is cut off by the recorder's own timeout, even when the request's context
-// has no deadline.
+// has no deadline, and before a Lambda invocation's deadline when it has one.
 func TestRecorderWriteFailure(t *testing.T) {
 	at := baseNow()
 	tests := []struct {
-		name    string
-		block   bool
-		maxWait time.Duration
+		name     string
+		block    bool
+		maxWait  time.Duration
+		timeout  time.Duration // the recorder's write timeout, when shortened
+		deadline time.Duration // of the request's context, when it has one
 	}{
 		{name: "error", maxWait: time.Second},
-		{name: "hangs until the write timeout", block: true, maxWait: 5 * time.Second},
+		{name: "hangs until the write timeout", block: true, maxWait: 5 * time.Second, timeout: time.Second},
+		{name: "hangs until shortly before the invocation's deadline", block: true, maxWait: 5 * time.Second,
+			deadline: 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,8 +365,18 @@ func TestRecorderWriteFailure(t *testing.T) {
 			var logs, metrics testenv.LogBuffer
 			rec := requestlog.NewRecorder(db, "no-such-table", "atrium-account-fn", func() time.Time { return at },
 				logging.New(&logs, slog.LevelDebug), &metrics)
+			if tt.timeout > 0 {
+				requestlog.SetWriteTimeout(rec, tt.timeout)
+			}
 			c := serveCompleted(t, piiRequest(http.MethodPost, "/v1/sources/"+piiPathID))
 			ctx := logging.WithRequestID(context.Background(), c.RequestID)
+			var deadline time.Time
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				deadline = time.Now().Add(tt.deadline)
+				ctx, cancel = context.WithDeadline(ctx, deadline)
+				defer cancel()
+			}
 			start := time.Now()
 			func() {
 				defer func() {
@@ -378,8 +392,11 @@ func TestRecorderWriteFailure(t *testing.T) {
 			if db.calls != 1 {
 				t.Errorf("%d PutItem calls, want 1", db.calls)
 			}
-			if !db.hadDL || time.Until(db.deadline) > 3*time.Second {
+			if !db.hadDL || db.deadline.After(time.Now().Add(requestlog.WriteTimeout)) {
 				t.Errorf("the write had no bounded deadline (had %v, %v)", db.hadDL, db.deadline)
+			}
+			if !deadline.IsZero() && !db.deadline.Before(deadline) {
+				t.Errorf("the write's deadline %v is not before the invocation's %v", db.deadline, deadline)
 			}
 
 			logLines := lines(logs.String())
@@ -469,4 +486,90 @@ func TestEmitMetrics(t *testing.T) {
 		})
 	}
 	requestlog.EmitMetrics(nil, at, "x", requestlog.Metric{Name: "A", Unit: "Count", Value: 1}) // no writer: no panic
+}
+
+// TestEveryFinishedRequestIsRecordedUnderABurst sends bursts of concurrent
+// requests through the shared request path with the recorder as its
+// OnComplete, over DynamoDB Local — some of them cancelled by the client
+// the moment their handler returns — and proves that every request's item
+// is stored, and nothing was logged or counted as a failed write.
+func TestEveryFinishedRequestIsRecordedUnderABurst(t *testing.T) {
+	db, table := logTable(t)
+	for _, tt := range []struct {
+		name     string
+		requests int
+		cancel   bool // the client goes away as the handler returns
+	}{
+		{"one request, cancelled as its handler returns", 1, true},
+		{"a burst of 200", 200, false},
+		{"a burst of 200, every one cancelled as its handler returns", 200, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs, metrics := &testenv.LogBuffer{}, &testenv.LogBuffer{}
+			logger := logging.New(logs, slog.LevelInfo)
+			rec := requestlog.NewRecorder(db, table, "atrium-account", nil, logger, metrics)
+			account := "acct_BURST" + strings.ToUpper(reqID()[4:14])
+			rt := web.NewRouter(logger)
+			rt.Handle("GET /v1/account", func(w http.ResponseWriter, r *http.Request) error {
+				web.SetAccountID(r.Context(), account)
+				web.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+				if cancel, ok := r.Context().Value(cancelKey{}).(context.CancelFunc); ok {
+					cancel()
+				}
+				return nil
+			})
+			h := web.Wrap(rt, web.Options{Logger: logger, Function: "account",
+				OnComplete: func(r *http.Request, c web.Completed) { rec.Record(r.Context(), c) }})
+			ids := make([]string, tt.requests)
+			var wg sync.WaitGroup
+			for i := range ids {
+				wg.Go(func() {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					if tt.cancel {
+						ctx = context.WithValue(ctx, cancelKey{}, cancel)
+					}
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/account", nil).WithContext(ctx))
+					if w.Code != http.StatusOK {
+						t.Errorf("request %d: %d %s", i, w.Code, w.Body)
+					}
+					ids[i] = w.Header().Get("X-Request-Id")
+				})
+			}
+			wg.Wait()
+			stored := map[string]bool{}
+			for _, it := range storedLogs(t, db, table) {
+				if it.PK == "ACCOUNT#"+account {
+					stored[it.RequestID] = true
+				}
+			}
+			missing := 0
+			for _, id := range ids {
+				if !stored[id] {
+					missing++
+				}
+			}
+			if missing > 0 || len(stored) != tt.requests {
+				t.Errorf("%d of %d requests have no item (%d stored); failures: %.3000s", missing, tt.requests, len(stored), metrics.String()+failures(logs.String()))
+			}
+			if strings.Contains(logs.String(), "request log not written") || strings.Contains(metrics.String(), "RequestLogWriteFailures") {
+				t.Errorf("writes failed: %.2000s", failures(logs.String()))
+			}
+		})
+	}
+}
+
+// cancelKey carries the request's cancel func to the test's handler.
+type cancelKey struct{}
+
+// failures are the log lines that are not the access log's.
+func failures(logs string) string {
+	var out []string
+	for _, l := range lines(logs) {
+		if !strings.Contains(l, `"msg":"request"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

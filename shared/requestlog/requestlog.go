@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -92,6 +94,8 @@ type Recorder struct {
 	logger  *slog.Logger
 	metrics io.Writer // Embedded Metric Format lines
 	fn      string
+	timeout time.Duration // writeTimeout; tests shorten it
+	retryer aws.Retryer
 }
 
 // NewRecorder returns a Recorder for one function; now may be nil.
@@ -99,19 +103,54 @@ func NewRecorder(db Putter, table, function string, now func() time.Time, logger
 	if now == nil {
 		now = time.Now
 	}
-	return &Recorder{db: db, table: table, now: now, logger: logger, metrics: metrics, fn: function}
+	return &Recorder{db: db, table: table, now: now, logger: logger, metrics: metrics, fn: function,
+		timeout: writeTimeout, retryer: newWriteRetryer()}
 }
 
-// writeTimeout bounds the one write a request waits for.
-const writeTimeout = 2 * time.Second
+// A finished request's item is written within writeTimeout, retries
+// included, whatever became of the request's own context (the client went
+// away, or its deadline passed: it is finished either way). In Lambda the
+// write also ends deadlineMargin before the invocation's deadline, so that
+// the response still leaves, but is given at least minWriteTimeout.
+const (
+	writeTimeout    = 8 * time.Second
+	deadlineMargin  = 500 * time.Millisecond
+	minWriteTimeout = 500 * time.Millisecond
+)
+
+// Retries of a write: the SDK's standard retryer (throttling, 5xx, broken
+// connections, with jittered backoff) with more attempts than its default
+// three, bounded by writeTimeout, and without the client-wide retry quota: a
+// burst of throttled log writes must not use it up, which would leave every
+// later call of the function (and these writes) without retries at all.
+const (
+	writeAttempts   = 8
+	writeMaxBackoff = time.Second
+)
+
+func newWriteRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts, o.MaxBackoff, o.RateLimiter = writeAttempts, writeMaxBackoff, ratelimit.None
+	})
+}
+
+// writeContext is the context of the write of a request that ran in ctx.
+func (rec *Recorder) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := rec.timeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, max(time.Until(d)-deadlineMargin, minWriteTimeout))
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}
 
 // Record writes the item of a finished request. It is web.Options.OnComplete.
 func (rec *Recorder) Record(ctx context.Context, c web.Completed) {
 	item, err := attributevalue.MarshalMap(NewItem(c, rec.now()))
 	if err == nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		wctx, cancel := rec.writeContext(ctx)
 		defer cancel()
-		_, err = rec.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(rec.table), Item: item})
+		_, err = rec.db.PutItem(wctx, &dynamodb.PutItemInput{TableName: aws.String(rec.table), Item: item},
+			func(o *dynamodb.Options) { o.Retryer = rec.retryer })
 	}
 	if err != nil {
 		rec.logger.WarnContext(ctx, "request log not written", "error", err)

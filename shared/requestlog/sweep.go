@@ -37,7 +37,18 @@ type Sweeper struct {
 	Sleep       func(time.Duration)
 	// Lookback is where a first sweep starts (no watermark yet).
 	Lookback time.Duration
+	// Revisit is how far behind the watermark every run looks again: an
+	// item can reach an hour the sweep has already passed (an index
+	// backfill, a write dated late, a GSI that had not caught up), and the
+	// watermark never moves back. Default DefaultRevisit.
+	Revisit time.Duration
 }
+
+// DefaultRevisit is one day of expired hours behind the watermark, read
+// again on every run: 24 × 16 queries of (normally empty) index partitions,
+// a fraction of a second and a few hundred read units per run. An item
+// reaching an hour older than that is left to DynamoDB TTL, the safety net.
+const DefaultRevisit = 24 * time.Hour
 
 // SweepReport says what one sweep did.
 type SweepReport struct {
@@ -69,24 +80,37 @@ func (s *Sweeper) defaults() {
 	if s.Lookback <= 0 {
 		s.Lookback = 48 * time.Hour
 	}
+	if s.Revisit <= 0 {
+		s.Revisit = DefaultRevisit
+	}
 }
 
 // Sweep deletes every item whose expires_at has passed, hour bucket by hour
-// bucket from the watermark (the oldest hour not yet known to be empty), and
-// stops cleanly when the clock passes budgetEnd: the next run carries on.
-// It is idempotent and safe to run twice at once (deleting a deleted item is
-// not an error; the watermark only moves forward).
+// bucket from Revisit before the watermark (the oldest hour not yet known to
+// be empty), and stops cleanly when the clock passes budgetEnd: the next run
+// carries on. The watermark moves only over hours this run found empty, one
+// after the other from where it started: an hour left with overdue items (a
+// delete that failed, the budget) holds it, even when later hours are
+// emptied. It is idempotent and safe to run twice at once (deleting a
+// deleted item is not an error; the watermark only moves forward).
 func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, error) {
 	s.defaults()
 	var r SweepReport
 	now := s.Now()
-	start, err := s.watermark(ctx, now)
+	mark, marked, err := s.watermark(ctx)
 	if err != nil {
 		return r, err
 	}
+	from := now.Add(-s.Lookback).UTC().Truncate(time.Hour)
+	if marked {
+		from = mark.Add(-s.Revisit)
+	}
 	current := now.UTC().Truncate(time.Hour)
+	// left is the first hour this run has not found empty of overdue
+	// items: the watermark may move up to it, never past it.
+	left := from
 	r.Finished = true
-	for h := start; !h.After(current); h = h.Add(time.Hour) {
+	for h := from; !h.After(current); h = h.Add(time.Hour) {
 		if s.Clock().After(budgetEnd) {
 			r.Finished = false
 			break
@@ -98,14 +122,16 @@ func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, 
 		if !r.Finished {
 			break
 		}
-		if empty && h.Before(current) {
-			if err := s.advance(ctx, h.Add(time.Hour)); err != nil {
-				return r, err
+		if empty && h.Equal(left) && h.Before(current) {
+			left = h.Add(time.Hour)
+			if !marked || left.After(mark) {
+				if err := s.advance(ctx, left); err != nil {
+					return r, err
+				}
 			}
-			start = h.Add(time.Hour)
 		}
 	}
-	return r, s.measureLeft(ctx, now, start, &r)
+	return r, s.measureLeft(ctx, now, left, &r)
 }
 
 // sweepHour deletes the overdue items of one expiry hour as a pipeline: up
@@ -250,17 +276,18 @@ func deleteKeys(ctx context.Context, db batchWriter, table string, keys []map[st
 	return deleted, len(pending)
 }
 
-func (s *Sweeper) watermark(ctx context.Context, now time.Time) (time.Time, error) {
+// watermark reads the stored watermark; ok is false when there is none.
+func (s *Sweeper) watermark(ctx context.Context) (hour time.Time, ok bool, err error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: watermarkKey, ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read sweep watermark: %w", err)
+		return time.Time{}, false, fmt.Errorf("read sweep watermark: %w", err)
 	}
 	if n, ok := out.Item["hour"].(*types.AttributeValueMemberN); ok {
 		if sec, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
-			return time.Unix(sec, 0).UTC(), nil
+			return time.Unix(sec, 0).UTC().Truncate(time.Hour), true, nil
 		}
 	}
-	return now.Add(-s.Lookback).UTC().Truncate(time.Hour), nil
+	return time.Time{}, false, nil
 }
 
 // advance moves the watermark forward only (two sweeps at once never move it back).
@@ -286,8 +313,8 @@ func (s *Sweeper) advance(ctx context.Context, hour time.Time) error {
 // measureHours bounds how many hours measureLeft counts (16 queries each).
 const measureHours = 24
 
-// measureLeft counts the overdue items still stored from the watermark
-// (start) on (at most measureHours hours: a lower bound beyond), and the age
+// measureLeft counts the overdue items still stored from start (the first
+// hour the run did not empty) on (at most measureHours hours: a lower bound beyond), and the age
 // of the oldest, which lies in the first hour that has any.
 func (s *Sweeper) measureLeft(ctx context.Context, now, start time.Time, r *SweepReport) error {
 	var oldest int64

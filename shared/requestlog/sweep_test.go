@@ -35,7 +35,10 @@ type sweepDB struct {
 	failCall int
 	// alwaysFail: every call fails as a whole.
 	alwaysFail bool
-	throttled  int // requests handed back or failed
+	// stuck: deletes of these items (pk|sk) are always handed back
+	// unprocessed, as a partition that stays throttled would.
+	stuck     map[string]bool
+	throttled int // requests handed back or failed
 }
 
 func (d *sweepDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
@@ -87,10 +90,25 @@ func (d *sweepDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIte
 	if fail {
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("injected: the whole call throttled")}
 	}
-	if !half {
+	var done, rest []types.WriteRequest
+	switch {
+	case half:
+		done, rest = reqs[:len(reqs)/2], reqs[len(reqs)/2:]
+	case len(d.stuck) > 0:
+		for _, r := range reqs {
+			k := r.DeleteRequest.Key
+			if d.stuck[k["pk"].(*types.AttributeValueMemberS).Value+"|"+k["sk"].(*types.AttributeValueMemberS).Value] {
+				rest = append(rest, r)
+			} else {
+				done = append(done, r)
+			}
+		}
+		if len(done) == 0 {
+			return &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{d.table: rest}}, nil
+		}
+	default:
 		return d.Client.BatchWriteItem(ctx, in, opts...)
 	}
-	done, rest := reqs[:len(reqs)/2], reqs[len(reqs)/2:]
 	out, err := d.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{d.table: done}}, opts...)
 	if err != nil {
 		return nil, err
@@ -131,7 +149,10 @@ type sweepFixture struct {
 	sleeps  *sleeps
 }
 
-const sweepLookback = 12 * time.Hour
+const (
+	sweepLookback = 12 * time.Hour
+	sweepRevisit  = 6 * time.Hour
+)
 
 func newSweepFixture(t *testing.T, hours int) *sweepFixture {
 	t.Helper()
@@ -179,7 +200,7 @@ func newSweepFixture(t *testing.T, hours int) *sweepFixture {
 // sweeper returns a sweeper over the wrapped client whose budget clock is clock.
 func (f *sweepFixture) sweeper(clock func() time.Time) *requestlog.Sweeper {
 	return &requestlog.Sweeper{DB: f.wrapped, Table: f.table, Now: func() time.Time { return f.now },
-		Clock: clock, Sleep: f.sleeps.Sleep, Lookback: sweepLookback, Parallelism: 4}
+		Clock: clock, Sleep: f.sleeps.Sleep, Lookback: sweepLookback, Revisit: sweepRevisit, Parallelism: 4}
 }
 
 // farBudget is a budget end no test reaches.
@@ -236,7 +257,8 @@ func (f *sweepFixture) watermark(t *testing.T) time.Time {
 // exactly as many items as it deletes; it leaves every live item — including
 // those in the same index partitions — untouched, and moves the watermark to
 // the current hour. A second sweep examines nothing and reads only the
-// current hour's 16 partitions (twice: sweep and count).
+// revisited hours behind the watermark and the current hour's 16 partitions
+// (the current hour twice: sweep and count).
 func TestSweepDeletesExactlyTheOverdueItems(t *testing.T) {
 	f := newSweepFixture(t, 8)
 	n := len(f.overdue)
@@ -278,8 +300,9 @@ func TestSweepDeletesExactlyTheOverdueItems(t *testing.T) {
 	if want := (requestlog.SweepReport{Finished: true}); r2 != want {
 		t.Errorf("second sweep %+v, want %+v", r2, want)
 	}
-	if q := f.wrapped.queryCount() - before; q > 2*requestlog.Shards {
-		t.Errorf("the second sweep made %d queries, want at most %d (the current hour, from the watermark)", q, 2*requestlog.Shards)
+	revisited := int(sweepRevisit / time.Hour)
+	if q, most := f.wrapped.queryCount()-before, (revisited+2)*requestlog.Shards; q > most {
+		t.Errorf("the second sweep made %d queries, want at most %d (%d revisited hours and the current hour)", q, most, revisited)
 	}
 	f.remaining(t)
 }
@@ -522,6 +545,118 @@ func TestSweepTwoAtOnce(t *testing.T) {
 			}
 			if w := f.watermark(t); !w.Equal(f.now.Truncate(time.Hour)) {
 				t.Errorf("watermark %s, want %s", w, f.now.Truncate(time.Hour))
+			}
+		})
+	}
+}
+
+// TestSweepAnItemLeftBehindHoldsTheWatermark: a delete that keeps failing
+// (its partition throttled past every retry) in the oldest overdue hour,
+// while the later hours are emptied. The sweep reports the item as left,
+// keeps its watermark at or before that item's hour (it used to move past
+// it as soon as a later hour was found empty, so no run ever read that hour
+// again), and the next run deletes it.
+func TestSweepAnItemLeftBehindHoldsTheWatermark(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		pick func(items []requestlog.Item) requestlog.Item
+	}{
+		{"the earliest overdue item", func(items []requestlog.Item) requestlog.Item {
+			return slices.MinFunc(items, func(a, b requestlog.Item) int { return int(a.ExpiresAt - b.ExpiresAt) })
+		}},
+		{"an item of the middle hour", func(items []requestlog.Item) requestlog.Item { return items[len(items)/3] }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSweepFixture(t, 3)
+			stuck := tt.pick(f.overdue)
+			stuckHour := time.Unix(stuck.ExpiresAt, 0).UTC().Truncate(time.Hour)
+			if !stuckHour.Before(f.now.Truncate(time.Hour).Add(-time.Hour)) {
+				t.Fatalf("fixture: the stuck item's hour %s has no emptied past hour after it", stuckHour)
+			}
+			f.wrapped.stuck = map[string]bool{key(stuck): true}
+			n := len(f.overdue)
+			r, err := f.sweeper(time.Now).Sweep(context.Background(), farBudget())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Deleted != n-1 || r.LeftOverdue != 1 || !r.Finished {
+				t.Errorf("report %+v, want %d deleted and the stuck item left overdue", r, n-1)
+			}
+			if want := f.now.Sub(time.Unix(stuck.ExpiresAt, 0)).Seconds(); math.Abs(r.OldestAgeS-want) > 1 {
+				t.Errorf("OldestAgeS %.0f, want %.0f (the stuck item's)", r.OldestAgeS, want)
+			}
+			if left := f.remaining(t); len(left) != 1 || key(left[0]) != key(stuck) {
+				t.Fatalf("left %d overdue items, want only the stuck one", len(left))
+			}
+			if w := f.watermark(t); w.After(stuckHour) {
+				t.Errorf("watermark %s moved past the hour %s of an item still overdue", w, stuckHour)
+			}
+
+			f.wrapped.stuck = nil
+			r2, err := f.sweeper(time.Now).Sweep(context.Background(), farBudget())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (requestlog.SweepReport{Examined: 1, Deleted: 1, Finished: true}); r2 != want {
+				t.Errorf("next sweep %+v, want %+v", r2, want)
+			}
+			if left := f.remaining(t); len(left) != 0 {
+				t.Errorf("%d overdue items left after the next sweep", len(left))
+			}
+			if w := f.watermark(t); !w.Equal(f.now.Truncate(time.Hour)) {
+				t.Errorf("watermark %s, want the current hour %s", w, f.now.Truncate(time.Hour))
+			}
+		})
+	}
+}
+
+// TestSweepRevisitsHoursBehindTheWatermark: after a sweep has passed them,
+// items reach expiry hours behind the watermark (an index backfill, a late
+// write). The next sweep reads those hours again — up to Revisit behind the
+// watermark, DefaultRevisit when unset — and deletes them, touching nothing live.
+func TestSweepRevisitsHoursBehindTheWatermark(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		revisit time.Duration // of the sweeper; 0 = the default
+		behind  []time.Duration
+	}{
+		{"an hour behind", sweepRevisit, []time.Duration{time.Hour}},
+		{"the oldest revisited hour", sweepRevisit, []time.Duration{sweepRevisit - 30*time.Minute}},
+		{"several hours, every shard", sweepRevisit, []time.Duration{time.Hour, 2 * time.Hour, 4 * time.Hour, 5 * time.Hour}},
+		{"default: most of a day behind", 0, []time.Duration{20 * time.Hour, requestlog.DefaultRevisit - time.Minute}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSweepFixture(t, 2)
+			if _, err := f.sweeper(time.Now).Sweep(context.Background(), farBudget()); err != nil {
+				t.Fatal(err)
+			}
+			mark := f.watermark(t)
+			if !mark.Equal(f.now.Truncate(time.Hour)) {
+				t.Fatalf("setup: watermark %s, want the current hour", mark)
+			}
+			var late []requestlog.Item
+			for _, d := range tt.behind {
+				for shard := range requestlog.Shards {
+					late = append(late, itemInShard(t, accountA, mark.Add(-d).Add(-requestlog.Retention), shard))
+				}
+			}
+			putItems(t, f.db, f.table, late)
+			f.overdue = append(f.overdue, late...)
+
+			sw := f.sweeper(time.Now)
+			sw.Revisit = tt.revisit
+			r, err := sw.Sweep(context.Background(), farBudget())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (requestlog.SweepReport{Examined: len(late), Deleted: len(late), Finished: true}); r != want {
+				t.Errorf("report %+v, want %+v", r, want)
+			}
+			if left := f.remaining(t); len(left) != 0 {
+				t.Errorf("%d items behind the watermark left, first expired %s", len(left), time.Unix(left[0].ExpiresAt, 0).UTC())
+			}
+			if w := f.watermark(t); !w.Equal(mark) {
+				t.Errorf("watermark %s, want it kept at %s", w, mark)
 			}
 		})
 	}

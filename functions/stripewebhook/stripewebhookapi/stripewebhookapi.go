@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -109,9 +111,18 @@ func badSignature(code, msg string) error {
 	return web.Errorf(http.StatusBadRequest, code, "%s Nothing was processed.", msg)
 }
 
+// MaxFutureSkew is how far in the future a signature's timestamp may lie.
+// stripe-go refuses only timestamps older than the tolerance; a signature
+// dated ahead would stay replayable for that much longer than the tolerance
+// says. Stripe and Lambda both keep NTP time (skew of milliseconds), so 30
+// seconds absorbs any real skew and nothing more.
+const MaxFutureSkew = 30 * time.Second
+
 // verify checks the signature with each signing secret in turn and returns
-// the event. The signature's age is checked against the tolerance; the
-// event's API version is deliberately not (see billing.APIVersion).
+// the event. The signature's timestamp must lie within the tolerance in the
+// past and MaxFutureSkew in the future (both against the wall clock, which
+// is what stripe-go measures the past against); the event's API version is
+// deliberately not checked (see billing.APIVersion).
 func (s *Service) verify(body []byte, header string) (stripe.Event, error) {
 	if header == "" {
 		return stripe.Event{}, badSignature("signature_missing", "The Stripe-Signature header is missing.")
@@ -124,6 +135,10 @@ func (s *Service) verify(body []byte, header string) (stripe.Event, error) {
 		ev, err := webhook.ConstructEventWithOptions(body, header, secret, webhook.ConstructEventOptions{
 			Tolerance: s.Tolerance, IgnoreAPIVersionMismatch: true})
 		if err == nil {
+			// The timestamp is authentic now (it is part of what was signed).
+			if at, ok := signedAt(header); !ok || time.Until(at) > MaxFutureSkew {
+				return stripe.Event{}, stale()
+			}
 			return ev, nil
 		}
 		lastErr = err
@@ -134,12 +149,40 @@ func (s *Service) verify(body []byte, header string) (stripe.Event, error) {
 	}
 	switch {
 	case errors.Is(lastErr, webhook.ErrTooOld):
-		return stripe.Event{}, badSignature("signature_stale", "The signature's timestamp is outside the accepted window.")
+		return stripe.Event{}, stale()
 	case errors.Is(lastErr, webhook.ErrNoValidSignature), errors.Is(lastErr, webhook.ErrInvalidHeader), errors.Is(lastErr, webhook.ErrNotSigned):
 		return stripe.Event{}, badSignature("signature_invalid", "The Stripe-Signature header does not match the body.")
 	default: // signed, but not an event stripe-go can read
 		return stripe.Event{}, web.Errorf(http.StatusBadRequest, "invalid_event", "The body is not a Stripe event. Nothing was processed.")
 	}
+}
+
+// stale answers a signature dated too long ago or too far ahead.
+func stale() error {
+	return badSignature("signature_stale", "The signature's timestamp is outside the accepted window.")
+}
+
+// signedAt reads the timestamp of a Stripe-Signature header the way
+// stripe-go does ("t=1495999758,v1=…": the last t wins; a pair without
+// exactly one "=" makes the header unreadable).
+func signedAt(header string) (time.Time, bool) {
+	var at time.Time
+	found := false
+	for pair := range strings.SplitSeq(header, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || strings.Contains(v, "=") {
+			return time.Time{}, false
+		}
+		if k != "t" {
+			continue
+		}
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, false
+		}
+		at, found = time.Unix(sec, 0), true
+	}
+	return at, found
 }
 
 // eventObject is the little the handler reads of an event's object: the

@@ -94,6 +94,9 @@ func TestSignaturesAreCheckedBeforeAnything(t *testing.T) {
 		{"forged: another secret", body, sign(body, "whsec_someone_elses_secret_000000", now), "signature_invalid"},
 		{"body changed after signing", append([]byte(" "), body...), sign(body, secretA, now), "signature_invalid"},
 		{"stale: 6 minutes old", body, sign(body, secretA, now.Add(-6*time.Minute)), "signature_stale"},
+		// Pre-dated: it would stay replayable ten minutes past the tolerance.
+		{"from the future: 10 minutes ahead", body, sign(body, secretA, now.Add(10*time.Minute)), "signature_stale"},
+		{"from the future, second secret", body, sign(body, secretB, now.Add(10*time.Minute)), "signature_stale"},
 		{"no v1 signature", body, fmt.Sprintf("t=%d,v0=abcd", now.Unix()), "signature_invalid"},
 		{"garbage header", body, "not a signature", "signature_invalid"},
 		{"header too long", body, sign(body, secretA, now) + strings.Repeat(",v1=00", 1000), "signature_invalid"},
@@ -123,9 +126,11 @@ func TestSignaturesAreCheckedBeforeAnything(t *testing.T) {
 		t.Errorf("refused deliveries changed the account: %+v", r)
 	}
 	// Both signing secrets are accepted (a roll), and Stripe's header with
-	// one signature per secret too.
+	// one signature per secret too; and a clock a little ahead of ours
+	// (within MaxFutureSkew).
 	for _, header := range []string{sign(body, secretB, now),
-		sign(body, secretA, now) + "," + strings.SplitN(sign(body, secretB, now), ",", 2)[1]} {
+		sign(body, secretA, now) + "," + strings.SplitN(sign(body, secretB, now), ",", 2)[1],
+		sign(body, secretA, time.Now().Add(MaxFutureSkew-time.Second))} {
 		if w := f.deliver(body, header); w.Code != http.StatusOK {
 			t.Errorf("header %q: %d %s", header, w.Code, w.Body)
 		}

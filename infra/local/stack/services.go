@@ -1,6 +1,11 @@
 // Package stack runs Atrium's stand-ins locally: DynamoDB Local, Mailpit and
 // the local Secrets Manager endpoint as real servers on loopback ports, with
 // the tables created from template.yaml's own definitions.
+//
+// Every server listens on 127.0.0.1 only (DynamoDB Local through the
+// launcher in java/, as it has no option for it), and whatever the children
+// write to the data directory is readable by its owner only: the directory
+// is 0700 and the children run with umask 077.
 package stack
 
 import (
@@ -8,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -27,15 +33,18 @@ import (
 // Options say where the stack's pieces are and which ports they take.
 type Options struct {
 	RepoRoot string
-	// DataDir keeps DynamoDB, Mailpit and Secrets Manager data between runs;
-	// empty means everything is in memory and gone at Close.
+	// DataDir keeps DynamoDB, Mailpit and Secrets Manager data between runs
+	// (Mailpit's database holds the emails, reset links included): made
+	// 0700, its files 0600. Empty means everything is in memory and gone at Close.
 	DataDir string
 	// Ports; 0 picks a free loopback port.
 	DynamoDBPort, MailpitPort, SMTPPort, SecretsManagerPort, StripePort int
 	// StripeHTTPSPort is stripe-mock's HTTPS listener, which it always opens
 	// (nothing uses it; pinned to loopback).
 	StripeHTTPSPort int
-	// Logs receives the child servers' output.
+	// Logs receives the child servers' output, except stripe-mock's request
+	// log (it prints every request's parameters, customers' emails among
+	// them); its startup errors still come here.
 	Logs io.Writer
 }
 
@@ -49,9 +58,16 @@ type Services struct {
 	SecretsManager         *secretsmanager.Server
 	StripeAPIURL           string // stripe-mock: http://127.0.0.1:P
 
-	children []*exec.Cmd
+	children []*child
 	servers  []*http.Server
 	tempDirs []string
+}
+
+// child is a started server process; done is closed once it has exited.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 // BinDir is where `make tools` installs the pinned tool binaries.
@@ -68,6 +84,11 @@ func StartServices(ctx context.Context, o Options) (_ *Services, err error) {
 	}()
 	if o.Logs == nil {
 		o.Logs = io.Discard
+	}
+	if o.DataDir != "" {
+		if err := privateDir(o.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	ports := []*int{&o.DynamoDBPort, &o.MailpitPort, &o.SMTPPort, &o.SecretsManagerPort, &o.StripePort, &o.StripeHTTPSPort}
 	for _, p := range ports {
@@ -115,16 +136,62 @@ func DynamoDBLocalDir(repoRoot string) (string, error) {
 	return filepath.Dir(matches[len(matches)-1]), nil
 }
 
-func (s *Services) start(o Options, dir, name string, args ...string) error {
+// privateDir creates dir (and its parents) if missing and makes it and
+// everything in it readable by its owner only: a data directory kept from
+// an earlier run may have been made with wider modes. It works inside an
+// os.Root, so a symbolic link never leads it out of dir.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer func() { _ = root.Close() }()
+	err = fs.WalkDir(root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink != 0 {
+			return err // a link's target is not the data directory's to change
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch mode := info.Mode().Perm(); {
+		case d.IsDir() && mode != 0o700:
+			return root.Chmod(path, 0o700) // #nosec G302 -- a directory needs x to be entered
+		case !d.IsDir() && mode&0o077 != 0:
+			return root.Chmod(path, mode&^0o077)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("make %s private: %w", dir, err)
+	}
+	return nil
+}
+
+// childUmask runs a child with umask 077 (exec keeps the child's pid), so
+// that every file it creates is its owner's only.
+const childUmask = `umask 077 && exec "$0" "$@"`
+
+// start starts a child server; its stdout goes to stdout (o.Logs when nil),
+// its stderr to o.Logs.
+func (s *Services) start(o Options, dir string, stdout io.Writer, name string, args ...string) error {
+	if stdout == nil {
+		stdout = o.Logs
+	}
 	// #nosec G204 G702 -- java and the pinned tools in .bin, with arguments built here
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command("/bin/sh", append([]string{"-c", childUmask, name}, args...)...)
 	cmd.Dir = dir // DynamoDB Local writes a metadata file into its working directory
-	cmd.Stdout, cmd.Stderr = o.Logs, o.Logs
+	cmd.Stdout, cmd.Stderr = stdout, o.Logs
 	cmd.SysProcAttr = childAttrs()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", filepath.Base(name), err)
 	}
-	s.children = append(s.children, cmd)
+	c := &child{name: filepath.Base(name), cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(c.done) }()
+	s.children = append(s.children, c)
 	return nil
 }
 
@@ -137,8 +204,11 @@ func (s *Services) startDynamoDB(o Options) error {
 	if home := os.Getenv("JAVA_HOME"); home != "" {
 		java = filepath.Join(home, "bin", "java")
 	}
-	args := []string{"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
-		"-port", fmt.Sprint(o.DynamoDBPort), "-sharedDb"}
+	// DynamoDB Local cannot be told its address: the launcher binds it to
+	// loopback (java's source-file mode, with the jar on the class path).
+	args := []string{"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
+		"-cp", filepath.Join(dir, "DynamoDBLocal.jar"), filepath.Join(o.RepoRoot, "infra", "local", "stack", "java", "LoopbackDynamoDBLocal.java"),
+		"-port", fmt.Sprint(o.DynamoDBPort), "-sharedDb", "-disableTelemetry"}
 	var workDir string
 	if o.DataDir == "" {
 		args = append(args, "-inMemory")
@@ -154,7 +224,7 @@ func (s *Services) startDynamoDB(o Options) error {
 		args = append(args, "-dbPath", workDir)
 	}
 	s.DynamoDBEndpoint = fmt.Sprintf("http://127.0.0.1:%d", o.DynamoDBPort)
-	return s.start(o, workDir, java, args...)
+	return s.start(o, workDir, nil, java, args...)
 }
 
 func (s *Services) startMailpit(o Options) error {
@@ -173,16 +243,16 @@ func (s *Services) startMailpit(o Options) error {
 		"--disable-version-check", "--quiet", "--max", "50000",
 	}
 	if o.DataDir != "" {
-		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-			return fmt.Errorf("create %s: %w", o.DataDir, err)
-		}
+		// Created 0600 by the umask; an older one was narrowed by privateDir.
 		args = append(args, "--database", filepath.Join(o.DataDir, "mailpit.db"))
 	}
-	return s.start(o, "", bin, args...)
+	return s.start(o, "", nil, bin, args...)
 }
 
 // startStripeMock starts Stripe's official mock API server (stateless: it
-// answers every call with fixtures), HTTP on loopback only.
+// answers every call with fixtures), HTTP and HTTPS on loopback only. It
+// prints every request with its parameters (customers' emails among them)
+// on stdout, which is dropped; it reports what stops it on stderr, which is kept.
 func (s *Services) startStripeMock(o Options) error {
 	bin := filepath.Join(BinDir(o.RepoRoot), "stripe-mock")
 	if _, err := os.Stat(bin); err != nil {
@@ -190,7 +260,7 @@ func (s *Services) startStripeMock(o Options) error {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", o.StripePort)
 	s.StripeAPIURL = "http://" + addr
-	return s.start(o, "", bin, "-http-addr", addr, "-https-addr", fmt.Sprintf("127.0.0.1:%d", o.StripeHTTPSPort))
+	return s.start(o, "", io.Discard, bin, "-http-addr", addr, "-https-addr", fmt.Sprintf("127.0.0.1:%d", o.StripeHTTPSPort))
 }
 
 func (s *Services) startSecretsManager(o Options) error {
@@ -222,8 +292,10 @@ func (s *Services) waitReady(ctx context.Context) error {
 			return nil
 		}
 		for _, c := range s.children {
-			if c.ProcessState != nil {
-				return fmt.Errorf("%s exited early", filepath.Base(c.Path))
+			select {
+			case <-c.done:
+				return fmt.Errorf("%s exited early (its output is in the services' log)", c.name)
+			default:
 			}
 		}
 		select {
@@ -275,18 +347,14 @@ func (s *Services) Close() {
 		_ = srv.Close()
 	}
 	for _, c := range s.children {
-		if c.Process != nil {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-		}
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
 	}
 	for _, c := range s.children {
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-c.done:
 		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-			<-done
+			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+			<-c.done
 		}
 	}
 	for _, d := range s.tempDirs {
