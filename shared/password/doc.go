@@ -19,28 +19,48 @@
 // other parameters (or against a legacy bcrypt hash), and the caller then
 // stores a fresh [Hasher.Hash] of the same password.
 //
-// Three parameter sets bound what the package does:
+// Three parameter sets and a limit bound what the package does:
 //
 //   - [Floor] is OWASP's minimum configuration for argon2id (19 MiB, two
 //     passes, one lane) with a 16-byte salt and a 32-byte key. No [Hasher]
 //     hashes with less, on any axis.
 //   - [Default] is what services use unless they have measured something
 //     stronger that still fits their latency budget; today it equals Floor.
-//   - [Ceiling] is the most a stored hash may ask for. Verify refuses a hash
-//     above it before any hashing work, with [ErrParamsTooHigh]: a hash planted
-//     in the database by an attacker must not make a Lambda allocate gigabytes
-//     or spin for minutes. Stored hashes below Floor are still verified (that is
-//     how old parameters get upgraded) as long as they respect RFC 9106's own
+//   - [Ceiling] is the most any configuration may ask for, axis by axis.
+//   - A Hasher's [Limit] is the most one hash may cost in the function it
+//     runs in: [LimitFor] derives it from the function's memory and timeout
+//     (a quarter of each, with a cost model measured by
+//     BenchmarkArgon2idPerKiBPass). Verify refuses a stored hash above it
+//     before any hashing work, with [ErrParamsTooHigh]: a hash planted in the
+//     database by an attacker must not make a Lambda run out of memory or
+//     time. For the template's auth function (256 MB, 10 s) that is 64 MiB,
+//     memory × passes ≤ 180893 KiB (Floor needs 38912), one lane, bcrypt
+//     cost 10. Stored hashes below Floor are still verified (that is how old
+//     parameters get upgraded) as long as they respect RFC 9106's own
 //     minimums and carry a key of at least 16 bytes.
 //
-// Legacy bcrypt hashes ($2a$, $2b$, $2y$) are verified too, at cost 14 or less,
-// and always report needsRehash. Passwords longer than 72 bytes never match a
+// Legacy bcrypt hashes ($2a$, $2b$, $2y$) are verified too, at cost 14 or less
+// (less if the Limit says so), and always report needsRehash. Passwords longer than 72 bytes never match a
 // bcrypt hash: bcrypt would silently ignore everything after byte 72, and this
 // package never truncates a password.
 //
 // Errors from this package wrap the sentinels [ErrMalformedHash],
-// [ErrUnsupportedHash], [ErrParamsTooHigh] and [ErrParamsTooLow]. They never
-// contain the password or the hash, so they are safe to log.
+// [ErrUnsupportedHash], [ErrParamsTooHigh], [ErrParamsTooLow] and
+// [ErrInvalidPassword]. They never contain the password or the hash, so they
+// are safe to log.
+//
+// # Normalisation
+//
+// Passwords are judged and hashed in their normalised form ([Normalize]):
+// RFC 8265's OpaqueString profile with NFKC, as NIST SP 800-63B asks, after
+// removing invisible characters. "p\u200Ba\u200Bs\u200Bs..." (zero-width
+// spaces) is "pass...", fullwidth "ｐａｓｓ" is "pass", a no-break space is a
+// space, "e" with a combining acute accent is "é"; control characters are
+// refused. [Policy.Check], [Hasher.Hash] and [Hasher.Verify] normalise
+// themselves, so no caller can forget. Hashes stored before normalisation
+// keep verifying: Verify also checks the password as typed when that
+// differs, and asks for a rehash to the normalised form when only that
+// matched.
 //
 // # Policy
 //
@@ -48,11 +68,11 @@
 // judged by its length and by whether it is known to attackers, never by
 // composition rules. Rules such as "one digit and one symbol" push people to
 // predictable patterns (Password1!) without adding real strength, so the
-// policy instead requires at least 15 characters, accepts at least 64
-// characters of anything printable (spaces and any Unicode included, never
-// truncated), and refuses passwords that are common, follow easily guessed
-// patterns, or are built from the user's own email address or the service
-// name. Strength is estimated with zxcvbn (github.com/trustelem/zxcvbn), whose
+// policy instead requires at least 15 characters (of the normalised form:
+// invisible characters do not count), accepts at least 64 characters of
+// anything printable (spaces and any Unicode included, never truncated), and
+// refuses passwords that are common, follow easily guessed patterns, or are
+// built from the user's own email address or the service name. Strength is estimated with zxcvbn (github.com/trustelem/zxcvbn), whose
 // dictionaries include common passwords, names and words, keyboard walks,
 // repeats, sequences and dates.
 package password

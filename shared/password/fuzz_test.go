@@ -4,22 +4,23 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // fuzzHasher hashes at Floor but accepts stored hashes only up to a tiny
-// ceiling (256 KiB, 2 passes, 2 lanes, bcrypt cost 5), so no fuzz input can
-// make one execution slow. Every refusal above that ceiling goes through the
-// same code as the real Ceiling.
+// limit (256 KiB, 2 passes, 512 KiB-passes, 2 lanes, bcrypt cost 5), so no
+// fuzz input can make one execution slow. Every refusal above that limit goes
+// through the same code as a real one.
 func fuzzHasher(f *testing.F) *Hasher {
 	h, err := NewHasher(Floor)
 	if err != nil {
 		f.Fatal(err)
 	}
-	h.ceiling = Params{MemoryKiB: 256, Time: 2, Threads: 2, SaltLen: 64, KeyLen: 64}
-	h.maxBcryptCost = 5
+	h.limit = Limit{Params: Params{MemoryKiB: 256, Time: 2, Threads: 2, SaltLen: 64, KeyLen: 64}, Work: 512, BcryptCost: 5}
 	return h
 }
 
@@ -95,6 +96,14 @@ func FuzzPolicyCheck(f *testing.F) {
 		{"Use at least 15 characters.", ""},
 		{"atriumatriumatrium", "atrium@atrium.atrium"},
 		{"İİİİİİİİİİİİİİİİ", "İ@İ"},
+		// Normalisation: invisible characters, fullwidth forms, ligatures,
+		// non-ASCII spaces, combining marks.
+		{"p\u200ba\u200bs\u200bs\u200bw\u200bo\u200br\u200bd", ""},
+		{"ｐａｓｓｗｏｒｄｐａｓｓｗｏｒｄ", ""},
+		{"\ufb03\ufb03\ufb03\ufb03\ufb03\ufb03\ufb03\ufb03", ""},
+		{"violet\u00a0tractor\u3000humbly\u2003ocean", "ｊａｎｅ@ｅｘａｍｐｌｅ．ｃｏｍ"},
+		{"e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301", ""},
+		{"\ufeff\u202etRq8-vZp2!mKw9\u200d", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.password, s.email)
@@ -105,7 +114,8 @@ func FuzzPolicyCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, password, email string) {
 		err := p.Check(password, email)
 		if err == nil {
-			if len(password) > p.MaxBytes || !utf8.ValidString(password) || utf8.RuneCountInString(password) < p.MinLength {
+			normal, nerr := Normalize(password)
+			if len(password) > p.MaxBytes || nerr != nil || utf8.RuneCountInString(normal) < p.MinLength {
 				t.Fatalf("accepted a password outside the length or encoding rules (%d bytes)", len(password))
 			}
 			return
@@ -123,6 +133,41 @@ func FuzzPolicyCheck(f *testing.F) {
 		}
 		if len(password) >= 4 && strings.Contains(pe.Error(), password) && !strings.Contains(pe.Code+": "+fixed, password) {
 			t.Fatalf("error %q contains the password", pe.Error())
+		}
+	})
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		"", testPassword, "p\u200ba\u200bs\u200bs\u200bw\u200bo\u200br\u200bd",
+		"ｐａｓｓ", "\ufb01\u00b2\u212b", "cafe\u0301", "e\u200b\u0301", "violet\u00a0tractor\u3000\u1680",
+		"\u2764\ufe0f", "flag\U000e0067\U000e007f", "pass\u3164word", "\u3131\u314f", "\uffa0\uffa1",
+		"a\x00b", "\t", "\xff", "\ue000", "\u0378", "\u0600", "\ufdfa", "\u0f77", "\u1100\u1161\u11a8",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := Normalize(in)
+		if err != nil {
+			if out != "" || !errors.Is(err, ErrInvalidPassword) {
+				t.Fatalf("Normalize = %q, %v; want \"\" and ErrInvalidPassword", out, err)
+			}
+			if len(in) >= 4 && strings.Contains(err.Error(), in) {
+				t.Fatalf("error %q contains the input", err)
+			}
+			return
+		}
+		again, err := Normalize(out)
+		if err != nil || again != out {
+			t.Fatalf("not idempotent: %q normalises to %q, then %q, %v", in, out, again, err)
+		}
+		if !utf8.ValidString(out) || !norm.NFKC.IsNormalString(out) {
+			t.Fatalf("%q normalises to %q, which is not NFKC", in, out)
+		}
+		for _, r := range out {
+			if invisible(r) || unicode.IsControl(r) || (r != ' ' && unicode.Is(unicode.Zs, r)) {
+				t.Fatalf("%q normalises to %q, which keeps %U", in, out, r)
+			}
 		}
 	})
 }

@@ -34,18 +34,20 @@ var Floor = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLe
 // about 30 ms and 19 MiB per hash on one x86-64 core (BenchmarkHash).
 var Default = Floor
 
-// Ceiling is the strongest configuration this package will compute, for new
-// hashes and for stored ones: at most 256 MiB, 16 passes, 16 lanes, and 64-byte
-// salts and keys. [Hasher.Verify] refuses a stored hash above it before doing
-// any work, so a hash planted by an attacker (m=4 GiB, t=2^32-1) cannot exhaust
-// a function's memory or time. A function that verifies passwords must be
-// given enough memory for the strongest parameters its stored hashes may use;
-// at Floor that is 19 MiB per concurrent verification.
+// Ceiling is the strongest configuration this package will ever compute, on
+// each axis: at most 256 MiB, 16 passes, 16 lanes, and 64-byte salts and
+// keys. It bounds configuration ([Params.Validate]); what one [Hasher] computes
+// is bounded more tightly by its [Limit], derived from the memory and timeout
+// of the function it runs in ([LimitFor]): a hash at Ceiling took about 9.5 s
+// and 255 MiB on the development machine, beyond a 256 MB, 10 s function.
+// [Hasher.Verify] refuses a stored hash above its Limit before doing any work,
+// so a hash planted by an attacker (m=4 GiB, t=2^32-1) cannot exhaust the
+// function's memory or time.
 var Ceiling = Params{MemoryKiB: 256 * 1024, Time: 16, Threads: 16, SaltLen: 64, KeyLen: 64}
 
-// MaxBcryptCost is the highest bcrypt cost [Hasher.Verify] accepts in a stored
-// legacy hash (cost 14 is about a second of CPU); higher costs are refused with
-// [ErrParamsTooHigh] without computing.
+// MaxBcryptCost is the highest bcrypt cost [Hasher.Verify] ever accepts in a
+// stored legacy hash (cost 14 is about a second of CPU); a [Limit] may lower
+// it. Higher costs are refused with [ErrParamsTooHigh] without computing.
 const MaxBcryptCost = 14
 
 // MaxEncodedLen bounds the length in bytes of an encoded hash given to
@@ -72,8 +74,10 @@ var (
 	// ErrUnsupportedHash reports a well-shaped hash of an algorithm or version
 	// this package does not verify (argon2i, argon2d, argon2 v=16, scrypt, ...).
 	ErrUnsupportedHash = errors.New("password: unsupported hash algorithm")
-	// ErrParamsTooHigh reports parameters above [Ceiling] (or a bcrypt cost
-	// above [MaxBcryptCost]); no hashing work was done.
+	// ErrParamsTooHigh reports parameters above [Ceiling] or above a
+	// Hasher's [Limit] (memory, passes, lanes, work, lengths, or a bcrypt
+	// cost); no hashing work was done. For a stored hash it is a server-side
+	// integrity problem, not a wrong password.
 	ErrParamsTooHigh = errors.New("password: hash parameters above ceiling")
 	// ErrParamsTooLow reports parameters below [Floor] given to
 	// [Params.Validate] or [NewHasher].
@@ -116,9 +120,8 @@ func (p Params) validate(floor, ceiling Params) error {
 // safe for concurrent use. Build one per process with [NewHasher]; the zero
 // value refuses every call.
 type Hasher struct {
-	params        Params
-	ceiling       Params // bound on stored hashes; Ceiling unless a test lowers it
-	maxBcryptCost int
+	params Params
+	limit  Limit // bound on every computation, stored hashes included
 
 	// The hashing primitives, replaceable by tests that must prove no work
 	// was done.
@@ -126,24 +129,39 @@ type Hasher struct {
 	bcryptCompare func(hashed, password []byte) error
 }
 
-// NewHasher returns a Hasher that hashes with p. A zero SaltLen or KeyLen is
-// replaced by the default (16 and 32 bytes); then p must pass
-// [Params.Validate], so parameters below [Floor] or above [Ceiling] are
-// refused.
+// NewHasher returns a Hasher that hashes with p and verifies stored hashes
+// within the limit of the template's auth function,
+// LimitFor([TemplateAuthFunction]). A function configured otherwise uses
+// [NewHasherWithLimit] with [LimitFor] its own memory and timeout.
 func NewHasher(p Params) (*Hasher, error) {
+	return NewHasherWithLimit(p, LimitFor(TemplateAuthFunction))
+}
+
+// NewHasherWithLimit returns a Hasher that hashes with p and refuses to
+// compute anything above l, stored hashes included. A zero SaltLen or KeyLen
+// in p is replaced by the default (16 and 32 bytes); then p must be at or
+// above [Floor] and within l on every axis and in work (ErrParamsTooLow,
+// ErrParamsTooHigh). l is used as given, so it should come from [LimitFor];
+// each axis is still capped at [Ceiling].
+func NewHasherWithLimit(p Params, l Limit) (*Hasher, error) {
 	if p.SaltLen == 0 {
 		p.SaltLen = Default.SaltLen
 	}
 	if p.KeyLen == 0 {
 		p.KeyLen = Default.KeyLen
 	}
-	if err := p.Validate(); err != nil {
+	l.MemoryKiB = min(l.MemoryKiB, Ceiling.MemoryKiB)
+	l.Time = min(l.Time, Ceiling.Time)
+	l.Threads = min(l.Threads, Ceiling.Threads)
+	l.SaltLen = min(l.SaltLen, Ceiling.SaltLen)
+	l.KeyLen = min(l.KeyLen, Ceiling.KeyLen)
+	l.BcryptCost = min(l.BcryptCost, MaxBcryptCost)
+	if err := l.check(p); err != nil {
 		return nil, err
 	}
 	return &Hasher{
 		params:        p,
-		ceiling:       Ceiling,
-		maxBcryptCost: MaxBcryptCost,
+		limit:         l,
 		idKey:         argon2.IDKey,
 		bcryptCompare: bcrypt.CompareHashAndPassword,
 	}, nil
@@ -157,6 +175,14 @@ func (h *Hasher) Params() Params {
 	return h.params
 }
 
+// Limit returns the most h computes for one hash or verification.
+func (h *Hasher) Limit() Limit {
+	if h == nil {
+		return Limit{}
+	}
+	return h.limit
+}
+
 func (h *Hasher) ready() error {
 	if h == nil || h.params.Time == 0 || h.idKey == nil || h.bcryptCompare == nil {
 		return errNoHasher
@@ -164,13 +190,19 @@ func (h *Hasher) ready() error {
 	return nil
 }
 
-// Hash returns an argon2id PHC string for password with a fresh random salt:
+// Hash returns an argon2id PHC string for the normalised form of password
+// ([Normalize]) with a fresh random salt:
 // $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<key>, salt and key in standard
-// base64 without padding. The password is hashed exactly as given: it is
-// never trimmed, normalized or truncated.
+// base64 without padding. The password is never trimmed or truncated. A
+// password that Normalize refuses is refused (wrapping [ErrInvalidPassword]);
+// [Policy.Check] refuses it first.
 func (h *Hasher) Hash(password string) (string, error) {
 	if err := h.ready(); err != nil {
 		return "", err
+	}
+	password, err := Normalize(password)
+	if err != nil {
+		return "", fmt.Errorf("password: hashing: %w", err)
 	}
 	p := h.params
 	salt := make([]byte, p.SaltLen)
@@ -185,30 +217,71 @@ func (h *Hasher) Hash(password string) (string, error) {
 // string or a legacy bcrypt hash ($2a$, $2b$, $2y$).
 //
 // ok reports a match (compared in constant time). needsRehash is true only
-// when ok and the stored hash is bcrypt or its parameters (salt and key
-// lengths included) differ from h.Params(); the caller should then store
-// h.Hash(password).
+// when ok and the stored hash is bcrypt, or its parameters (salt and key
+// lengths included) differ from h.Params(), or it matched only the password
+// as typed (see below); the caller should then store h.Hash(password).
+//
+// The password is checked in its normalised form ([Normalize]), the form
+// [Hasher.Hash] stores. So that hashes made before normalisation keep
+// verifying, a password whose normalised form differs from what was typed is
+// checked as typed as well — always, whether or not the first check matched,
+// so that the work Verify does depends only on the typed password, never on
+// the stored hash or on the answer (an unknown address verified against
+// [Hasher.DecoyHash] costs what a real one does). A match as typed only
+// reports needsRehash, so the login stores the normalised form. A password
+// Normalize refuses (one with a control character, say) can only match a
+// hash made before normalisation: it is checked as typed, once, and never
+// reported as needing a rehash, since Hash would refuse it.
 //
 // err is non-nil only when encoded is malformed ([ErrMalformedHash]), of an
-// unsupported algorithm ([ErrUnsupportedHash]), or asks for more than
-// [Ceiling] or [MaxBcryptCost] ([ErrParamsTooHigh]); such hashes are refused
-// before any hashing work. A wrong password is ok == false with a nil error.
+// unsupported algorithm ([ErrUnsupportedHash]), or asks for more than h's
+// [Limit] ([ErrParamsTooHigh]); such hashes are refused before any hashing
+// work, and the error does not depend on the password. A wrong password is
+// ok == false with a nil error.
 func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err error) {
 	if err := h.ready(); err != nil {
 		return false, false, err
 	}
+	match, current, err := h.parse(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	normal, normErr := Normalize(password)
+	if normErr != nil {
+		ok, err := match(password)
+		return ok, false, err
+	}
+	okNormal, err := match(normal)
+	if err != nil {
+		return false, false, err
+	}
+	if normal == password {
+		return okNormal, okNormal && !current, nil
+	}
+	okTyped, err := match(password)
+	if err != nil {
+		return false, false, err
+	}
+	ok = okNormal || okTyped
+	return ok, ok && (!okNormal || !current), nil
+}
+
+// parse checks encoded against every bound without hashing, and returns
+// the function that hashes a candidate and compares it with the stored key,
+// and whether the stored hash is at h's own parameters.
+func (h *Hasher) parse(encoded string) (match func(string) (bool, error), current bool, err error) {
 	if len(encoded) > MaxEncodedLen {
-		return false, false, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, MaxEncodedLen)
+		return nil, false, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, MaxEncodedLen)
 	}
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
-		return h.verifyArgon2id(password, encoded)
+		return h.parseArgon2id(encoded)
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
-		return h.verifyBcrypt(password, encoded)
+		return h.parseBcrypt(encoded)
 	case hasPHCIdentifier(encoded):
-		return false, false, fmt.Errorf("%w: only argon2id and bcrypt ($2a$, $2b$, $2y$) are accepted", ErrUnsupportedHash)
+		return nil, false, fmt.Errorf("%w: only argon2id and bcrypt ($2a$, $2b$, $2y$) are accepted", ErrUnsupportedHash)
 	default:
-		return false, false, fmt.Errorf("%w: unknown format", ErrMalformedHash)
+		return nil, false, fmt.Errorf("%w: unknown format", ErrMalformedHash)
 	}
 }
 
@@ -230,17 +303,18 @@ func (h *Hasher) DecoyHash() (string, error) {
 	return encodeArgon2id(p, b[:p.SaltLen], b[p.SaltLen:]), nil
 }
 
-func (h *Hasher) verifyArgon2id(password, encoded string) (ok, needsRehash bool, err error) {
-	stored, salt, key, err := parseArgon2id(encoded, h.ceiling)
+func (h *Hasher) parseArgon2id(encoded string) (match func(string) (bool, error), current bool, err error) {
+	stored, salt, key, err := parseArgon2id(encoded, h.limit)
 	if err != nil {
-		return false, false, err
+		return nil, false, err
 	}
-	// Every bound has been checked: this is the only hashing work Verify does.
-	got := h.idKey([]byte(password), salt, stored.Time, stored.MemoryKiB, stored.Threads, stored.KeyLen)
-	if subtle.ConstantTimeCompare(got, key) != 1 {
-		return false, false, nil
+	match = func(password string) (bool, error) {
+		// Every bound has been checked: this is the only hashing work Verify
+		// does, once or twice per call.
+		got := h.idKey([]byte(password), salt, stored.Time, stored.MemoryKiB, stored.Threads, stored.KeyLen)
+		return subtle.ConstantTimeCompare(got, key) == 1, nil
 	}
-	return true, stored != h.params, nil
+	return match, stored == h.params, nil
 }
 
 // bcrypt hashes are exactly "$2x$NN$" followed by 53 characters of bcrypt's
@@ -251,40 +325,41 @@ const (
 	bcryptMaxBytes = 72 // bcrypt ignores input beyond this
 )
 
-func (h *Hasher) verifyBcrypt(password, encoded string) (ok, needsRehash bool, err error) {
+func (h *Hasher) parseBcrypt(encoded string) (match func(string) (bool, error), current bool, err error) {
 	if len(encoded) != bcryptLen || encoded[6] != '$' {
-		return false, false, fmt.Errorf("%w: bcrypt hash has the wrong shape", ErrMalformedHash)
+		return nil, false, fmt.Errorf("%w: bcrypt hash has the wrong shape", ErrMalformedHash)
 	}
 	c0, c1 := encoded[4], encoded[5]
 	if c0 < '0' || c0 > '9' || c1 < '0' || c1 > '9' {
-		return false, false, fmt.Errorf("%w: bcrypt cost is not two digits", ErrMalformedHash)
+		return nil, false, fmt.Errorf("%w: bcrypt cost is not two digits", ErrMalformedHash)
 	}
 	cost := int(c0-'0')*10 + int(c1-'0')
 	if cost < bcrypt.MinCost {
-		return false, false, fmt.Errorf("%w: bcrypt cost %d is below %d", ErrMalformedHash, cost, bcrypt.MinCost)
+		return nil, false, fmt.Errorf("%w: bcrypt cost %d is below %d", ErrMalformedHash, cost, bcrypt.MinCost)
 	}
-	if cost > h.maxBcryptCost {
-		return false, false, fmt.Errorf("%w: bcrypt cost %d is above %d", ErrParamsTooHigh, cost, h.maxBcryptCost)
+	if cost > h.limit.BcryptCost {
+		return nil, false, fmt.Errorf("%w: bcrypt cost %d is above %d", ErrParamsTooHigh, cost, h.limit.BcryptCost)
 	}
 	for i := 7; i < len(encoded); i++ {
 		if strings.IndexByte(bcryptAlphabet, encoded[i]) < 0 {
-			return false, false, fmt.Errorf("%w: bcrypt hash has a character outside its alphabet", ErrMalformedHash)
+			return nil, false, fmt.Errorf("%w: bcrypt hash has a character outside its alphabet", ErrMalformedHash)
 		}
 	}
-	cmpErr := h.bcryptCompare([]byte(encoded), []byte(password))
-	switch {
-	case cmpErr == nil:
-		// bcrypt only saw the first 72 bytes; a longer password is not the
-		// one that was hashed, and we never truncate.
-		if len(password) > bcryptMaxBytes {
-			return false, false, nil
+	match = func(password string) (bool, error) {
+		cmpErr := h.bcryptCompare([]byte(encoded), []byte(password))
+		switch {
+		case cmpErr == nil:
+			// bcrypt only saw the first 72 bytes; a longer password is not
+			// the one that was hashed, and we never truncate.
+			return len(password) <= bcryptMaxBytes, nil
+		case errors.Is(cmpErr, bcrypt.ErrMismatchedHashAndPassword):
+			return false, nil
+		default:
+			return false, fmt.Errorf("%w: bcrypt hash rejected by decoder", ErrMalformedHash)
 		}
-		return true, true, nil
-	case errors.Is(cmpErr, bcrypt.ErrMismatchedHashAndPassword):
-		return false, false, nil
-	default:
-		return false, false, fmt.Errorf("%w: bcrypt hash rejected by decoder", ErrMalformedHash)
 	}
+	// A bcrypt hash is never current: a match always asks for a rehash.
+	return match, false, nil
 }
 
 // hasPHCIdentifier reports whether s starts like a PHC or modular crypt
@@ -326,9 +401,9 @@ func encodeArgon2id(p Params, salt, key []byte) string {
 
 // parseArgon2id parses a PHC argon2id string strictly: exactly
 // $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<key>, canonical decimal numbers,
-// canonical unpadded standard base64. Parameters are checked against ceiling
-// as soon as they are read, and against the RFC 9106 minimums.
-func parseArgon2id(encoded string, ceiling Params) (p Params, salt, key []byte, err error) {
+// canonical unpadded standard base64. Parameters are checked against the
+// limit as soon as they are read, and against the RFC 9106 minimums.
+func parseArgon2id(encoded string, limit Limit) (p Params, salt, key []byte, err error) {
 	fields := strings.Split(encoded, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
 	if len(fields) != 6 || fields[0] != "" || fields[1] != "argon2id" {
@@ -363,16 +438,19 @@ func parseArgon2id(encoded string, ceiling Params) (p Params, salt, key []byte, 
 		nums[i] = n
 	}
 	m, t, threads := nums[0], nums[1], nums[2]
-	// The ceiling comes first: nothing below allocates in proportion to the
+	// The limit comes first: nothing below allocates in proportion to the
 	// parameters, and nothing hashes until parseArgon2id has returned.
-	if m > ceiling.MemoryKiB {
-		return p, nil, nil, fmt.Errorf("%w: memory %d KiB is above %d KiB", ErrParamsTooHigh, m, ceiling.MemoryKiB)
+	if m > limit.MemoryKiB {
+		return p, nil, nil, fmt.Errorf("%w: memory %d KiB is above %d KiB", ErrParamsTooHigh, m, limit.MemoryKiB)
 	}
-	if t > ceiling.Time {
-		return p, nil, nil, fmt.Errorf("%w: time %d is above %d", ErrParamsTooHigh, t, ceiling.Time)
+	if t > limit.Time {
+		return p, nil, nil, fmt.Errorf("%w: time %d is above %d", ErrParamsTooHigh, t, limit.Time)
 	}
-	if threads > uint32(ceiling.Threads) {
-		return p, nil, nil, fmt.Errorf("%w: threads %d is above %d", ErrParamsTooHigh, threads, ceiling.Threads)
+	if w := uint64(m) * uint64(t); w > limit.Work {
+		return p, nil, nil, fmt.Errorf("%w: work (memory × time) %d KiB-passes is above %d", ErrParamsTooHigh, w, limit.Work)
+	}
+	if threads > uint32(limit.Threads) {
+		return p, nil, nil, fmt.Errorf("%w: threads %d is above %d", ErrParamsTooHigh, threads, limit.Threads)
 	}
 	if t < 1 || threads < 1 || m < 8*threads {
 		return p, nil, nil, fmt.Errorf("%w: argon2id parameters below RFC 9106 minimums", ErrMalformedHash)
@@ -386,11 +464,11 @@ func parseArgon2id(encoded string, ceiling Params) (p Params, salt, key []byte, 
 	if err != nil {
 		return p, nil, nil, fmt.Errorf("%w: argon2id key: %w", ErrMalformedHash, err)
 	}
-	if len(salt) > int(ceiling.SaltLen) {
-		return p, nil, nil, fmt.Errorf("%w: salt length %d is above %d", ErrParamsTooHigh, len(salt), ceiling.SaltLen)
+	if len(salt) > int(limit.SaltLen) {
+		return p, nil, nil, fmt.Errorf("%w: salt length %d is above %d", ErrParamsTooHigh, len(salt), limit.SaltLen)
 	}
-	if len(key) > int(ceiling.KeyLen) {
-		return p, nil, nil, fmt.Errorf("%w: key length %d is above %d", ErrParamsTooHigh, len(key), ceiling.KeyLen)
+	if len(key) > int(limit.KeyLen) {
+		return p, nil, nil, fmt.Errorf("%w: key length %d is above %d", ErrParamsTooHigh, len(key), limit.KeyLen)
 	}
 	if len(salt) < minStoredSaltLen {
 		return p, nil, nil, fmt.Errorf("%w: salt shorter than %d bytes", ErrMalformedHash, minStoredSaltLen)
@@ -401,9 +479,9 @@ func parseArgon2id(encoded string, ceiling Params) (p Params, salt, key []byte, 
 	p = Params{
 		MemoryKiB: m,
 		Time:      t,
-		Threads:   uint8(threads),    // #nosec G115 -- checked <= ceiling.Threads (a uint8) above
-		SaltLen:   uint32(len(salt)), // #nosec G115 -- checked <= ceiling.SaltLen (64) above
-		KeyLen:    uint32(len(key)),  // #nosec G115 -- checked <= ceiling.KeyLen (64) above
+		Threads:   uint8(threads),    // #nosec G115 -- checked <= limit.Threads (a uint8) above
+		SaltLen:   uint32(len(salt)), // #nosec G115 -- checked <= limit.SaltLen above
+		KeyLen:    uint32(len(key)),  // #nosec G115 -- checked <= limit.KeyLen above
 	}
 	return p, salt, key, nil
 }

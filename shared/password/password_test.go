@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -69,7 +70,7 @@ func TestHashRoundTripAndFormat(t *testing.T) {
 	if !phcPattern.MatchString(encoded) {
 		t.Fatalf("hash does not have the PHC shape: %q", encoded)
 	}
-	p, salt, key, err := parseArgon2id(encoded, Ceiling)
+	p, salt, key, err := parseArgon2id(encoded, h.Limit())
 	if err != nil {
 		t.Fatalf("parsing own hash: %v", err)
 	}
@@ -93,7 +94,7 @@ func TestHashRoundTripAndFormat(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	h, encoded := floorHasher(t)
+	_, encoded := floorHasher(t)
 	below := Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	bcryptHash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {
@@ -124,7 +125,7 @@ func TestVerify(t *testing.T) {
 		{"below floor, right password", testPassword, craft(t, testPassword, below), true, true},
 		{"below floor, wrong password", "nope", craft(t, testPassword, below), false, false},
 		{"more passes", testPassword, craft(t, testPassword, Params{MemoryKiB: 19456, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}), true, true},
-		{"more lanes", testPassword, craft(t, testPassword, Params{MemoryKiB: 19456, Time: 2, Threads: 2, SaltLen: 16, KeyLen: 32}), true, true},
+		{"more lanes, where the function has the vCPUs", testPassword, craft(t, testPassword, Params{MemoryKiB: 19456, Time: 2, Threads: 2, SaltLen: 16, KeyLen: 32}), true, true},
 		{"longer salt", testPassword, craft(t, testPassword, Params{MemoryKiB: 19456, Time: 2, Threads: 1, SaltLen: 32, KeyLen: 32}), true, true},
 		{"longer key", testPassword, craft(t, testPassword, Params{MemoryKiB: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 64}), true, true},
 		{"shorter key", testPassword, craft(t, testPassword, Params{MemoryKiB: 64, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 16}), true, true},
@@ -136,9 +137,15 @@ func TestVerify(t *testing.T) {
 		{"bcrypt, 72 bytes", long72, string(bcryptLong), true, true},
 		{"bcrypt, 73 bytes sharing the first 72", long72 + "y", string(bcryptLong), false, false},
 	}
+	// A function of 2048 MB has two vCPUs, so its limit allows two lanes;
+	// the template's auth function (256 MB) allows one.
+	twoVCPUs, err := NewHasherWithLimit(Floor, LimitFor(Function{MemoryMB: 2048, Timeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(tt.password, tt.encoded)
+			ok, rehash, err := twoVCPUs.Verify(tt.password, tt.encoded)
 			if err != nil {
 				t.Fatalf("Verify error: %v", err)
 			}
@@ -200,7 +207,7 @@ func malformedCases() []struct {
 		{"param non-ascii digit", phc("m=１9456,t=2,p=1", b64Salt16, b64Key32), ErrMalformedHash},
 		{"time zero", phc("m=19456,t=0,p=1", b64Salt16, b64Key32), ErrMalformedHash},
 		{"threads zero", phc("m=19456,t=2,p=0", b64Salt16, b64Key32), ErrMalformedHash},
-		{"memory below 8 per lane", phc("m=15,t=2,p=2", b64Salt16, b64Key32), ErrMalformedHash},
+		{"memory below 8 per lane", phc("m=7,t=2,p=1", b64Salt16, b64Key32), ErrMalformedHash},
 		{"memory zero", phc("m=0,t=2,p=1", b64Salt16, b64Key32), ErrMalformedHash},
 		{"salt empty", phc("m=19456,t=2,p=1", "", b64Key32), ErrMalformedHash},
 		{"key empty", phc("m=19456,t=2,p=1", b64Salt16, ""), ErrMalformedHash},
@@ -286,48 +293,74 @@ func noWorkHasher(t *testing.T) *Hasher {
 	return h
 }
 
-func TestVerifyAboveCeilingRefusedWithoutWork(t *testing.T) {
+func TestVerifyAboveLimitRefusedWithoutWork(t *testing.T) {
 	h := noWorkHasher(t)
+	l := h.Limit()
+	if l != LimitFor(TemplateAuthFunction) {
+		t.Fatalf("NewHasher's limit = %+v; want the template auth function's %+v", l, LimitFor(TemplateAuthFunction))
+	}
 	salt65 := base64.RawStdEncoding.EncodeToString(make([]byte, 65))
 	key65 := base64.RawStdEncoding.EncodeToString(make([]byte, 65))
 	bcryptBody := strings.Repeat("a", 53)
+	// The most passes that fit the work limit at the memory limit, and at
+	// Floor's memory.
+	tAtMax := uint32(l.Work / uint64(l.MemoryKiB))
+	tAtFloor := uint32(l.Work / uint64(Floor.MemoryKiB))
 	tests := []struct {
 		name    string
 		encoded string
 	}{
+		{"the old ceiling (256 MiB, t=16, p=16)", phc("m=262144,t=16,p=16", b64Salt16, b64Key32)},
 		{"memory 4 GiB", phc("m=4194304,t=2,p=1", b64Salt16, b64Key32)},
 		{"memory max uint32", phc("m=4294967295,t=2,p=1", b64Salt16, b64Key32)},
-		{"memory just above ceiling", phc(fmt.Sprintf("m=%d,t=2,p=1", Ceiling.MemoryKiB+1), b64Salt16, b64Key32)},
-		{"time just above ceiling", phc(fmt.Sprintf("m=19456,t=%d,p=1", Ceiling.Time+1), b64Salt16, b64Key32)},
+		{"memory just above the limit", phc(fmt.Sprintf("m=%d,t=1,p=1", l.MemoryKiB+1), b64Salt16, b64Key32)},
+		{"work just above the limit at the memory limit", phc(fmt.Sprintf("m=%d,t=%d,p=1", l.MemoryKiB, tAtMax+1), b64Salt16, b64Key32)},
+		{"work just above the limit at Floor's memory", phc(fmt.Sprintf("m=%d,t=%d,p=1", Floor.MemoryKiB, tAtFloor+1), b64Salt16, b64Key32)},
+		{"time just above the per-axis limit", phc(fmt.Sprintf("m=8,t=%d,p=1", l.Time+1), b64Salt16, b64Key32)},
 		{"time max uint32", phc("m=19456,t=4294967295,p=1", b64Salt16, b64Key32)},
-		{"threads just above ceiling", phc(fmt.Sprintf("m=19456,t=2,p=%d", Ceiling.Threads+1), b64Salt16, b64Key32)},
+		{"threads just above the limit", phc(fmt.Sprintf("m=19456,t=2,p=%d", l.Threads+1), b64Salt16, b64Key32)},
 		{"threads above uint8", phc("m=19456,t=2,p=256", b64Salt16, b64Key32)},
 		{"everything huge", phc("m=4294967295,t=4294967295,p=4294967295", b64Salt16, b64Key32)},
 		{"salt 65 bytes", phc("m=19456,t=2,p=1", salt65, b64Key32)},
 		{"key 65 bytes", phc("m=19456,t=2,p=1", b64Salt16, key65)},
+		{"bcrypt cost just above the limit", fmt.Sprintf("$2a$%02d$", l.BcryptCost+1) + bcryptBody},
 		{"bcrypt cost 15", "$2a$15$" + bcryptBody},
 		{"bcrypt cost 31", "$2b$31$" + bcryptBody},
 		{"bcrypt cost 99", "$2y$99$" + bcryptBody},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(testPassword, tt.encoded)
-			if ok || rehash || !errors.Is(err, ErrParamsTooHigh) {
-				t.Fatalf("Verify = %v, %v, %v; want false, false, ErrParamsTooHigh", ok, rehash, err)
-			}
-			assertErrorSafe(t, err, testPassword, tt.encoded)
-		})
+	// Every password shape: ASCII (checked once), one whose normalised form
+	// differs (checked twice), one Normalize refuses (checked as typed).
+	passwords := []struct{ kind, password string }{
+		{"ascii", testPassword},
+		{"normalised form differs", "violet\u00a0tractor humbly ocean"},
+		{"not normalisable", "violet\ttractor humbly ocean"},
 	}
-	// At the ceiling itself the hash is accepted for computation (the
+	for _, pw := range passwords {
+		for _, tt := range tests {
+			t.Run(pw.kind+"/"+tt.name, func(t *testing.T) {
+				ok, rehash, err := h.Verify(pw.password, tt.encoded)
+				if ok || rehash || !errors.Is(err, ErrParamsTooHigh) {
+					t.Fatalf("Verify = %v, %v, %v; want false, false, ErrParamsTooHigh", ok, rehash, err)
+				}
+				assertErrorSafe(t, err, pw.password, tt.encoded)
+			})
+		}
+	}
+	// At the limit itself the hash is accepted for computation (the
 	// replaced primitive reports the call; here that is expected).
-	called := false
+	called := 0
 	h.idKey = func(_, _ []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
-		called = true
+		called++
 		return make([]byte, keyLen)
 	}
-	atCeiling := phc(fmt.Sprintf("m=%d,t=%d,p=%d", Ceiling.MemoryKiB, Ceiling.Time, Ceiling.Threads), b64Salt16, b64Key32)
-	if ok, _, err := h.Verify(testPassword, atCeiling); err != nil || !ok || !called {
-		t.Fatalf("hash at the ceiling: ok=%v err=%v computed=%v; want it computed", ok, err, called)
+	for _, encoded := range []string{
+		phc(fmt.Sprintf("m=%d,t=%d,p=%d", l.MemoryKiB, tAtMax, l.Threads), b64Salt16, b64Key32),
+		phc(fmt.Sprintf("m=%d,t=%d,p=%d", Floor.MemoryKiB, tAtFloor, l.Threads), b64Salt16, b64Key32),
+	} {
+		called = 0
+		if ok, _, err := h.Verify(testPassword, encoded); err != nil || !ok || called != 1 {
+			t.Fatalf("hash at the limit: ok=%v err=%v computed %d times; want it computed once", ok, err, called)
+		}
 	}
 }
 
@@ -341,38 +374,46 @@ func TestNewHasherAndValidate(t *testing.T) {
 		name string
 		p    Params
 		want error
+		// wantNew is NewHasher's answer when it differs from Validate's:
+		// NewHasher also applies the template auth function's Limit.
+		wantNew error
 	}{
-		{"floor", Floor, nil},
-		{"default", Default, nil},
-		{"ceiling", Ceiling, nil},
-		{"stronger", Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 4, SaltLen: 32, KeyLen: 32}, nil},
-		{"memory below floor", with(func(p *Params) { p.MemoryKiB = Floor.MemoryKiB - 1 }), ErrParamsTooLow},
-		{"OWASP t=1 variant is refused", Params{MemoryKiB: 46 * 1024, Time: 1, Threads: 1}, ErrParamsTooLow},
-		{"time below floor", with(func(p *Params) { p.Time = 1 }), ErrParamsTooLow},
-		{"threads zero", with(func(p *Params) { p.Threads = 0 }), ErrParamsTooLow},
-		{"salt below floor", with(func(p *Params) { p.SaltLen = 8 }), ErrParamsTooLow},
-		{"key below floor", with(func(p *Params) { p.KeyLen = 16 }), ErrParamsTooLow},
-		{"zero", Params{}, ErrParamsTooLow},
-		{"memory above ceiling", with(func(p *Params) { p.MemoryKiB = Ceiling.MemoryKiB + 1 }), ErrParamsTooHigh},
-		{"time above ceiling", with(func(p *Params) { p.Time = Ceiling.Time + 1 }), ErrParamsTooHigh},
-		{"threads above ceiling", with(func(p *Params) { p.Threads = Ceiling.Threads + 1 }), ErrParamsTooHigh},
-		{"salt above ceiling", with(func(p *Params) { p.SaltLen = 65 }), ErrParamsTooHigh},
-		{"key above ceiling", with(func(p *Params) { p.KeyLen = 65 }), ErrParamsTooHigh},
+		{"floor", Floor, nil, nil},
+		{"default", Default, nil, nil},
+		{"ceiling: valid, above the auth function's limit", Ceiling, nil, ErrParamsTooHigh},
+		{"stronger: too much work and too many lanes for the auth function", Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 4, SaltLen: 32, KeyLen: 32}, nil, ErrParamsTooHigh},
+		{"stronger within the auth function's limit", Params{MemoryKiB: 64 * 1024, Time: 2, Threads: 1, SaltLen: 32, KeyLen: 32}, nil, nil},
+		{"memory below floor", with(func(p *Params) { p.MemoryKiB = Floor.MemoryKiB - 1 }), ErrParamsTooLow, nil},
+		{"OWASP t=1 variant is refused", Params{MemoryKiB: 46 * 1024, Time: 1, Threads: 1}, ErrParamsTooLow, nil},
+		{"time below floor", with(func(p *Params) { p.Time = 1 }), ErrParamsTooLow, nil},
+		{"threads zero", with(func(p *Params) { p.Threads = 0 }), ErrParamsTooLow, nil},
+		{"salt below floor", with(func(p *Params) { p.SaltLen = 8 }), ErrParamsTooLow, nil},
+		{"key below floor", with(func(p *Params) { p.KeyLen = 16 }), ErrParamsTooLow, nil},
+		{"zero", Params{}, ErrParamsTooLow, nil},
+		{"memory above ceiling", with(func(p *Params) { p.MemoryKiB = Ceiling.MemoryKiB + 1 }), ErrParamsTooHigh, nil},
+		{"time above ceiling", with(func(p *Params) { p.Time = Ceiling.Time + 1 }), ErrParamsTooHigh, nil},
+		{"threads above ceiling", with(func(p *Params) { p.Threads = Ceiling.Threads + 1 }), ErrParamsTooHigh, nil},
+		{"salt above ceiling", with(func(p *Params) { p.SaltLen = 65 }), ErrParamsTooHigh, nil},
+		{"key above ceiling", with(func(p *Params) { p.KeyLen = 65 }), ErrParamsTooHigh, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.p.Validate(); !errors.Is(err, tt.want) {
 				t.Fatalf("Validate = %v; want %v", err, tt.want)
 			}
-			h, err := NewHasher(tt.p)
+			wantNew := tt.want
 			if tt.want == nil {
+				wantNew = tt.wantNew
+			}
+			h, err := NewHasher(tt.p)
+			if wantNew == nil {
 				if err != nil || h == nil || h.Params() != tt.p {
 					t.Fatalf("NewHasher = %v, %v; want a hasher with %+v", h, err, tt.p)
 				}
 				return
 			}
-			if h != nil || !errors.Is(err, tt.want) {
-				t.Fatalf("NewHasher = %v, %v; want nil, %v", h, err, tt.want)
+			if h != nil || !errors.Is(err, wantNew) {
+				t.Fatalf("NewHasher = %v, %v; want nil, %v", h, err, wantNew)
 			}
 		})
 	}

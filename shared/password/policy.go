@@ -156,13 +156,18 @@ func (p Policy) refuse(code string) *PolicyError {
 // Check returns nil if password is acceptable under p, or a *PolicyError
 // saying why not. The checks, in order:
 //
-//  1. At most MaxBytes bytes (CodeTooLong); checked first so that every later
-//     step works on bounded input.
-//  2. Valid UTF-8 without control characters such as NUL, tab or newline
-//     (CodeInvalid). Spaces, symbols and all printable Unicode are allowed;
-//     the password is not normalized, trimmed or truncated.
-//  3. At least MinLength characters, counted as Unicode code points
-//     (CodeTooShort).
+//  1. At most MaxBytes bytes as typed (CodeTooLong); checked first so that
+//     every later step works on bounded input.
+//  2. Normalised by [Normalize] (CodeInvalid if it refuses: invalid UTF-8, a
+//     control character such as NUL, tab or newline, an unassigned or
+//     private-use code point). Every later step judges the normalised form,
+//     the one [Hasher.Hash] stores: invisible characters such as zero-width
+//     spaces are gone, so "p\u200Ba\u200Bs..." is judged as "pass...",
+//     fullwidth letters are ordinary letters, non-ASCII spaces are spaces.
+//     Spaces, symbols and all printable Unicode are allowed; the password is
+//     not trimmed or truncated.
+//  3. At least MinLength characters of the normalised form, counted as
+//     Unicode code points (CodeTooShort).
 //  4. Not based on context (CodePersonalInfo). context holds context-specific
 //     words such as the account's email address; [ServiceName] is always
 //     added. Check splits an email address into its local part, the pieces of
@@ -194,17 +199,11 @@ func (p Policy) Check(password string, context ...string) error {
 	if len(password) > p.MaxBytes {
 		return p.refuse(CodeTooLong)
 	}
-	if !utf8.ValidString(password) {
+	password, err := Normalize(password)
+	if err != nil {
 		return p.refuse(CodeInvalid)
 	}
-	n := 0
-	for _, r := range password {
-		if unicode.IsControl(r) {
-			return p.refuse(CodeInvalid)
-		}
-		n++
-	}
-	if n < p.MinLength {
+	if utf8.RuneCountInString(password) < p.MinLength {
 		return p.refuse(CodeTooShort)
 	}
 	words := contextWords(context)
@@ -246,8 +245,16 @@ func contextWords(context []string) personalWords {
 		if i == maxContextItems {
 			break
 		}
+		if len(item) > maxContextBytes {
+			continue
+		}
+		// Normalised like the password, so that both compare alike.
+		item, err := Normalize(item)
+		if err != nil {
+			continue
+		}
 		item = strings.ToLower(strings.TrimSpace(item))
-		if item == "" || len(item) > maxContextBytes || !utf8.ValidString(item) {
+		if item == "" {
 			continue
 		}
 		addWhole(item)

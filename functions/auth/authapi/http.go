@@ -29,11 +29,19 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	r := b.Config
-	// Each value is bounded by config to [Floor, Ceiling], which fit the narrower types.
+	// What one hash may cost follows from the function's memory (Lambda sets
+	// AWS_LAMBDA_FUNCTION_MEMORY_SIZE; the local stack does not) and timeout
+	// (Lambda does not say: FUNCTION_TIMEOUT), defaulting to template.yaml's.
+	limit := password.LimitFor(password.Function{
+		MemoryMB: r.Int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", password.TemplateAuthFunction.MemoryMB, password.MinFunctionMemoryMB, password.MaxFunctionMemoryMB),
+		Timeout:  r.Duration("FUNCTION_TIMEOUT", password.TemplateAuthFunction.Timeout, time.Second, password.MaxFunctionTimeout),
+	})
+	// Each value is bounded by config to [Floor, limit], which fit the narrower
+	// types; NewHasherWithLimit also bounds memory × time.
 	params := password.Params{
-		MemoryKiB: uint32(r.Int("ARGON2_MEMORY_KIB", int(password.Default.MemoryKiB), int(password.Floor.MemoryKiB), int(password.Ceiling.MemoryKiB))), // #nosec G115 -- bounded above
-		Time:      uint32(r.Int("ARGON2_TIME", int(password.Default.Time), int(password.Floor.Time), int(password.Ceiling.Time))),                      // #nosec G115 -- bounded above
-		Threads:   uint8(r.Int("ARGON2_THREADS", int(password.Default.Threads), int(password.Floor.Threads), int(password.Ceiling.Threads))),           // #nosec G115 -- bounded above
+		MemoryKiB: uint32(r.Int("ARGON2_MEMORY_KIB", int(password.Default.MemoryKiB), int(password.Floor.MemoryKiB), int(limit.MemoryKiB))), // #nosec G115 -- bounded above
+		Time:      uint32(r.Int("ARGON2_TIME", int(password.Default.Time), int(password.Floor.Time), int(limit.Time))),                      // #nosec G115 -- bounded above
+		Threads:   uint8(r.Int("ARGON2_THREADS", int(password.Default.Threads), int(password.Floor.Threads), int(limit.Threads))),           // #nosec G115 -- bounded above
 		SaltLen:   password.Default.SaltLen,
 		KeyLen:    password.Default.KeyLen,
 	}
@@ -90,7 +98,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("invalid configuration: BREACHED_PASSWORD_CHECK: must be off, fail-open or fail-closed")
 	}
-	hasher, err := password.NewHasher(params)
+	hasher, err := password.NewHasherWithLimit(params, limit)
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
@@ -266,6 +274,7 @@ func (s *Service) problem(err error, field string) error {
 }
 
 func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
 	email, pass, err := s.decodeCredentials(r)
 	if err != nil {
 		return err
@@ -277,12 +286,11 @@ func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkNewPassword(r.Context(), pass, email); err != nil {
 		return s.problem(err, "password")
 	}
-	start := time.Now()
 	if err := s.Signup(r.Context(), email, pass); err != nil {
 		return err
 	}
 	// A new address costs more writes than a known one: answer every
-	// address at the same moment after the signup's work began.
+	// address at the same moment after the request began.
 	s.waitFloor(r.Context(), start)
 	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "verification_sent"})
 	return nil

@@ -59,6 +59,10 @@ func (s *Service) checkNewPassword(ctx context.Context, pass, email string) erro
 	if s.breached == nil {
 		return nil
 	}
+	// Search the breach list for the form that would be stored.
+	if n, err := password.Normalize(pass); err == nil {
+		pass = n
+	}
 	breached, err := s.breached.Breached(ctx, pass)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBreachCheckUnavailable, err)
