@@ -136,31 +136,45 @@ func validHostname(h string) bool {
 	return last >= 'a' && last <= 'z' || last >= 'A' && last <= 'Z'
 }
 
+// globalUnicast6 is the only IPv6 space IANA has allocated for global
+// unicast. Everything outside it is refused: besides loopback, link-local,
+// unique-local and multicast, that covers every form that embeds an IPv4
+// address outside 2000::/3 (IPv4-compatible ::a.b.c.d, IPv4-translated
+// ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 and 64:ff9b:1::/48), which some stacks
+// and gateways route to that IPv4 address, so "::7f00:1" may reach
+// 127.0.0.1 and "::a9fe:a9fe" the metadata service at 169.254.169.254.
+// IPv4-mapped addresses (::ffff:a.b.c.d) are the one embedding judged by
+// their IPv4 address, since that is the address a dual-stack socket dials.
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
+
 // reserved lists ranges that are not reachable public unicast space, beyond
-// what netip's predicates cover.
+// what netip's predicates and the 2000::/3 rule cover.
 var reserved = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
 	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
 	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
 	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("192.88.99.0/24"),  // deprecated 6to4 relay anycast
 	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
 	netip.MustParsePrefix("198.51.100.0/24"), // documentation
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: embeds any IPv4 address
-	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
-	netip.MustParsePrefix("100::/64"),        // discard
-	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds IPv4
+	netip.MustParsePrefix("2001::/23"),       // IETF protocol assignments, among them Teredo (2001::/32, embeds IPv4) and benchmarking
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds IPv4
-	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+	netip.MustParsePrefix("3fff::/20"),       // documentation
 }
 
-// isPublic reports whether ip is public unicast address space.
+// isPublic reports whether ip is public unicast address space. An
+// IPv4-mapped address is judged by its IPv4 address; any other IPv6 address
+// that embeds an IPv4 address is refused (see globalUnicast6 and reserved).
 func isPublic(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() ||
 		ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return false
+	}
+	if ip.Is6() && !globalUnicast6.Contains(ip) {
 		return false
 	}
 	for _, p := range reserved {

@@ -81,6 +81,10 @@ func TestValidateEndpoint(t *testing.T) {
 		{"https://[::]", true, false},
 		{"https://[fd00:ec2::254]", false, false},
 		{"https://[::ffff:10.0.0.1]", false, false},
+		{"https://[::7f00:1]", false, false},
+		{"http://[::7f00:1]:9000", true, false},
+		{"https://[::ffff:0:7f00:1]", false, false},
+		{"https://[::a9fe:a9fe]", false, false},
 		{"https://224.0.0.1", false, false},
 		{"https://255.255.255.255", false, false},
 
@@ -121,6 +125,9 @@ func FuzzValidateEndpoint(f *testing.F) {
 		"http://localhost:9000", "http://[::1]:9000", "https://user:hunter2@host", "https://h?x#y",
 		"ftp://", "https://10.0.0.1", "http://[::ffff:127.0.0.1]", "https://[fe80::1%25eth0]",
 		"http://127.1", "https://%6c%6f%63%61%6c%68%6f%73%74", "", "https://", "://", "http:///",
+		"https://[::7f00:1]", "http://[::7f00:1]", "https://[::ffff:0:7f00:1]", "https://[::a9fe:a9fe]",
+		"https://[64:ff9b::a9fe:a9fe]", "https://[2002:a9fe:a9fe::1]", "https://[2001:0:7f00:1::]",
+		"https://[::ffff:169.254.169.254]", "https://[2606:4700:4700::1111]",
 	} {
 		f.Add(s, false)
 		f.Add(s, true)
@@ -148,6 +155,11 @@ func FuzzValidateEndpoint(f *testing.F) {
 				ip = ip.Unmap()
 				if !loopback && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
 					t.Fatalf("accepted non-public https address %q", endpoint)
+				}
+				// An IPv6 literal outside 2000::/3 is never public (the
+				// IPv4-compatible and -translated forms among them).
+				if ip.Is6() && !ip.IsLoopback() && !netip.MustParsePrefix("2000::/3").Contains(ip) {
+					t.Fatalf("accepted IPv6 address %q outside global unicast space", endpoint)
 				}
 			}
 		case "http":

@@ -86,3 +86,77 @@ func TestDefaultTimeout(t *testing.T) {
 		t.Fatalf("timeout %s", c.timeout)
 	}
 }
+
+// TestIPv6Forms covers every IPv6 form that embeds an IPv4 address, and the
+// other non-global IPv6 ranges, through both guards: the endpoint literal
+// (ValidateEndpoint) and the address actually dialled (dialGuard). An
+// IPv4-mapped address is judged by its IPv4 address; every other embedding
+// is refused whatever the IPv4 address, public or not.
+func TestIPv6Forms(t *testing.T) {
+	tests := []struct {
+		name string
+		addr string
+		ok   bool // public, in either mode
+		// loopbackOK: allowed in local mode only (a loopback address).
+		loopbackOK bool
+	}{
+		{"global unicast", "2606:4700:4700::1111", true, false},
+		{"global unicast in 2001::/16", "2001:4860:4860::8888", true, false},
+
+		{"IPv4-mapped public", "::ffff:8.8.8.8", true, false},
+		{"IPv4-mapped loopback", "::ffff:127.0.0.1", false, true},
+		{"IPv4-mapped metadata", "::ffff:169.254.169.254", false, false},
+		{"IPv4-mapped private", "::ffff:10.0.0.1", false, false},
+		{"IPv4-mapped hex form of loopback", "::ffff:7f00:1", false, true},
+
+		{"IPv4-compatible loopback", "::7f00:1", false, false},
+		{"IPv4-compatible loopback, dotted", "::127.0.0.1", false, false},
+		{"IPv4-compatible metadata", "::a9fe:a9fe", false, false},
+		{"IPv4-compatible private", "::a00:1", false, false},
+		{"IPv4-compatible public", "::808:808", false, false},
+
+		{"IPv4-translated loopback", "::ffff:0:7f00:1", false, false},
+		{"IPv4-translated metadata", "::ffff:0:a9fe:a9fe", false, false},
+		{"IPv4-translated public", "::ffff:0:808:808", false, false},
+
+		{"NAT64 loopback", "64:ff9b::7f00:1", false, false},
+		{"NAT64 metadata", "64:ff9b::169.254.169.254", false, false},
+		{"NAT64 public", "64:ff9b::808:808", false, false},
+		{"local-use NAT64", "64:ff9b:1::a9fe:a9fe", false, false},
+
+		{"6to4 of loopback", "2002:7f00:1::1", false, false},
+		{"6to4 of metadata", "2002:a9fe:a9fe::1", false, false},
+		{"6to4 of public", "2002:808:808::1", false, false},
+
+		{"Teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2", false, false},
+		{"Teredo embedding loopback", "2001:0:7f00:1::", false, false},
+		{"benchmarking", "2001:2::1", false, false},
+		{"ORCHIDv2", "2001:20::1", false, false},
+
+		{"loopback", "::1", false, true},
+		{"unspecified", "::", false, false},
+		{"discard", "100::1", false, false},
+		{"documentation 2001:db8::/32", "2001:db8::1", false, false},
+		{"documentation 3fff::/20", "3fff::1", false, false},
+		{"unique local", "fd00:ec2::254", false, false},
+		{"link-local", "fe80::1", false, false},
+		{"deprecated site-local", "fec0::1", false, false},
+		{"multicast", "ff02::1", false, false},
+		{"SRv6 SIDs", "5f00::1", false, false},
+		{"unallocated", "4000::1", false, false},
+		{"unallocated low", "1::1", false, false},
+	}
+	for _, tc := range tests {
+		for _, local := range []bool{false, true} {
+			want := tc.ok || local && tc.loopbackOK
+			endpoint := "https://[" + tc.addr + "]"
+			if err := ValidateEndpoint(endpoint, local); (err == nil) != want {
+				t.Errorf("%s: ValidateEndpoint(%q, loopback=%v) = %v, want ok=%v", tc.name, endpoint, local, err, want)
+			}
+			dialled := "[" + tc.addr + "]:443"
+			if err := dialGuard(local)("tcp6", dialled, nil); (err == nil) != want {
+				t.Errorf("%s: dialGuard(loopback=%v)(%q) = %v, want ok=%v", tc.name, local, dialled, err, want)
+			}
+		}
+	}
+}

@@ -50,6 +50,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 }
 
 // DecodeJSONBytes is DecodeJSON's parser on its own, for bodies already read.
+// Beyond what encoding/json checks, it refuses invalid UTF-8 (and escaped
+// lone surrogates), a name repeated in an object at any depth, and a name
+// that matches a struct field only case-insensitively (see strict.go).
 func DecodeJSONBytes(body []byte, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -59,13 +62,30 @@ func DecodeJSONBytes(body []byte, dst any) error {
 		// encoding/json accepts null for any destination and leaves it as it was.
 		return Errorf(http.StatusBadRequest, "malformed_json", "The request body must be a JSON object.")
 	}
+	if e := checkText(body); e != nil {
+		return e
+	}
+	strict := strictScan(body, dst)
+	if strict.duplicate >= 0 {
+		return Errorf(http.StatusBadRequest, "malformed_json",
+			"The request body repeats a name within one object (at byte %d); send each field once.", strict.duplicate)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		e := decodeError(err)
+		if e.Code == "validation_failed" && strict.field != nil {
+			// The strict pass's name error comes first: encoding/json may
+			// have matched that name to a field, case-insensitively.
+			return Invalid(*strict.field)
+		}
+		return e
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Errorf(http.StatusBadRequest, "malformed_json", "The request body must hold exactly one JSON object.")
+	}
+	if strict.field != nil {
+		return Invalid(*strict.field)
 	}
 	return nil
 }
@@ -96,13 +116,18 @@ func decodeError(err error) *Error {
 // maxFieldName bounds a field name echoed back to the client, in bytes.
 const maxFieldName = 64
 
-// fieldName unquotes a field name quoted by encoding/json and cuts it short,
-// on a character boundary, so that it stays valid UTF-8.
+// fieldName unquotes a field name quoted by encoding/json and cuts it short.
 func fieldName(quoted string) string {
 	name, err := strconv.Unquote(quoted)
 	if err != nil {
 		name = strings.TrimSuffix(strings.TrimPrefix(quoted, `"`), `"`)
 	}
+	return clipName(name)
+}
+
+// clipName cuts a field name or path short, on a character boundary, so
+// that it stays valid UTF-8.
+func clipName(name string) string {
 	name = strings.ToValidUTF8(name, "\uFFFD")
 	if len(name) > maxFieldName {
 		cut := maxFieldName

@@ -78,6 +78,15 @@ func TestDecodeJSON(t *testing.T) {
 			want: 400, wantCode: "validation_failed", wantField: "email", wantFCode: "wrong_type"},
 		{name: "object for a string", contentType: "application/json", body: `{"password":{"x":1}}`,
 			want: 400, wantCode: "validation_failed", wantField: "password", wantFCode: "wrong_type"},
+		// Strict: exact names, no duplicates, valid UTF-8.
+		{name: "name in another case", contentType: "application/json", body: `{"EMAIL":"a"}`,
+			want: 400, wantCode: "validation_failed", wantField: "EMAIL", wantFCode: "unknown_field"},
+		{name: "duplicate key", contentType: "application/json", body: `{"password":"x","password":"` + password + `"}`,
+			want: 400, wantCode: "malformed_json"},
+		{name: "invalid UTF-8", contentType: "application/json", body: "{\"email\":\"a\xff\"}",
+			want: 400, wantCode: "malformed_json"},
+		{name: "lone surrogate", contentType: "application/json", body: `{"email":"\ud800"}`,
+			want: 400, wantCode: "malformed_json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,6 +205,141 @@ func TestDecodeJSONBytesLongUnknownField(t *testing.T) {
 	}
 }
 
+type embeddedBase struct {
+	ID   string `json:"id"`
+	Kind string // no tag: its Go name, which "kind" does not hide
+	Name string `json:"kind_name"`
+}
+
+type deeper struct {
+	Name string `json:"kind_name"` // deeper than embeddedBase's: hidden
+}
+
+type shadowing struct {
+	embeddedBase
+	*DeeperHolder
+	Kind  string          `json:"kind"` // embeddedBase.Kind, untagged, is another name: "Kind"
+	Skip  string          `json:"-"`
+	Free  map[string]int  `json:"free"`
+	Raw   json.RawMessage `json:"raw"`
+	Any   any             `json:"any"`
+	Items []typedRequest  `json:"items"`
+	//lint:ignore U1000 never used: it is here to be unexported, which encoding/json skips
+	hidden string
+}
+
+// TestDecodeJSONBytesStrict: what encoding/json lets through and a strict
+// decoder refuses, at every depth, and what it still accepts.
+func TestDecodeJSONBytesStrict(t *testing.T) {
+	type fe struct{ field, code string }
+	tests := []struct {
+		name     string
+		body     string
+		dst      func() any
+		wantCode string // "" for success
+		want     []fe   // the field errors, in order
+		detail   string // a part of the first field error's detail
+	}{
+		{name: "exact names", body: `{"name":"n","count":1,"nested":{"limit":2}}`, dst: typed},
+		{name: "case variant", body: `{"Name":"n"}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"Name", "unknown_field"}}, detail: `did you mean "name"?`},
+		{name: "Kelvin sign folds to k in encoding/json", body: `{"coun\u212at":1}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"coun\u212at", "unknown_field"}}},
+		{name: "nested case variant", body: `{"nested":{"LIMIT":2}}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"nested.LIMIT", "unknown_field"}}, detail: `did you mean "limit"?`},
+		{name: "nested unknown", body: `{"nested":{"x":2}}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"nested.x", "unknown_field"}}, detail: "is not a field of this request"},
+		{name: "the first unknown name", body: `{"name":"n","Count":1,"b":2}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"Count", "unknown_field"}}, detail: `did you mean "count"?`},
+		{name: "case variant of a wrong type", body: `{"COUNT":"x"}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"COUNT", "unknown_field"}}},
+		{name: "duplicate", body: `{"name":"a","name":"b"}`, dst: typed, wantCode: "malformed_json",
+			detail: "repeats a name within one object (at byte 12)"},
+		{name: "duplicate after spaces", body: "{\"name\":\"a\" ,\n \"name\":\"b\"}", dst: typed, wantCode: "malformed_json",
+			detail: "(at byte 15)"},
+		{name: "duplicate of a case variant", body: `{"NAME":"b","NAME":"c"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "duplicate after an unknown name", body: `{"x":1,"name":"a","name":"b"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "nested duplicate", body: `{"nested":{"limit":1,"limit":2}}`, dst: typed, wantCode: "malformed_json"},
+		{name: "same name in two objects", body: `{"nested":{"limit":1},"name":"limit"}`, dst: typed},
+		{name: "duplicate and a wrong type", body: `{"count":"x","name":"a","name":"b"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "unknown name before a wrong type", body: `{"Name":"n","count":"x"}`, dst: typed, wantCode: "validation_failed",
+			want: []fe{{"Name", "unknown_field"}}},
+
+		{name: "invalid UTF-8 in a value", body: "{\"name\":\"\xc3\x28\"}", dst: typed, wantCode: "malformed_json", detail: "UTF-8"},
+		{name: "invalid UTF-8 in a key", body: "{\"na\xffme\":\"n\"}", dst: typed, wantCode: "malformed_json", detail: "UTF-8"},
+		{name: "overlong encoding", body: "{\"name\":\"\xc0\xaf\"}", dst: typed, wantCode: "malformed_json"},
+		{name: "encoded surrogate", body: "{\"name\":\"\xed\xa0\x80\"}", dst: typed, wantCode: "malformed_json"},
+		{name: "escaped high surrogate alone", body: `{"name":"\ud83d"}`, dst: typed, wantCode: "malformed_json", detail: "surrogate"},
+		{name: "escaped low surrogate alone", body: `{"name":"\udc00x"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "escaped surrogates reversed", body: `{"name":"\ude00\ud83d"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "high surrogate then a character", body: `{"name":"\ud83d\u0041"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "escaped surrogate in a key", body: `{"\ud800":1}`, dst: typed, wantCode: "malformed_json"},
+		{name: "escaped pair", body: `{"name":"\ud83d\ude00"}`, dst: typed},
+		{name: "escaped backslash then u", body: `{"name":"\\ud800"}`, dst: typed},
+		{name: "escaped quote", body: `{"name":"\"\ud800"}`, dst: typed, wantCode: "malformed_json"},
+		{name: "valid multi-byte text", body: `{"name":"café ☕ 😀"}`, dst: typed},
+
+		{name: "embedded fields promoted", body: `{"id":"x","kind":"k"}`, dst: shadow},
+		{name: "untagged embedded field by its Go name", body: `{"Kind":"k","kind":"l"}`, dst: shadow}, // two names
+		{name: "case variant of both", body: `{"KIND":"k"}`, dst: shadow, wantCode: "validation_failed",
+			want: []fe{{"KIND", "unknown_field"}}},
+		{name: "embedded pointer promoted", body: `{"other":"o","kind_name":"n"}`, dst: shadow},
+		{name: "dash-tagged field", body: `{"Skip":"x"}`, dst: shadow, wantCode: "validation_failed", want: []fe{{"Skip", "unknown_field"}}},
+		{name: "unexported field", body: `{"hidden":"x"}`, dst: shadow, wantCode: "validation_failed", want: []fe{{"hidden", "unknown_field"}}},
+		{name: "map keys are free", body: `{"free":{"A":1,"a":2}}`, dst: shadow},
+		{name: "map keys unique", body: `{"free":{"a":1,"a":2}}`, dst: shadow, wantCode: "malformed_json"},
+		{name: "raw message is free", body: `{"raw":{"Anything":[1,{"X":2}]}}`, dst: shadow},
+		{name: "raw message keys unique", body: `{"raw":{"x":1,"x":2}}`, dst: shadow, wantCode: "malformed_json"},
+		{name: "interface keys unique", body: `{"any":[{"x":1,"x":2}]}`, dst: shadow, wantCode: "malformed_json"},
+		{name: "array elements by their type", body: `{"items":[{"name":"a"},{"Name":"b"}]}`, dst: shadow, wantCode: "validation_failed",
+			want: []fe{{"items.Name", "unknown_field"}}},
+		{name: "raw message body", body: `{"a":{"b":1},"A":[]}`, dst: func() any { return new(json.RawMessage) }},
+		{name: "raw message body, duplicate", body: `{"a":1,"a":1}`, dst: func() any { return new(json.RawMessage) },
+			wantCode: "malformed_json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := web.DecodeJSONBytes([]byte(tt.body), tt.dst())
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("error %v, want success", err)
+				}
+				return
+			}
+			var e *web.Error
+			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != tt.wantCode {
+				t.Fatalf("error %v, want 400 %s", err, tt.wantCode)
+			}
+			var got []fe
+			for _, f := range e.Fields {
+				got = append(got, fe{f.Field, f.Code})
+				if f.Detail == "" {
+					t.Errorf("field error %+v without detail", f)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("field errors %+v, want %+v", got, tt.want)
+			}
+			text := e.Message
+			if len(e.Fields) > 0 {
+				text = e.Fields[0].Detail
+			}
+			if !strings.Contains(text, tt.detail) {
+				t.Errorf("message %q does not say %q", text, tt.detail)
+			}
+		})
+	}
+}
+
+// DeeperHolder is embedded by pointer: exported, so encoding/json can allocate it.
+type DeeperHolder struct {
+	deeper
+	Other string `json:"other"`
+}
+
+func typed() any  { return new(typedRequest) }
+func shadow() any { return new(shadowing) }
+
 func TestDecodeJSONBytesValid(t *testing.T) {
 	var got typedRequest
 	body := `{"name":"n","count":3,"enabled":true,"tags":["a","b"],"nested":{"limit":7}}`
@@ -220,6 +364,11 @@ func FuzzDecodeJSONBytes(f *testing.F) {
 		`{"email":1}`, `{"token":null}`, `{"token":{"a":1}}`, `{"admin":true}`,
 		`{"EMAIL":"case","Password":"folds"}`, `{"email":"a","email":"b"}`,
 		`{"email":"\ud800"}`, "{\"email\":\"\xff\"}", `{"email":"\u0000"}`,
+		`{"Email":"a"}`, `{"emaiL":"a","password":"p"}`, `{"tok\u212an":"k"}`, `{"TOKEN":"x","token":"y"}`,
+		`{"password":"a","password":"a"}`, `{"token":"a","token":"b","token":"c"}`, `{"email":"a","Email":"b"}`,
+		`{"email":"\ud83d\ude00"}`, `{"email":"\ude00"}`, `{"email":"\ud83d\u0041"}`, `{"email":"\\ud800"}`,
+		"{\"email\":\"\xed\xa0\x80\"}", "{\"email\":\"\xc0\xaf\"}", "{\"em\xffail\":1}",
+		`{"email":"café ☕"}`,
 		"\xef\xbb\xbf{}", `{"` + strings.Repeat("k", 200) + `":1}`,
 		`{"token":"` + strings.Repeat("t", 5000) + `"}`,
 		strings.Repeat("[", 20000),
@@ -267,5 +416,58 @@ func checkDecode[T any](t *testing.T, body []byte, dst *T) {
 	}
 	if !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		t.Fatalf("%q: accepted a body that is not a JSON object", body)
+	}
+	// Strict: valid UTF-8, and each top-level key once and spelled exactly
+	// as a json tag of the destination.
+	if !utf8.Valid(body) {
+		t.Fatalf("%q: accepted invalid UTF-8", body)
+	}
+	names := map[string]bool{}
+	rt := reflect.TypeFor[T]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		names[name] = true
+	}
+	seen := map[string]bool{}
+	for _, k := range topLevelKeys(t, body) {
+		if !names[k] || seen[k] {
+			t.Fatalf("%q: accepted key %q (unknown, another case, or repeated)", body, k)
+		}
+		seen[k] = true
+	}
+}
+
+// topLevelKeys returns the keys of the JSON object in body, in order,
+// repeats included.
+func topLevelKeys(t *testing.T, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var keys []string
+	depth := 0
+	wantKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			wantKey = depth == 1 && tok == json.Delim('{')
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			wantKey = depth == 1
+			if depth == 0 {
+				return keys
+			}
+			continue
+		}
+		if depth == 1 && wantKey {
+			keys = append(keys, tok.(string))
+			wantKey = false
+			continue
+		}
+		wantKey = depth == 1
 	}
 }

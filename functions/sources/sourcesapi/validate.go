@@ -15,7 +15,6 @@ import (
 // Bounds of every field a customer sends.
 const (
 	maxName      = 100
-	maxPrefix    = 1024
 	maxEndpoint  = 512
 	maxKeyID     = 128
 	minKeyID     = 16
@@ -65,9 +64,10 @@ func validName(name string) []web.FieldError {
 	return nil
 }
 
+// validPrefix applies sources.PrefixProblem, for registration and PATCH alike.
 func validPrefix(p string) []web.FieldError {
-	if len(p) > maxPrefix || !utf8.ValidString(p) || strings.IndexFunc(p, unicode.IsControl) >= 0 {
-		return []web.FieldError{field("prefix", "invalid_prefix", fmt.Sprintf("must be printable text of at most %d bytes", maxPrefix))}
+	if problem := sources.PrefixProblem(p); problem != "" {
+		return []web.FieldError{field("prefix", "invalid_prefix", problem)}
 	}
 	return nil
 }
