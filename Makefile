@@ -1,5 +1,5 @@
 # Atrium — every task a developer, CI or SAM runs.
-# Prerequisites: Go, Java 17 and Node.js with npm. Everything else is installed
+# Prerequisites: Go, a Java 17 JDK and Node.js with npm. Everything else is installed
 # from the package registries by `make tools`, which the other targets call.
 
 SHELL := /bin/bash

@@ -68,6 +68,12 @@ const (
 	// secretsmanager:KmsKeyArn !GetAtt SourcesKey.Arn, so that no secret is created under the
 	// AWS-managed key, which every role of the account may use (P3/P4).
 	RuleCreateSecretKey Rule = "p3-create-secret-key"
+	// RuleSecretPolicy: every Allow of secretsmanager:PutResourcePolicy carries Condition Bool
+	// secretsmanager:BlockPublicPolicy "true", so that no function can give a secret a policy that
+	// opens it to other accounts; and a function that creates source secrets (CreateSecret) may
+	// put their resource policy that way on SourceSecretsARN, as shared/sources does right after
+	// every CreateSecret: a creator without it would fail in AWS only, where IAM is evaluated (P4).
+	RuleSecretPolicy Rule = "p4-secret-policy"
 	// RuleSourceSecretsDeny: every function but CredentialsFunction carries an unconditional Deny
 	// of secretsmanager:GetSecretValue on SourceSecretsARN, so that no policy attached later gives
 	// it back (P4).
@@ -147,8 +153,10 @@ var sensitiveServices = []string{"dynamodb", "secretsmanager", "kms"}
 
 // Actions the P4 rules look for, lower case (IAM compares actions case-insensitively).
 const (
-	actionGetSecretValue = "secretsmanager:getsecretvalue"
-	actionDecrypt        = "kms:decrypt"
+	actionGetSecretValue    = "secretsmanager:getsecretvalue"
+	actionCreateSecret      = "secretsmanager:createsecret"
+	actionPutResourcePolicy = "secretsmanager:putresourcepolicy"
+	actionDecrypt           = "kms:decrypt"
 )
 
 // decryptEquivalents give their holder what kms:Decrypt gives: a grant of Decrypt to anyone, a
@@ -303,6 +311,9 @@ func checkStatements(t *Template) []*Problem {
 		if role, _ := t.functionRole(fn); role != "" && fn != CredentialsFunction && !slices.ContainsFunc(stmts[fn], deniesSourceSecretReads) {
 			ps = append(ps, &Problem{RuleSourceSecretsDeny, fn, fmt.Sprintf("needs a Deny of secretsmanager:GetSecretValue on !Sub %s, so that no policy attached later lets it read customer source secrets (P4)", SourceSecretsARN)})
 		}
+		if slices.ContainsFunc(stmts[fn], createsSourceSecrets) && !slices.ContainsFunc(stmts[fn], protectsSourceSecrets) {
+			ps = append(ps, &Problem{RuleSecretPolicy, fn, fmt.Sprintf("creates source secrets but may not give them their resource policy: it needs secretsmanager:PutResourcePolicy on !Sub %s with Condition Bool secretsmanager:BlockPublicPolicy \"true\" (P4)", SourceSecretsARN)})
+		}
 	}
 	return ps
 }
@@ -313,6 +324,36 @@ func deniesSourceSecretReads(s Statement) bool {
 	return s.Effect == "Deny" && s.Condition == nil &&
 		slices.ContainsFunc(s.Actions, func(a string) bool { return glob(strings.ToLower(a), actionGetSecretValue) }) &&
 		slices.ContainsFunc(s.Resources, func(r any) bool { return isSourceSecretsARN(r) || wildcardResource(r) })
+}
+
+// createsSourceSecrets reports whether a statement allows CreateSecret on a resource that can be
+// a customer source secret.
+func createsSourceSecrets(s Statement) bool {
+	return s.Effect == "Allow" &&
+		slices.ContainsFunc(s.Actions, func(a string) bool { return glob(strings.ToLower(a), actionCreateSecret) }) &&
+		slices.ContainsFunc(s.Resources, reachesSourceSecrets)
+}
+
+// protectsSourceSecrets reports whether a statement allows PutResourcePolicy on SourceSecretsARN
+// with BlockPublicPolicy.
+func protectsSourceSecrets(s Statement) bool {
+	return s.Effect == "Allow" &&
+		slices.ContainsFunc(s.Actions, func(a string) bool { return glob(strings.ToLower(a), actionPutResourcePolicy) }) &&
+		slices.ContainsFunc(s.Resources, isSourceSecretsARN) && blocksPublicPolicy(s.Condition)
+}
+
+// blocksPublicPolicy reports whether a condition holds Bool secretsmanager:BlockPublicPolicy true
+// (IAM matches condition keys case-insensitively; CloudFormation takes "true" or true).
+func blocksPublicPolicy(cond map[string]any) bool {
+	m, _ := cond["Bool"].(map[string]any)
+	for key, v := range m {
+		if values := list(v); strings.EqualFold(key, "secretsmanager:BlockPublicPolicy") && len(values) == 1 {
+			if on, ok := literalBool(values[0]); ok && on {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkStatement applies the permission rules to one statement of function fn. Deny statements
@@ -335,7 +376,7 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 	}
 
 	// Each list holds the actions as written that can name such an action.
-	var wild, sensitive, reads, decrypts, equivalents, crypto, writes, creates, items, scans []string
+	var wild, sensitive, reads, decrypts, equivalents, crypto, writes, creates, policies, items, scans []string
 	for _, a := range s.Actions {
 		la := strings.ToLower(a)
 		if touchesSensitive(la) {
@@ -359,8 +400,11 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 		if writesSecrets(la) {
 			writes = append(writes, a)
 		}
-		if glob(la, "secretsmanager:createsecret") {
+		if glob(la, actionCreateSecret) {
 			creates = append(creates, a)
+		}
+		if glob(la, actionPutResourcePolicy) {
+			policies = append(policies, a)
 		}
 		if matchesAny(la, dynamoItemActions) {
 			items = append(items, a)
@@ -422,6 +466,11 @@ func checkStatement(t *Template, fn string, s Statement) []*Problem {
 	// P3: a secret is created only under SourcesKey.
 	if len(creates) > 0 && !conditionedOnSourcesKey(s.Condition) {
 		add(RuleCreateSecretKey, "%s needs Condition StringEquals secretsmanager:KmsKeyArn !GetAtt %s.Arn, so that no secret is created under the AWS-managed key (P3)", strings.Join(creates, ", "), SourcesKey)
+	}
+
+	// P4: a secret's resource policy is never a public one.
+	if len(policies) > 0 && !blocksPublicPolicy(s.Condition) {
+		add(RuleSecretPolicy, "%s needs Condition Bool secretsmanager:BlockPublicPolicy \"true\", so that no secret is given a policy that opens it to other accounts (P4)", strings.Join(policies, ", "))
 	}
 
 	// The state table: each grant names its partitions, and only a few reach the email claims.

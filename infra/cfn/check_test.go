@@ -108,6 +108,11 @@ Resources:
                 Action: secretsmanager:CreateSecret
                 Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
                 Condition: {StringEquals: {secretsmanager:KmsKeyArn: !GetAtt SourcesKey.Arn}}
+              - Sid: ProtectSources
+                Effect: Allow
+                Action: secretsmanager:PutResourcePolicy
+                Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"
+                Condition: {Bool: {secretsmanager:BlockPublicPolicy: "true"}}
               - Sid: NoSourceReads
                 Effect: Deny
                 Action: [secretsmanager:GetSecretValue]
@@ -220,13 +225,14 @@ func TestCheckTemplate(t *testing.T) {
 		},
 		{
 			// "*" is every action: a wildcard, and it also includes GetSecretValue, kms:Decrypt, KMS
-			// use without kms:ViaService, secret writes, CreateSecret without SourcesKey and a Scan
-			// of the state table, all on resources holding "*", so seven rules break at once.
+			// use without kms:ViaService, secret writes, CreateSecret without SourcesKey,
+			// PutResourcePolicy without BlockPublicPolicy and a Scan of the state table, all on
+			// resources holding "*", so eight rules break at once.
 			name:  "action star",
 			edits: []edit{{"Action: [dynamodb:GetItem, dynamodb:Query]", `Action: "*"`}},
 			want: []finding{
 				{RuleLeadingKeys, "AlphaFunction"}, {RuleCreateSecretKey, "AlphaFunction"}, {RuleKMSDecrypt, "AlphaFunction"},
-				{RuleKMSViaService, "AlphaFunction"}, {RuleSecretWrites, "AlphaFunction"},
+				{RuleKMSViaService, "AlphaFunction"}, {RuleSecretPolicy, "AlphaFunction"}, {RuleSecretWrites, "AlphaFunction"},
 				{RuleSourceSecrets, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"},
 			},
 		},
@@ -612,6 +618,46 @@ func TestCheckTemplate(t *testing.T) {
 			want:  []finding{{RuleCreateSecretKey, "AlphaFunction"}},
 		},
 
+		// Source secrets get their resource policy, and no secret a public one (P4).
+		{
+			name:  "a creator of source secrets that may not give them their policy",
+			edits: []edit{{"Action: secretsmanager:PutResourcePolicy", "Action: secretsmanager:DescribeSecret"}},
+			want:  []finding{{RuleSecretPolicy, "AlphaFunction"}},
+		},
+		{
+			// Two findings: the statement, and the creator left without a statement that protects.
+			name:  "PutResourcePolicy without BlockPublicPolicy",
+			edits: []edit{{`                Condition: {Bool: {secretsmanager:BlockPublicPolicy: "true"}}` + "\n", ""}},
+			want:  []finding{{RuleSecretPolicy, "AlphaFunction"}, {RuleSecretPolicy, "AlphaFunction"}},
+		},
+		{
+			name:  "PutResourcePolicy with BlockPublicPolicy false",
+			edits: []edit{{`secretsmanager:BlockPublicPolicy: "true"`, `secretsmanager:BlockPublicPolicy: "false"`}},
+			want:  []finding{{RuleSecretPolicy, "AlphaFunction"}, {RuleSecretPolicy, "AlphaFunction"}},
+		},
+		{
+			name:  "BlockPublicPolicy under another operator",
+			edits: []edit{{`{Bool: {secretsmanager:BlockPublicPolicy: "true"}}`, `{StringEquals: {secretsmanager:BlockPublicPolicy: "true"}}`}},
+			want:  []finding{{RuleSecretPolicy, "AlphaFunction"}, {RuleSecretPolicy, "AlphaFunction"}},
+		},
+		{
+			name:  "BlockPublicPolicy as a YAML boolean, key in another case, beside another condition",
+			edits: []edit{{`{Bool: {secretsmanager:BlockPublicPolicy: "true"}}`, `{Bool: {SecretsManager:blockPublicPolicy: true, aws:SecureTransport: true}}`}},
+			want:  nil,
+		},
+		{
+			// One secret named by !Ref may be written (RuleSecretWrites), but that is not where the
+			// source secrets are.
+			name:  "PutResourcePolicy on another secret only",
+			edits: []edit{{"Action: secretsmanager:PutResourcePolicy\n                Resource: " + fixtureSourcesARN, "Action: secretsmanager:PutResourcePolicy\n                Resource: !Ref SmtpSecretArn"}},
+			want:  []finding{{RuleSecretPolicy, "AlphaFunction"}},
+		},
+		{
+			name:  "PutResourcePolicy through a wildcard action, without BlockPublicPolicy",
+			edits: []edit{{"Action: [secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource]", `Action: [secretsmanager:PutSecretValue, secretsmanager:DeleteSecret, secretsmanager:TagResource, "secretsmanager:Put*"]`}},
+			want:  []finding{{RuleSecretPolicy, "AlphaFunction"}, {RuleWildcardAction, "AlphaFunction"}},
+		},
+
 		// Other roles are denied source secrets explicitly (P4).
 		{
 			name:  "no Deny of source-secret reads",
@@ -728,8 +774,8 @@ func TestRoleStatements(t *testing.T) {
 		t.Fatalf("functions = %v", keys)
 	}
 	alpha := got["AlphaFunction"]
-	if len(alpha) != 7 {
-		t.Fatalf("AlphaFunction has %d statements, want 7: %+v", len(alpha), alpha)
+	if len(alpha) != 8 {
+		t.Fatalf("AlphaFunction has %d statements, want 8: %+v", len(alpha), alpha)
 	}
 	want := Statement{
 		Sid:       "Smtp",
@@ -774,7 +820,7 @@ func TestRoleStatementsFunctionPolicies(t *testing.T) {
 	}
 	alpha := got["AlphaFunction"]
 	last := alpha[len(alpha)-1]
-	if len(alpha) != 8 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
+	if len(alpha) != 9 || !reflect.DeepEqual(last.Actions, []string{"sqs:SendMessage"}) || last.Source != "AlphaFunction Policies[0]" {
 		t.Errorf("statements = %+v", alpha)
 	}
 }

@@ -258,7 +258,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// DELETE /v1/account accepts a deletion in one transaction (puts and updates).
 		"AuthFunction": slices.Concat(
 			logs("AuthLogGroup"),
-			onTable("ACCOUNT#*", "EMAIL#*", "TOKEN#*", "THROTTLE#login#*", "RATE#*", "DELETION#*", "DELETIONS#pending")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("ACCOUNT#*", "EMAIL#*", "TOKEN#*", "THROTTLE#login#*", "RATE#*", "DELETION#*", "DELETIONS#pending")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "ConditionCheckItem"),
 			onRequestLogs("PutItem"),
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
@@ -285,6 +285,9 @@ func TestRepositoryPermissions(t *testing.T) {
 			[]grant{
 				{"secretsmanager:CreateSecret", sourceSecrets, text(map[string]any{"StringEquals": map[string]any{
 					"secretsmanager:KmsKeyArn": map[string]any{"Fn::GetAtt": []any{"SourcesKey", "Arn"}}}})},
+				// Each new secret's resource policy, never a public one (P4).
+				{"secretsmanager:PutResourcePolicy", sourceSecrets, text(map[string]any{"Bool": map[string]any{
+					"secretsmanager:BlockPublicPolicy": "true"}})},
 				{"kms:GenerateDataKey", sourcesKey, viaSecretsManager},
 				// Secrets Manager's key-access validation only (see the template).
 				{"kms:Decrypt", sourcesKey, text(map[string]any{"StringEquals": map[string]any{
@@ -295,7 +298,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// The one reader (P4). No request-log grant: it serves no HTTP request.
 		"CredentialsFunction": slices.Concat(
 			logs("CredentialsLogGroup"),
-			onTable("ACCOUNT#*")("GetItem"),
+			onTable("ACCOUNT#*")("BatchGetItem"),
 			onSourceSecrets("GetSecretValue"),
 			[]grant{{"kms:Decrypt", sourcesKey, viaSecretsManager}},
 		),
@@ -350,7 +353,7 @@ func TestRepositoryPermissions(t *testing.T) {
 		// secret (never Stripe's, never a source's), no KMS.
 		"ComplianceFunction": slices.Concat(
 			logs("ComplianceLogGroup"),
-			onTable("ACCOUNT#*", "RATE#compliance#*", "RATE#dmca#*", "DMCA#*")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onTable("ACCOUNT#*", "RATE#compliance#*", "RATE#dmca#*", "DMCA#*")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "ConditionCheckItem"),
 			onRequestLogs("PutItem"),
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
@@ -546,8 +549,12 @@ func TestRepositoryEnvironment(t *testing.T) {
 	}
 	want := map[string]map[string]string{
 		"SourcesFunction": {
-			"SOURCES_SECRET_PREFIX":  prefix,
-			"SOURCES_KMS_KEY_ARN":    text(map[string]any{"Fn::GetAtt": []any{"SourcesKey", "Arn"}}),
+			"SOURCES_SECRET_PREFIX": prefix,
+			"SOURCES_KMS_KEY_ARN":   text(map[string]any{"Fn::GetAtt": []any{"SourcesKey", "Arn"}}),
+			// The roles the resource policy of each source secret trusts: the one reader
+			// (the role RuleSourceSecrets lets read) and the one writer, this function's own.
+			"CREDENTIALS_ROLE_ARN":   text(map[string]any{"Fn::GetAtt": []any{"CredentialsRole", "Arn"}}),
+			"SOURCES_ROLE_ARN":       text(map[string]any{"Fn::GetAtt": []any{"SourcesRole", "Arn"}}),
 			"SOURCES_LIMIT_STANDARD": "3",
 			"SOURCES_LIMIT_PREMIUM":  "25",
 		},

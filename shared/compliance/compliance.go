@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
@@ -133,7 +134,16 @@ var ErrNotFound = errors.New("compliance record not found")
 // ErrBadCursor reports a cursor this store did not make.
 var ErrBadCursor = errors.New("invalid cursor")
 
-func (s *Store) putNew(ctx context.Context, k statetable.Key, v any) (bool, error) {
+// ErrAccountNotActive reports an account that is gone, not verified, or
+// being deleted: nothing was recorded.
+var ErrAccountNotActive = errors.New("account not active")
+
+// putNew writes a new record in the account's partition unless one with that
+// key exists (false). It writes only while the account is active, in one
+// transaction with that check: a request that races the acceptance of the
+// account's deletion gets ErrAccountNotActive, and no record lands in the
+// partition after the deletion job has swept it.
+func (s *Store) putNew(ctx context.Context, accountID string, k statetable.Key, v any) (bool, error) {
 	item, err := attributevalue.MarshalMap(v)
 	if err != nil {
 		return false, fmt.Errorf("encode item: %w", err)
@@ -145,9 +155,21 @@ func (s *Store) putNew(ctx context.Context, k statetable.Key, v any) (bool, erro
 	if err != nil {
 		return false, fmt.Errorf("build condition: %w", err)
 	}
-	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names()})
-	if statetable.IsConditionFailed(err) {
+	active, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").Equal(expression.Value(identity.StatusActive))).Build()
+	if err != nil {
+		return false, fmt.Errorf("build account condition: %w", err)
+	}
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names()}},
+		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.Name), Key: statetable.AccountKey(accountID).AV(),
+			ConditionExpression: active.Condition(), ExpressionAttributeNames: active.Names(), ExpressionAttributeValues: active.Values()}},
+	}})
+	if failed, ok := statetable.CancelledByCondition(err); ok {
+		if failed[1] {
+			return false, ErrAccountNotActive
+		}
 		return false, nil
 	}
 	if err != nil {
@@ -158,9 +180,10 @@ func (s *Store) putNew(ctx context.Context, k statetable.Key, v any) (bool, erro
 
 // AcceptNDA records the acceptance, unless the account has already accepted
 // that version: the first acceptance stands. It returns the acceptance on
-// record and whether it is the one just made.
+// record and whether it is the one just made; ErrAccountNotActive (wrapped)
+// if the account is not active.
 func (s *Store) AcceptNDA(ctx context.Context, a NDAAcceptance) (NDAAcceptance, bool, error) {
-	created, err := s.putNew(ctx, NDAKey(a.AccountID, a.Version), a)
+	created, err := s.putNew(ctx, a.AccountID, NDAKey(a.AccountID, a.Version), a)
 	if err != nil {
 		return NDAAcceptance{}, false, fmt.Errorf("record NDA acceptance: %w", err)
 	}
@@ -179,9 +202,10 @@ func (s *Store) NDA(ctx context.Context, accountID, version string) (*NDAAccepta
 	return statetable.Item[NDAAcceptance](ctx, s.Table, NDAKey(accountID, version), "NDA acceptance", ErrNotFound)
 }
 
-// AddRequest records a new request (its id, account and time set).
+// AddRequest records a new request (its id, account and time set), only
+// while the account is active (ErrAccountNotActive, wrapped, otherwise).
 func (s *Store) AddRequest(ctx context.Context, r *Request) error {
-	created, err := s.putNew(ctx, RequestKey(r.AccountID, r.CreatedAt, r.ID), r)
+	created, err := s.putNew(ctx, r.AccountID, RequestKey(r.AccountID, r.CreatedAt, r.ID), r)
 	if err != nil {
 		return fmt.Errorf("record compliance request: %w", err)
 	}

@@ -9,21 +9,32 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/compliance"
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 )
 
-// newStore is a Store over fresh tables in DynamoDB Local, on a test clock.
-func newStore(t *testing.T) (*compliance.Store, *testenv.Clock) {
+// newStore is a Store over fresh tables in DynamoDB Local, on a test clock,
+// with the identity store of the same tables (records belong to accounts).
+func newStore(t *testing.T) (*compliance.Store, *testenv.Clock, *identity.Store) {
 	t.Helper()
 	st := testenv.NewStack(t)
-	clock := testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	return compliance.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clock.Now), clock
+	// Now, not a fixed date: the accounts' verification tokens must not
+	// be past their TTL, which DynamoDB Local may act on.
+	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
+	db := stack.DynamoDBClient(st.DynamoDBEndpoint)
+	return compliance.NewStore(db, st.Tables["StateTable"], clock.Now), clock, identity.NewStore(db, st.Tables["StateTable"], clock.Now)
+}
+
+// activeAccount is a new active account of the store's tables.
+func activeAccount(t *testing.T, accounts *identity.Store, clock *testenv.Clock) string {
+	t.Helper()
+	return testenv.ActiveAccount(t, accounts, clock.Now())
 }
 
 func TestAcceptNDAKeepsTheFirst(t *testing.T) {
-	s, clock := newStore(t)
+	s, clock, accounts := newStore(t)
 	ctx := t.Context()
-	acct := ids.New("acct")
+	acct := activeAccount(t, accounts, clock)
 	if _, err := s.NDA(ctx, acct, "2026-01"); !errors.Is(err, compliance.ErrNotFound) {
 		t.Fatalf("before: %v", err)
 	}
@@ -47,9 +58,9 @@ func TestAcceptNDAKeepsTheFirst(t *testing.T) {
 }
 
 func TestRequestsNewestFirstInPages(t *testing.T) {
-	s, clock := newStore(t)
+	s, clock, accounts := newStore(t)
 	ctx := t.Context()
-	acct, other := ids.New("acct"), ids.New("acct")
+	acct, other := activeAccount(t, accounts, clock), activeAccount(t, accounts, clock)
 	var made []string
 	for i := range 7 {
 		clock.Advance(time.Second)

@@ -57,7 +57,10 @@ func TokenFrom(r *http.Request) (token string, fromCookie bool) {
 	return "", false
 }
 
-var errUnauthenticated = &web.Error{Status: http.StatusUnauthorized, Code: "unauthenticated",
+// ErrSessionEnded is the answer to a request without a live session, and to
+// one whose account's deletion was accepted while it ran (its session ended
+// with it): 401 unauthenticated.
+var ErrSessionEnded = &web.Error{Status: http.StatusUnauthorized, Code: "unauthenticated",
 	Message: "Log in first: this route needs a valid session."}
 
 // Require runs next only for a request with a live session, which next finds
@@ -67,7 +70,7 @@ func (a *Authenticator) Require(next web.HandlerFunc) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, fromCookie := TokenFrom(r)
 		if token == "" {
-			return errUnauthenticated
+			return ErrSessionEnded
 		}
 		if fromCookie && !safeMethod(r.Method) && !a.origins[r.Header.Get("Origin")] {
 			return web.Errorf(http.StatusForbidden, "origin_not_allowed",
@@ -78,7 +81,7 @@ func (a *Authenticator) Require(next web.HandlerFunc) web.HandlerFunc {
 			if fromCookie {
 				ClearSessionCookie(w)
 			}
-			return errUnauthenticated
+			return ErrSessionEnded
 		}
 		if err != nil {
 			return err

@@ -90,7 +90,11 @@ func parseSessionToken(tok string) (accountID, sessionID, secret string, ok bool
 	return parts[0], parts[1], parts[2], true
 }
 
-// CreateSession starts a session for the account and returns it with its token.
+// CreateSession starts a session for the account and returns it with its
+// token. The session is written only while the account is active, in one
+// transaction with that check: a login or verification that races the
+// acceptance of the account's deletion gets ErrNotFound and leaves no
+// session behind for the deletion to miss.
 func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy) (*Session, string, error) {
 	now := s.Now()
 	secret := ids.Secret()
@@ -107,7 +111,20 @@ func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPo
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(sess.ExpiresAt())
-	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item}); err != nil {
+	active, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").Equal(expression.Value(StatusActive))).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("build account condition: %w", err)
+	}
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item}},
+		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.Name), Key: statetable.AccountKey(accountID).AV(),
+			ConditionExpression: active.Condition(), ExpressionAttributeNames: active.Names(), ExpressionAttributeValues: active.Values()}},
+	}})
+	if statetable.IsConditionFailed(err) {
+		return nil, "", ErrNotFound // gone, not yet verified, or being deleted
+	}
+	if err != nil {
 		return nil, "", fmt.Errorf("put session: %w", err)
 	}
 	return sess, sessionToken(accountID, sess.ID, secret), nil

@@ -34,7 +34,10 @@ type Token struct {
 }
 
 // IssueToken stores a new single-use token living for ttl and returns its
-// value, which only the email that carries it will ever hold.
+// value, which only the email that carries it will ever hold. A token for an
+// account is written only while the account exists and is not being
+// deleted (ErrNotFound otherwise), so no pointer lands in the partition of an
+// account whose deletion has begun; a decoy (no account) has no such check.
 func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (string, error) {
 	value := ids.Secret()
 	t.IssuedMillis = s.Now().UnixMilli()
@@ -54,11 +57,26 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 	// the token; it lapses with it.
 	ref := statetable.TokenRefKey(t.AccountID, t.Kind, ids.Hash(value)).AV()
 	ref[statetable.ExpiresAt] = item[statetable.ExpiresAt]
-	if _, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	writes := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()}},
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: ref}},
-	}}); err != nil {
+	}
+	if t.AccountID != "" {
+		live, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
+			And(expression.Name("status").NotEqual(expression.Value(StatusDeleting)))).Build()
+		if err != nil {
+			return "", fmt.Errorf("build account condition: %w", err)
+		}
+		writes = append(writes, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.Name), Key: statetable.AccountKey(t.AccountID).AV(),
+			ConditionExpression: live.Condition(), ExpressionAttributeNames: live.Names(), ExpressionAttributeValues: live.Values()}})
+	}
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: writes})
+	if statetable.IsConditionFailed(err) {
+		return "", ErrNotFound
+	}
+	if err != nil {
 		return "", fmt.Errorf("put token: %w", err)
 	}
 	return value, nil

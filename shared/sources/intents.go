@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,8 +37,39 @@ func (i *Intent) clear(table string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(table), Key: i.key().AV()}}
 }
 
-// WriteIntent records that a secret for the source is about to change.
+// WriteIntent records that a secret is about to be created for a source of
+// the account, and returns the intent only if the account is still active
+// once it is written: otherwise (its deletion accepted) it takes the intent
+// back and fails with ErrAccountNotActive, so no secret is started that the
+// deletion job would not see.
+//
+// The account is read (strongly consistently) after the intent is put, not
+// checked in a transaction: an intent that stays was written before the
+// account's read, hence before any deletion accepted later, whose job then
+// finds it; and a single-item write keeps concurrent registrations from
+// conflicting on the account item (their Create transactions update it).
 func (s *Store) WriteIntent(ctx context.Context, accountID, sourceID, secretName string) (*Intent, error) {
+	in, err := s.writeIntent(ctx, accountID, sourceID, secretName)
+	if err != nil {
+		return nil, err
+	}
+	active, err := s.accountActive(ctx, accountID)
+	if err == nil && !active {
+		err = ErrAccountNotActive
+	}
+	if err != nil {
+		// Taken back at once; if this fails, the intent names a secret
+		// never created, which Reconcile (or the deletion job) clears.
+		return nil, errors.Join(err, s.ClearIntent(context.WithoutCancel(ctx), in))
+	}
+	return in, nil
+}
+
+// writeIntent records that a secret for the source is about to change: to
+// be created (WriteIntent), or deleted (Remove: with no check of the
+// account, for the deletion job itself removes the sources of an account
+// being deleted, and a removal only ever deletes).
+func (s *Store) writeIntent(ctx context.Context, accountID, sourceID, secretName string) (*Intent, error) {
 	in := &Intent{CreatedMillis: s.Now().UnixMilli(), AccountID: accountID, SourceID: sourceID, SecretName: secretName}
 	item, err := attributevalue.MarshalMap(in)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 // intent. A crash anywhere leaves either the source whole, or an intent that
 // housekeeping uses to delete the orphaned secret.
 func Remove(ctx context.Context, store *Store, vault *Vault, src *Source) error {
-	intent, err := store.WriteIntent(ctx, src.AccountID, src.ID, vault.SecretName(src.AccountID, src.ID))
+	intent, err := store.writeIntent(ctx, src.AccountID, src.ID, vault.SecretName(src.AccountID, src.ID))
 	if err != nil {
 		return err
 	}

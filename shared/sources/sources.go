@@ -48,9 +48,21 @@ type Source struct {
 
 // Verification is the last read-access check of a source's credentials.
 type Verification struct {
-	Status    string    `dynamodbav:"status" json:"status"` // "verified"
+	// Status is StatusVerified, or StatusUnverified once the prefix has
+	// changed since the check.
+	Status string `dynamodbav:"status" json:"status"`
+	// CheckedAt is when the keys last passed a read check.
 	CheckedAt time.Time `dynamodbav:"checked_at" json:"checked_at"`
 }
+
+// Verification statuses.
+const (
+	// StatusVerified: the keys passed a read check of the source's location.
+	StatusVerified = "verified"
+	// StatusUnverified: the location changed (a new prefix) after the last
+	// check; sending the keys again (PUT .../credentials) checks them anew.
+	StatusUnverified = "unverified"
+)
 
 // KeyHint is the part of an access key id safe to show: its last four characters.
 func KeyHint(accessKeyID string) string {
@@ -111,7 +123,9 @@ func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
 
 // Create stores a new source and counts it against the account's limit, in
 // one transaction with conditions (so concurrent creates never pass the
-// limit), and clears the secret's write-ahead intent in the same write.
+// limit, and none lands once the account's deletion is accepted), and
+// clears the secret's write-ahead intent in the same write. It fails with
+// ErrLimitReached, or ErrAccountNotActive.
 func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Intent) error {
 	item, err := attributevalue.MarshalMap(src)
 	if err != nil {
@@ -142,6 +156,13 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
+		active, aerr := s.accountActive(ctx, src.AccountID)
+		if aerr != nil {
+			return fmt.Errorf("create source: %w", aerr)
+		}
+		if !active {
+			return ErrAccountNotActive
+		}
 		return ErrLimitReached
 	}
 	if err != nil {
@@ -150,16 +171,59 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 	return nil
 }
 
-// Rename changes what the customer may change of a source: its name and prefix.
+// Rename changes what the customer may change of a source: its name and
+// prefix. A prefix that differs from the stored one is not what the last
+// read check covered, so the same write marks the source unverified
+// (StatusUnverified) until its keys are checked again (Verified); giving
+// the prefix it already has changes nothing of its verification.
 func (s *Store) Rename(ctx context.Context, accountID, sourceID string, name, prefix *string) (*Source, error) {
-	up := expression.Set(expression.Name("updated_at"), expression.Value(s.Now().Format(time.RFC3339Nano)))
-	if name != nil {
-		up = up.Set(expression.Name("name"), expression.Value(*name))
+	now := s.Now().Format(time.RFC3339Nano)
+	// A new builder for each write: an UpdateBuilder's Set shares its
+	// receiver's operations.
+	renamed := func() expression.UpdateBuilder {
+		up := expression.Set(expression.Name("updated_at"), expression.Value(now))
+		if name != nil {
+			up = up.Set(expression.Name("name"), expression.Value(*name))
+		}
+		return up
 	}
-	if prefix != nil {
-		up = up.Set(expression.Name("prefix"), expression.Value(*prefix))
+	exists := expression.AttributeExists(expression.Name(statetable.PK))
+	if prefix == nil {
+		return s.updateSource(ctx, accountID, sourceID, exists, renamed())
 	}
-	return s.updateSource(ctx, accountID, sourceID, up)
+	// Either the prefix changes, and the verification with it, or it is
+	// already the one given; one of the two conditions holds, unless the
+	// prefix changes in between, and then the next round decides.
+	moved := exists.And(prefixIs(*prefix).Not())
+	same := exists.And(prefixIs(*prefix))
+	for range 3 {
+		src, err := s.updateSource(ctx, accountID, sourceID, moved,
+			renamed().Set(expression.Name("prefix"), expression.Value(*prefix)).
+				Set(expression.Name("verification.status"), expression.Value(StatusUnverified)))
+		if !errors.Is(err, ErrNotFound) {
+			return src, err
+		}
+		src, err = s.updateSource(ctx, accountID, sourceID, same, renamed())
+		if !errors.Is(err, ErrNotFound) {
+			return src, err
+		}
+		if _, err := s.Get(ctx, accountID, sourceID); err != nil {
+			return nil, err // ErrNotFound when it is gone
+		}
+	}
+	return nil, errors.New("rename source: the prefix kept changing")
+}
+
+// prefixIs is the condition that a source's prefix is p. The empty prefix
+// may be stored as an empty string or as NULL (attributevalue's encoding of
+// a zero string), or be absent from an older item.
+func prefixIs(p string) expression.ConditionBuilder {
+	name := expression.Name("prefix")
+	is := name.Equal(expression.Value(p))
+	if p == "" {
+		is = is.Or(expression.AttributeNotExists(name)).Or(expression.AttributeType(name, expression.Null))
+	}
+	return is
 }
 
 // LockCredentials reserves the source for one credentials update (token
@@ -210,36 +274,33 @@ func (s *Store) UnlockCredentials(ctx context.Context, accountID, sourceID, toke
 	return nil
 }
 
-// Verified records a successful read-access check and the new key's hint,
-// releasing the credentials lock the token holds; ErrBusy if the lock was
-// lost meanwhile, ErrNotFound if the source was deleted.
-func (s *Store) Verified(ctx context.Context, accountID, sourceID, keyHint, token string) (*Source, error) {
+// Verified records a successful read-access check of the source's location
+// under checkedPrefix and the new key's hint, releasing the credentials lock
+// the token holds; ErrBusy if the lock was lost meanwhile, ErrNotFound if the
+// source was deleted. If the prefix changed since the check (a PATCH in
+// between), the key's hint is recorded and the lock released, but the
+// source stays unverified: the check was not of its current prefix.
+func (s *Store) Verified(ctx context.Context, accountID, sourceID, keyHint, token, checkedPrefix string) (*Source, error) {
 	now := s.Now().Format(time.RFC3339Nano)
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("credentials_lock").Equal(expression.Value(token))).
-		WithUpdate(expression.Set(expression.Name("updated_at"), expression.Value(now)).
+	locked := expression.Name("credentials_lock").Equal(expression.Value(token))
+	// A new builder for each write: an UpdateBuilder's Set shares its
+	// receiver's operations.
+	recorded := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name("updated_at"), expression.Value(now)).
 			Set(expression.Name("access_key_id_hint"), expression.Value(keyHint)).
-			Set(expression.Name("verification"), expression.Value(map[string]string{"status": "verified", "checked_at": now})).
-			Remove(expression.Name("credentials_lock")).Remove(expression.Name("credentials_lock_until"))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build verified update: %w", err)
+			Remove(expression.Name("credentials_lock")).Remove(expression.Name("credentials_lock_until"))
 	}
-	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
-		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
-	})
-	if statetable.IsConditionFailed(err) {
+	src, err := s.updateSource(ctx, accountID, sourceID, locked.And(prefixIs(checkedPrefix)),
+		recorded().Set(expression.Name("verification"), expression.Value(map[string]string{"status": StatusVerified, "checked_at": now})))
+	if !errors.Is(err, ErrNotFound) {
+		return src, err
+	}
+	// The lock was lost, the source is gone, or its prefix moved.
+	src, err = s.updateSource(ctx, accountID, sourceID, locked, recorded())
+	if errors.Is(err, ErrNotFound) {
 		return nil, s.notFoundOr(ctx, accountID, sourceID, ErrBusy)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("record verification: %w", err)
-	}
-	var src Source
-	if err := attributevalue.UnmarshalMap(out.Attributes, &src); err != nil {
-		return nil, fmt.Errorf("decode source: %w", err)
-	}
-	return &src, nil
+	return src, err
 }
 
 // notFoundOr tells a failed condition on a source apart: ErrNotFound if the
@@ -253,9 +314,10 @@ func (s *Store) notFoundOr(ctx context.Context, accountID, sourceID string, othe
 	return otherwise
 }
 
-func (s *Store) updateSource(ctx context.Context, accountID, sourceID string, up expression.UpdateBuilder) (*Source, error) {
-	e, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).
-		WithUpdate(up).Build()
+// updateSource applies an update under a condition and returns the source
+// as it then is; ErrNotFound when the condition fails.
+func (s *Store) updateSource(ctx context.Context, accountID, sourceID string, cond expression.ConditionBuilder, up expression.UpdateBuilder) (*Source, error) {
+	e, err := expression.NewBuilder().WithCondition(cond).WithUpdate(up).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build source update: %w", err)
 	}

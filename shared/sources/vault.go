@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +46,7 @@ type SecretsManager interface {
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	PutResourcePolicy(ctx context.Context, in *secretsmanager.PutResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutResourcePolicyOutput, error)
 }
 
 var _ SecretsManager = (*secretsmanager.Client)(nil)
@@ -55,6 +57,9 @@ type Vault struct {
 	sm       SecretsManager
 	prefix   string // e.g. "atrium-prod/sources/"
 	kmsKeyID string
+	// policy is the resource policy Create gives every new secret; nil
+	// for a vault that only reads or deletes (see WithPolicy).
+	policy []byte
 }
 
 // NewVault returns a Vault. prefix must end in "/".
@@ -80,9 +85,103 @@ func (v *Vault) Owns(nameOrARN string) bool {
 	return strings.HasPrefix(name, v.prefix)
 }
 
+// SecretPolicy names the two roles the resource policy of a source secret
+// trusts (P4). Both are role ARNs, arn:<partition>:iam::<account>:role/<name>,
+// the ARN aws:PrincipalArn holds for a Lambda function's execution role.
+type SecretPolicy struct {
+	// ReaderRoleARN is the one role that may read a secret's value: the
+	// internal credentials function's.
+	ReaderRoleARN string
+	// WriterRoleARN is the one role that may change a secret's value, its
+	// settings (and with them its KMS key) or its resource policy: the
+	// sources function's. Deleting a secret is left to IAM: the deletion
+	// job and housekeeping delete source secrets.
+	WriterRoleARN string
+}
+
+// roleARN is the shape of an IAM role's ARN, path included.
+var roleARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([!-~]+/)?[A-Za-z0-9+=,.@_-]{1,64}$`)
+
+// IsRoleARN reports whether s is an IAM role's ARN without a wildcard
+// (aws:PrincipalArn conditions treat "*" and "?" as wildcards).
+func IsRoleARN(s string) bool {
+	return len(s) <= 2048 && roleARN.MatchString(s) && !strings.ContainsAny(s, "*?")
+}
+
+// policyDocument and policyStatement are the JSON of a resource policy.
+type policyDocument struct {
+	Version   string            `json:"Version"`
+	Statement []policyStatement `json:"Statement"`
+}
+
+type policyStatement struct {
+	Sid       string                       `json:"Sid"`
+	Effect    string                       `json:"Effect"`
+	Principal string                       `json:"Principal"`
+	Action    []string                     `json:"Action"`
+	Resource  string                       `json:"Resource"`
+	Condition map[string]map[string]string `json:"Condition"`
+}
+
+// document is the resource policy of a source secret. It only denies (what
+// roles may do is their IAM policies' and the key policy's business), to
+// every principal of any account ("*"), the root user included:
+// GetSecretValue unless the caller is the reader role, and any change to
+// the secret's value, settings or policy unless it is the writer role.
+// "Resource": "*" in a secret's policy is that secret.
+func (p SecretPolicy) document() ([]byte, error) {
+	if !IsRoleARN(p.ReaderRoleARN) || !IsRoleARN(p.WriterRoleARN) {
+		return nil, errors.New("sources: the secret policy's roles must be IAM role ARNs")
+	}
+	if p.ReaderRoleARN == p.WriterRoleARN {
+		return nil, errors.New("sources: the role that writes source secrets must not be the one that reads them")
+	}
+	allBut := func(role string) map[string]map[string]string {
+		return map[string]map[string]string{"ArnNotEquals": {"aws:PrincipalArn": role}}
+	}
+	doc, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: []policyStatement{
+		{
+			Sid: "OnlyCredentialsRoleReads", Effect: "Deny", Principal: "*", Resource: "*",
+			Action:    []string{"secretsmanager:GetSecretValue"},
+			Condition: allBut(p.ReaderRoleARN),
+		},
+		{
+			Sid: "OnlySourcesRoleChanges", Effect: "Deny", Principal: "*", Resource: "*",
+			Action: []string{"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret",
+				"secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"},
+			Condition: allBut(p.WriterRoleARN),
+		},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("encode secret policy: %w", err)
+	}
+	return doc, nil
+}
+
+// WithPolicy returns a copy of the vault whose Create gives every new secret
+// the resource policy of p. The sources function's vault needs one; the
+// vaults that only read or delete secrets do not.
+func (v *Vault) WithPolicy(p SecretPolicy) (*Vault, error) {
+	doc, err := p.document()
+	if err != nil {
+		return nil, err
+	}
+	c := *v
+	c.policy = doc
+	return &c, nil
+}
+
 // Create writes the source's first secret and returns its ARN. The client
 // request token is derived from the source id, so a retry of this call can
 // never create a second secret or a second version.
+//
+// With a policy (WithPolicy), the secret is given its resource policy
+// right after it is created, with BlockPublicPolicy. If that fails, the
+// secret is deleted (no recovery window) before the error returns; if the
+// process dies in between, the caller's write-ahead intent (WriteIntent)
+// has housekeeping delete the secret (Reconcile), for its source item was
+// never written. Either way no source secret is left without its policy
+// for longer than ReconcileGrace and one housekeeping interval.
 func (v *Vault) Create(ctx context.Context, accountID, sourceID string, c Credentials) (string, error) {
 	value, err := json.Marshal(secretValue(c))
 	if err != nil {
@@ -102,7 +201,20 @@ func (v *Vault) Create(ctx context.Context, accountID, sourceID string, c Creden
 	if err != nil {
 		return "", fmt.Errorf("create secret: %w", err)
 	}
-	return aws.ToString(out.ARN), nil
+	arn := aws.ToString(out.ARN)
+	if v.policy == nil {
+		return arn, nil
+	}
+	if _, err := v.sm.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{
+		SecretId: aws.String(arn), ResourcePolicy: aws.String(string(v.policy)), BlockPublicPolicy: aws.Bool(true),
+	}); err != nil {
+		err = fmt.Errorf("put secret resource policy: %w", err)
+		if derr := v.Delete(context.WithoutCancel(ctx), arn); derr != nil {
+			return "", errors.Join(err, fmt.Errorf("take back the secret without its policy (housekeeping will retry): %w", derr))
+		}
+		return "", err
+	}
+	return arn, nil
 }
 
 // ErrSecretGone reports a secret deleted (or being deleted) meanwhile.

@@ -30,6 +30,9 @@ func (s *Service) Forgot(ctx context.Context, email string) error {
 		return nil
 	}
 	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword, AccountID: cred.AccountID}, ResetTokenTTL)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil // its deletion was accepted meanwhile
+	}
 	if err != nil {
 		return err
 	}

@@ -214,6 +214,9 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	}
 	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: cred.AccountID,
 		PasswordHash: hash}, VerifyTokenTTL)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil // the pending signup expired and was removed, or its deletion began, meanwhile
+	}
 	if err != nil {
 		return err
 	}
@@ -308,6 +311,9 @@ func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Acc
 	}
 	s.event(ctx, "email_verification", "success", "", acct.ID)
 	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy())
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, nil, "", ErrInvalidToken // deleted the moment it was verified
+	}
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -432,6 +438,11 @@ func (s *Service) loginSucceeded(ctx context.Context, email, pass, subject strin
 		s.upgradeHash(ctx, cred, pass)
 	}
 	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy())
+	if errors.Is(err, identity.ErrNotFound) {
+		// Its deletion was accepted while the password was checked: answered
+		// as for an unknown address.
+		return nil, nil, "", ErrInvalidCredentials
+	}
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -216,6 +216,9 @@ func (s *Service) acceptNDA(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, created, err := s.Records.AcceptNDA(ctx, compliance.NDAAcceptance{AccountID: acct.ID, Version: s.NDAVersion,
 		AcceptedAt: s.Records.Now().Truncate(time.Millisecond), SignatoryName: name, SignatoryTitle: title})
+	if errors.Is(err, compliance.ErrAccountNotActive) {
+		return identity.ErrSessionEnded // its deletion was accepted while this request ran
+	}
 	if err != nil {
 		return err
 	}
@@ -280,7 +283,9 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request) error {
 	}
 	req.ID, req.AccountID, req.Status = ids.New("creq"), acct.ID, compliance.StatusReceived
 	req.CreatedAt = s.Records.Now().Truncate(time.Millisecond)
-	if err := s.Records.AddRequest(ctx, &req); err != nil {
+	if err := s.Records.AddRequest(ctx, &req); errors.Is(err, compliance.ErrAccountNotActive) {
+		return identity.ErrSessionEnded // its deletion was accepted while this request ran
+	} else if err != nil {
 		return err
 	}
 	if err := s.Mail.Send(ctx, requestMail(s.AccountManager, &req, plan, nda)); err != nil {

@@ -38,8 +38,9 @@ type Response struct {
 	SecretAccessKey string `json:"secret_access_key"`
 }
 
-// ErrNotFound is the one answer for a malformed request, an unknown source
-// and another account's source alike.
+// ErrNotFound is the one answer for a malformed request, an unknown source,
+// another account's source and a source of an account whose deletion has
+// been accepted (or that is otherwise not active) alike.
 var ErrNotFound = errors.New("source not found")
 
 // Handler answers invocations.
@@ -76,9 +77,16 @@ func (h *Handler) Invoke(ctx context.Context, req Request) (*Response, error) {
 		h.logger.WarnContext(ctx, "credentials refused", "reason", "malformed_request")
 		return nil, ErrNotFound
 	}
-	src, err := h.store.Get(ctx, req.AccountID, req.SourceID)
+	// The source and its account in one read: from the moment an account's
+	// deletion is accepted, its keys are refused, though the deletion job
+	// has not yet removed the source.
+	src, err := h.store.GetActive(ctx, req.AccountID, req.SourceID)
 	if errors.Is(err, sources.ErrNotFound) {
 		h.logger.InfoContext(ctx, "credentials refused", "reason", "unknown_source", "account_id", req.AccountID, "source_id", req.SourceID)
+		return nil, ErrNotFound
+	}
+	if errors.Is(err, sources.ErrAccountNotActive) {
+		h.logger.InfoContext(ctx, "credentials refused", "reason", "account_not_active", "account_id", req.AccountID, "source_id", req.SourceID)
 		return nil, ErrNotFound
 	}
 	if err != nil {

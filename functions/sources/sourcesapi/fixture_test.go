@@ -210,18 +210,28 @@ func (s *faultySM) createdNames() []string {
 	return append([]string(nil), s.created...)
 }
 
-// countingChecker counts the read checks the service asks for.
+// countingChecker counts the read checks the service asks for, and notes
+// the location of the last one.
 type countingChecker struct {
 	next ReadChecker
 	mu   sync.Mutex
 	n    int
+	last s3check.Location
 }
 
 func (c *countingChecker) CheckRead(ctx context.Context, loc s3check.Location, keys s3check.Keys) error {
 	c.mu.Lock()
 	c.n++
+	c.last = loc
 	c.mu.Unlock()
 	return c.next.CheckRead(ctx, loc, keys)
+}
+
+// lastLocation is the location of the last read check.
+func (c *countingChecker) lastLocation() s3check.Location {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
 
 func (c *countingChecker) count() int {

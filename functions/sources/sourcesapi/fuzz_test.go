@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -44,6 +46,9 @@ import (
 type memDB struct {
 	mu    sync.Mutex
 	items map[string]map[string]ddbtypes.AttributeValue
+	// setup lets the fixture's own transaction (starting the session) put
+	// its items; once the fuzzing starts, every transaction fails.
+	setup bool
 }
 
 var errStub = errors.New("memDB: operation not supported")
@@ -106,8 +111,18 @@ func (m *memDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.O
 	return nil, errStub
 }
 
-func (m *memDB) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return nil, errStub
+func (m *memDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.setup {
+		return nil, errStub
+	}
+	for _, it := range in.TransactItems {
+		if it.Put != nil {
+			m.items[memKey(it.Put.Item)] = it.Put.Item
+		}
+	}
+	return &dynamodb.TransactWriteItemsOutput{}, nil
 }
 
 // refusingChecker fails the fuzz run if a read check is ever asked for.
@@ -164,7 +179,9 @@ func newFuzzService(t testing.TB) *fuzzService {
 	}
 	db.items[memKey(item)] = item
 	auth := identity.NewAuthenticator(accounts, identity.SessionPolicy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}, nil)
+	db.setup = true
 	_, token, err := accounts.CreateSession(context.Background(), acct.ID, auth.Policy())
+	db.setup = false
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +291,14 @@ func asRefusal(t *testing.T, body []byte, err error) refusal {
 var decoderMessages = regexp.MustCompile(`^(The request body is empty; send a JSON object\.|` +
 	`The request body must be a JSON object\.|The request body must hold exactly one JSON object\.|` +
 	`The request body is not valid JSON \(at byte [0-9]+\)\.|The request body ends too early\.|` +
-	`The request has invalid fields\.|The request body is not valid JSON\.)$`)
+	`The request has invalid fields\.|The request body is not valid JSON\.|` +
+	`The request body is not valid UTF-8 \(at byte [0-9]+\)\.|` +
+	`The request body repeats a name within one object \(at byte [0-9]+\); send each field once\.|` +
+	`The request body escapes an unpaired UTF-16 surrogate \(at byte [0-9]+\), which is not valid Unicode\.)$`)
+
+// unknownDetail is the detail of an unknown field: fixed text, and for a
+// key that is a field's name in another case, that field's name.
+var unknownDetail = regexp.MustCompile(`^is not a field of this request(: field names are case-sensitive \(did you mean "([a-z_]+)"\?\))?$`)
 
 var typeDetails = regexp.MustCompile(`^must be (a string|a boolean|a number|an array|an object|a value of another type)$`)
 
@@ -288,7 +312,8 @@ func checkDecoderRefusal(t *testing.T, body []byte, r refusal, fields []string) 
 	for _, fe := range r.Fields {
 		switch fe.Code {
 		case "unknown_field":
-			if fe.Detail != "is not a field of this request" {
+			m := unknownDetail.FindStringSubmatch(fe.Detail)
+			if m == nil || m[2] != "" && (!slices.Contains(fields, m[2]) || !strings.EqualFold(m[2], fe.Field)) {
 				t.Fatalf("%q: field error %+v", body, fe)
 			}
 		case "wrong_type":
@@ -409,6 +434,10 @@ func FuzzCreateRequest(f *testing.F) {
 		`{"name":"x"`, `{"name":"x"}{}`, `{"name":"x"}]`, `[]`, `null`, ``, `"Sk~a-string-body!"`, `{}`,
 		`{"secret_access_key":"Sk~trailing-garbage!"} x`,
 		"\xef\xbb\xbf{}",
+		`{"name":"P","type":"s3","bucket":"cdn-images","region":"eu-west-1","prefix":"../../etc","access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"Sk~prefix-traversal!"}`,
+		`{"name":"P","type":"s3","bucket":"cdn-images","region":"eu-west-1","prefix":"a/%2e%2e/b/","access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"Sk~prefix-encoded!"}`,
+		`{"prefix":"/abs/"}`, `{"prefix":"a\\b"}`, `{"prefix":"a//b"}`, `{"prefix":"a/./b"}`, `{"prefix":"a\u202eb/"}`,
+		`{"Prefix":"images/","prefix":"images/"}`, `{"prefix":"a/","prefix":"../"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -435,6 +464,8 @@ func FuzzCreateRequest(f *testing.F) {
 					if !loopback {
 						direct = &r
 					}
+				} else if req.Prefix != nil {
+					checkPrefixAccepted(t, body, *req.Prefix)
 				}
 				checkSecretIndependent(t, body, req.SecretAccessKey, r, validate)
 			}
@@ -525,6 +556,11 @@ func FuzzPatchRequest(f *testing.F) {
 		`{"name":"` + strings.Repeat("é", 101) + `"}`, `{"prefix":"` + strings.Repeat("p", 1025) + `"}`,
 		`{"name":1}`, `{"bucket":"other"}`, `{"name":"x","name":"\u0007"}`, `null`, `[]`, `{"name":"x"`,
 		"{\"name\":\"\xff\"}",
+		`{"prefix":"../../etc"}`, `{"prefix":".."}`, `{"prefix":"./"}`, `{"prefix":"a/../b"}`, `{"prefix":"/"}`,
+		`{"prefix":"/etc/"}`, `{"prefix":"a\\..\\b"}`, `{"prefix":"a//"}`, `{"prefix":"%2E%2e/"}`, `{"prefix":"a%2fb/"}`,
+		`{"prefix":"a\u0000b"}`, `{"prefix":"a\u200bb/"}`, `{"prefix":"\ud800/"}`, "{\"prefix\":\"a\xc0\xafb\"}",
+		`{"prefix":"...","name":"x"}`, `{"prefix":"a..b/c.d/"}`, `{"prefix":"photos/2024/"}`,
+		`{"Prefix":"../"}`, `{"prefix":"ok/","prefix":"../"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -544,6 +580,9 @@ func FuzzPatchRequest(f *testing.F) {
 				fe = append(fe, validPrefix(*req.Prefix)...)
 			}
 			wantValid = len(fe) == 0 && (req.Name != nil || req.Prefix != nil)
+			if wantValid && req.Prefix != nil {
+				checkPrefixAccepted(t, body, *req.Prefix)
+			}
 		}
 
 		status, p := fs.serve(t, http.MethodPatch, "/v1/sources/"+fs.unknown, body)
@@ -569,6 +608,29 @@ func FuzzPatchRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkPrefixAccepted fails unless an accepted prefix is folder names joined
+// by "/": valid UTF-8, no leading "/", no empty, "." or ".." folder name
+// (percent-encoded or not), no backslash, no control character.
+func checkPrefixAccepted(t *testing.T, body []byte, p string) {
+	t.Helper()
+	if p == "" {
+		return
+	}
+	if len(p) > 1024 || !utf8.ValidString(p) || strings.HasPrefix(p, "/") || strings.Contains(p, `\`) ||
+		strings.ContainsFunc(p, unicode.IsControl) {
+		t.Fatalf("%q: accepted prefix %q", body, p)
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
+		decoded, err := url.PathUnescape(seg)
+		if err != nil {
+			decoded = seg
+		}
+		if seg == "" || seg == "." || seg == ".." || decoded == "." || decoded == ".." || strings.ContainsAny(decoded, `/\`) {
+			t.Fatalf("%q: accepted prefix %q with folder name %q", body, p, seg)
+		}
+	}
 }
 
 // TestFuzzHelpers checks the helpers the fuzz targets rely on.

@@ -156,6 +156,14 @@ func TestEveryRoute(t *testing.T) {
 		}
 		want["name"], want["prefix"] = p.name, p.pref
 		want["updated_at"] = got["updated_at"]
+		if p.pref != last["prefix"] {
+			// A new prefix is not what the keys were checked against.
+			v := last["verification"].(map[string]any)
+			want["verification"] = map[string]any{"status": "unverified", "checked_at": v["checked_at"]}
+			if r.json["notice"] != Unverified {
+				t.Errorf("PATCH %v: notice %v", p.body, r.json["notice"])
+			}
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("PATCH %v: got %v, want %v", p.body, got, want)
 		}
@@ -179,6 +187,9 @@ func TestEveryRoute(t *testing.T) {
 	r = f.do(t, http.MethodPut, "/v1/sources/"+id1+"/credentials", tok,
 		map[string]any{"access_key_id": readerKey2, "secret_access_key": secret3}).want(t, http.StatusOK, "")
 	got := r.source(t)
+	if got["verification"].(map[string]any)["status"] != "verified" || r.json["notice"] != nil {
+		t.Fatalf("PUT credentials did not verify the source again: %s", r.raw)
+	}
 	if got["access_key_id_hint"] != "0002" || got["name"] != "Both" || got["id"] != id1 ||
 		!timeField(t, got, "updated_at").Equal(f.clock.Now()) ||
 		!timeField(t, got["verification"].(map[string]any), "checked_at").Equal(f.clock.Now()) {

@@ -35,6 +35,12 @@ const Recommendation = "Give Atrium keys that can only read: an IAM user or role
 	"s3:ListBucket on the bucket and s3:GetObject on its objects (under the prefix), and nothing else. " +
 	"Atrium never writes to your bucket."
 
+// Unverified comes with a source whose prefix changed after its keys were
+// last checked. The function cannot check them again on its own: only the
+// internal credentials function may read a source's secret (P4).
+const Unverified = "The prefix changed after the keys were last checked, so read access under the new prefix " +
+	"is not verified. Send the keys again with PUT /v1/sources/{id}/credentials to check them."
+
 // ReadChecker checks that keys can read a location (*s3check.Checker).
 type ReadChecker interface {
 	CheckRead(ctx context.Context, loc s3check.Location, keys s3check.Keys) error
@@ -69,6 +75,14 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	r := b.Config
 	prefix := r.Required("SOURCES_SECRET_PREFIX")
 	kmsKey := r.Required("SOURCES_KMS_KEY_ARN")
+	// The roles each new secret's resource policy trusts (P4): only the
+	// credentials function's reads it, only this function's changes it.
+	policy := sources.SecretPolicy{ReaderRoleARN: r.Required("CREDENTIALS_ROLE_ARN"), WriterRoleARN: r.Required("SOURCES_ROLE_ARN")}
+	const roleShape = "must be an IAM role ARN, arn:<partition>:iam::<account id>:role/<name>, without wildcards"
+	r.Check("CREDENTIALS_ROLE_ARN", policy.ReaderRoleARN == "" || sources.IsRoleARN(policy.ReaderRoleARN), roleShape)
+	r.Check("SOURCES_ROLE_ARN", policy.WriterRoleARN == "" || sources.IsRoleARN(policy.WriterRoleARN), roleShape)
+	r.Check("SOURCES_ROLE_ARN", policy.WriterRoleARN == "" || policy.WriterRoleARN != policy.ReaderRoleARN,
+		"must not be CREDENTIALS_ROLE_ARN: the role that writes source secrets never reads them (P4)")
 	limits := Limits{
 		Standard: r.Int("SOURCES_LIMIT_STANDARD", 3, 0, 1000),
 		Premium:  r.Int("SOURCES_LIMIT_PREMIUM", 25, 0, 10000),
@@ -78,6 +92,9 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	}
 	vault, err := sources.NewVault(b.SecretsManager(), prefix, kmsKey)
 	if err != nil {
+		return nil, err
+	}
+	if vault, err = vault.WithPolicy(policy); err != nil {
 		return nil, err
 	}
 	local := b.Stage == coldstart.LocalStage
@@ -102,6 +119,9 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 }
 
 var errNotFound = web.Errorf(http.StatusNotFound, "source_not_found", "You have no source with that id.")
+
+// errSessionEnded answers as the authenticator does a request whose session
+// is no longer valid.
 
 // unreachable explains a failed read check without any of the keys.
 func unreachable(err error) error {
@@ -142,11 +162,16 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	src := &sources.Source{
 		ID: ids.New("src"), AccountID: acct.ID, Name: strings.TrimSpace(req.Name), Type: req.Type, Bucket: req.Bucket, Region: req.Region,
 		Prefix: loc.Prefix, Endpoint: loc.Endpoint, AccessKeyHint: sources.KeyHint(keys.AccessKeyID),
-		CreatedAt: now, UpdatedAt: now, Verification: sources.Verification{Status: "verified", CheckedAt: now},
+		CreatedAt: now, UpdatedAt: now, Verification: sources.Verification{Status: sources.StatusVerified, CheckedAt: now},
 	}
 	if err := s.store(ctx, src, keys, limit); err != nil {
 		if errors.Is(err, sources.ErrLimitReached) {
 			return s.limitReached(plan, limit)
+		}
+		if errors.Is(err, sources.ErrAccountNotActive) {
+			// The account's deletion was accepted while this request ran:
+			// its session has ended, and nothing was stored.
+			return identity.ErrSessionEnded
 		}
 		return err
 	}
@@ -256,8 +281,18 @@ func (s *Service) patch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"source": src})
+	web.WriteJSON(w, http.StatusOK, changed(src))
 	return nil
+}
+
+// changed is the answer to a change of a source: the source, and a notice
+// when the change leaves it unverified.
+func changed(src *sources.Source) map[string]any {
+	out := map[string]any{"source": src}
+	if src.Verification.Status == sources.StatusUnverified {
+		out["notice"] = Unverified
+	}
+	return out
 }
 
 func (s *Service) putCredentials(w http.ResponseWriter, r *http.Request) error {
@@ -290,12 +325,12 @@ func (s *Service) putCredentials(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errors.Join(err, unlockErr)
 	}
-	src, err = s.Store.Verified(ctx, src.AccountID, src.ID, sources.KeyHint(req.AccessKeyID), token)
+	src, err = s.Store.Verified(ctx, src.AccountID, src.ID, sources.KeyHint(req.AccessKeyID), token, loc.Prefix)
 	if err != nil {
 		return sourceError(err)
 	}
 	s.Logger.InfoContext(ctx, "source credentials replaced", "account_id", src.AccountID, "source_id", src.ID)
-	web.WriteJSON(w, http.StatusOK, map[string]any{"source": src})
+	web.WriteJSON(w, http.StatusOK, changed(src))
 	return nil
 }
 

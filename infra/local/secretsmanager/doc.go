@@ -14,9 +14,16 @@
 // # What is emulated
 //
 //   - CreateSecret, GetSecretValue, PutSecretValue, UpdateSecret,
-//     DescribeSecret, DeleteSecret, RestoreSecret, ListSecrets, TagResource
-//     and UntagResource, with the request members and response members the
-//     real API uses.
+//     DescribeSecret, DeleteSecret, RestoreSecret, ListSecrets, TagResource,
+//     UntagResource, PutResourcePolicy, GetResourcePolicy and
+//     DeleteResourcePolicy, with the request members and response members
+//     the real API uses.
+//   - Resource policies are stored, returned and kept in DataFile, so tests
+//     can read back what a caller put: a ResourcePolicy must be a JSON object
+//     with a Statement member (otherwise MalformedPolicyDocumentException) of
+//     at most 20480 characters; BlockPublicPolicy is accepted. A secret
+//     marked for deletion keeps its policy and can be asked for it, but not
+//     given or relieved of one (InvalidRequestException).
 //   - Versions and staging labels: a new value becomes AWSCURRENT and the
 //     previous current version becomes AWSPREVIOUS, unless VersionStages says
 //     otherwise; GetSecretValue reads by VersionId and/or VersionStage.
@@ -67,7 +74,10 @@
 //     no KMS is involved; values are held in memory in plaintext and, when
 //     Options.DataFile is set, written to that file in plaintext (mode 0600).
 //     Keep such a file outside the repository.
-//   - Rotation, replication, resource policies, cross-account replicas,
+//   - Resource policies are never evaluated (there are no principals), the
+//     policy grammar is not checked beyond the above, and BlockPublicPolicy
+//     never refuses a policy (no PublicPolicyException).
+//   - Rotation, replication, ValidateResourcePolicy, cross-account replicas,
 //     managed external secrets (Type), ListSecretVersionIds,
 //     UpdateSecretVersionStage, BatchGetSecretValue and GetRandomPassword.
 //     Requests that ask for replication are refused rather than ignored.

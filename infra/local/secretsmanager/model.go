@@ -29,6 +29,9 @@ type Secret struct {
 	Deleted      bool
 	DeletedDate  time.Time
 	DeletionDate time.Time
+	// ResourcePolicy is the policy PutResourcePolicy stored, "" for none.
+	// It is never evaluated.
+	ResourcePolicy string
 	// Versions are in creation order, oldest first.
 	Versions []Version
 }
@@ -61,6 +64,7 @@ func (s *Server) Secrets() []Secret {
 			Tags:            make(map[string]string, len(sec.Tags)),
 			CreatedDate:     sec.Created,
 			LastChangedDate: sec.LastChanged,
+			ResourcePolicy:  sec.ResourcePolicy,
 		}
 		for _, t := range sec.Tags {
 			c.Tags[t.Key] = t.Value
@@ -115,9 +119,11 @@ type secret struct {
 	DeletionDate *time.Time `json:"deletionDate,omitempty"`
 	// CreateToken is CreateSecret's ClientRequestToken, so that a retried
 	// create of a secret without a value is recognised too.
-	CreateToken string     `json:"createToken,omitempty"`
-	Seq         uint64     `json:"seq"`
-	Versions    []*version `json:"versions,omitempty"`
+	CreateToken string `json:"createToken,omitempty"`
+	// ResourcePolicy is the stored resource policy, "" for none.
+	ResourcePolicy string     `json:"resourcePolicy,omitempty"`
+	Seq            uint64     `json:"seq"`
+	Versions       []*version `json:"versions,omitempty"`
 }
 
 func (sec *secret) deleted() bool { return sec.DeletedDate != nil }

@@ -186,6 +186,10 @@ var operations = map[string]handler{
 	"ListSecrets":    (*Server).listSecrets,
 	"TagResource":    (*Server).tagResource,
 	"UntagResource":  (*Server).untagResource,
+
+	"PutResourcePolicy":    (*Server).putResourcePolicy,
+	"GetResourcePolicy":    (*Server).getResourcePolicy,
+	"DeleteResourcePolicy": (*Server).deleteResourcePolicy,
 }
 
 // ServeHTTP answers one Secrets Manager API call. Every answer, success or

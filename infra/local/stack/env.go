@@ -45,6 +45,14 @@ const (
 	localSMTPSecret    = "local-only-smtp-password" // Mailpit accepts any login; not a real secret
 )
 
+// LocalCredentialsRoleARN and LocalSourcesRoleARN stand for the template's
+// CredentialsRole and SourcesRole in the resource policy each source secret
+// gets; the local Secrets Manager stores it without evaluating it.
+const (
+	LocalCredentialsRoleARN = "arn:aws:iam::000000000000:role/atrium-local-credentials"
+	LocalSourcesRoleARN     = "arn:aws:iam::000000000000:role/atrium-local-sources"
+)
+
 // Stack is a set of running services plus the tables and secrets the
 // functions need, ready to hand each function its environment.
 type Stack struct {
@@ -140,6 +148,8 @@ func (s *Stack) Env(function string) map[string]string {
 		"CLIENT_KEY_SECRET_ARN":            s.ClientKeyARN,
 		"SOURCES_SECRET_PREFIX":            s.Prefix + "/sources/",
 		"SOURCES_KMS_KEY_ARN":              LocalSourcesKeyARN,
+		"CREDENTIALS_ROLE_ARN":             LocalCredentialsRoleARN,
+		"SOURCES_ROLE_ARN":                 LocalSourcesRoleARN,
 		"STRIPE_SECRET_ARN":                s.StripeSecretARN,
 		"STRIPE_PRICE_ID":                  LocalPremiumPrice,
 		"STRIPE_API_URL":                   s.StripeAPIURL,
