@@ -109,9 +109,8 @@ func notClaimedOrExpired(now time.Time) expression.ConditionBuilder {
 
 // CreatePending creates a pending account and claims its address, both
 // expiring at until unless the address is verified first. The claim holds no
-// password: a pending address cannot log in, and verification sets the
-// password chosen with the link's own signup, which the person who clicked
-// must type again. It fails with ErrEmailClaimed when a live claim exists:
+// password: a pending address cannot log in, and the person who opens a
+// verification link chooses the password then. It fails with ErrEmailClaimed when a live claim exists:
 // one transaction with conditions, so concurrent signups of one address
 // create one account.
 func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) error {
@@ -160,10 +159,7 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 }
 
 // ExtendPending moves the expiry of a pending account and its claim to until,
-// so a repeated signup gives the person the full time to verify again. It
-// stores no password: each signup's password travels only in its own link's
-// token, and only the person who clicks that link and types that password
-// can activate the account with it.
+// so a repeated signup gives the person the full time to verify again.
 func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) error {
 	pending, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending))).
@@ -195,11 +191,11 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) 
 var ErrTokenUsed = fmt.Errorf("token already used, expired, or its account already verified")
 
 // Activate verifies a pending account's address in one transaction: the token
-// is consumed, the account becomes active with the password chosen with that
-// token's own signup (its caller has checked that the person who clicked
-// typed it), and the claim and account stop expiring. A token for an account
-// that is already active fails with ErrTokenUsed.
-func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
+// is consumed, the account becomes active with passwordHash (of the password
+// the person who opened the link chose), and the claim and account stop
+// expiring. A token for an account that is already active fails with
+// ErrTokenUsed.
+func (s *Store) Activate(ctx context.Context, t *Token, passwordHash string) (*Account, error) {
 	now := s.Now()
 	acctExpr, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending)).
@@ -213,7 +209,7 @@ func (s *Store) Activate(ctx context.Context, t *Token) (*Account, error) {
 	claimExpr, err := expression.NewBuilder().
 		WithCondition(expression.Name("account_id").Equal(expression.Value(t.AccountID))).
 		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusActive)).
-			Set(expression.Name("password_hash"), expression.Value(t.PasswordHash)).
+			Set(expression.Name("password_hash"), expression.Value(passwordHash)).
 			Remove(expression.Name(statetable.ExpiresAt))).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build claim expression: %w", err)

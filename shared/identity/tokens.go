@@ -29,7 +29,6 @@ type Token struct {
 	Kind         string `dynamodbav:"kind"`
 	Hash         string `dynamodbav:"-"`
 	AccountID    string `dynamodbav:"account_id"`
-	PasswordHash string `dynamodbav:"password_hash,omitempty"` // verify_email: the password chosen at signup
 	IssuedMillis int64  `dynamodbav:"issued_ms"`
 }
 

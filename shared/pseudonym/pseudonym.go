@@ -40,19 +40,26 @@ func (k *Keyer) Of(domain, value string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// ClientIP is the address a request came from: the TCP peer, which is the
-// API Gateway's view of the client in Lambda (the proxy adapter copies
-// requestContext.http.sourceIp there) and the real peer locally.
+// ClientIP is the client a request came from, as the per-client limits
+// count it: the TCP peer, which is the API Gateway's view of the client in
+// Lambda (the proxy adapter copies requestContext.http.sourceIp there) and
+// the real peer locally. An IPv6 client is its /64 network, the smallest
+// block a subscriber is usually given: counted per address, one subscriber
+// would be 2^64 clients. An IPv4 address in IPv6 form is its IPv4 address.
 // X-Forwarded-For is never trusted: a client can write anything in it.
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		return ip.String()
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return "unknown"
 	}
-	return "unknown"
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // FromSecret builds the Keyer from the Secrets Manager secret {"key": ...}

@@ -223,7 +223,7 @@ func (s *Store) ClearFailures(ctx context.Context, subject string) error {
 }
 
 // Kinds of email a stranger can cause. Each is capped per recipient with
-// Allow, the address's pseudonym standing for the client, over MailWindow.
+// Take, the address's pseudonym standing for the subject, over MailWindow.
 const (
 	MailVerification      = "mail-verification"
 	MailAlreadyRegistered = "mail-registered"
@@ -321,6 +321,38 @@ func ceilSecond(d time.Duration) time.Duration {
 		return time.Second
 	}
 	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// Take takes one of the subject's l.Max slots of the fixed window of
+// l.Window that now falls in, for the action, and reports whether it got
+// one. Unlike Allow, a refused call counts nothing: a capped sender (the
+// per-address email caps) sends the first l.Max of each window, so whoever
+// floods an address cannot keep it from ever receiving mail, and the links
+// those first emails carry stay usable.
+func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool, error) {
+	now := s.now()
+	w := l.Window.Milliseconds()
+	start := now.UnixMilli() / w * w
+	e, err := expression.NewBuilder().
+		WithCondition(expression.AttributeNotExists(expression.Name("count")).
+			Or(expression.Name("count").LessThan(expression.Value(l.Max)))).
+		WithUpdate(expression.Add(expression.Name("count"), expression.Value(1)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1))).Build()
+	if err != nil {
+		return false, fmt.Errorf("build slot update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: statetable.RateKey(action, subject, start).AV(),
+		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("take slot: %w", err)
+	}
+	return true, nil
 }
 
 // ClearFailuresItem is ClearFailures as an item of a caller's transaction

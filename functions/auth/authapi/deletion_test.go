@@ -55,7 +55,7 @@ func TestDeleteAccountChecksThePasswordThenEndsEverythingAtOnce(t *testing.T) {
 		t.Error("a session still works after the deletion was accepted")
 	}
 	f.pwWantLogin(t, "login after deletion", email, strong, http.StatusUnauthorized, "invalid_credentials")
-	if s := f.post(t, "/v1/signup", creds(email, strong)); s != http.StatusAccepted {
+	if s := f.post(t, "/v1/signup", signupBody(email)); s != http.StatusAccepted {
 		t.Errorf("signup during deletion: %d", s)
 	}
 	if s := f.post(t, "/v1/password/forgot", `{"email":"`+email+`"}`); s != http.StatusAccepted {

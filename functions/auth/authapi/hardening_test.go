@@ -98,40 +98,41 @@ func (f *fixture) failures(t testing.TB, email string) throttle.Failures {
 }
 
 // TestPendingAddressCannotBePreHijacked: an attacker who signs up the
-// victim's address with a password of their own, before or after the victim,
-// never holds the account the victim verifies, whichever link the victim
-// clicks, in whatever order, however often; and a login on the pending
-// address mints no link.
+// victim's address, before or after the victim and as often as the cap
+// allows, never holds the account the victim verifies: whichever link the
+// victim opens (one the attacker caused included), in whatever order and
+// however often, the account gets the password the victim types there, and
+// every other link dies. A login on the pending address mints no link.
 func TestPendingAddressCannotBePreHijacked(t *testing.T) {
 	f := newFixture(t, io.Discard)
 	const victimPass, attackerPass = strong, "attacker-chosen-orchid-47-delta"
 	tests := []struct {
 		name          string
 		attackerFirst bool
-		clicks        []string // whose link the victim opens, in order, typing their own password
+		clicks        []string // whose signup's link the victim opens, in order
 	}{
 		{"attacker first, victim opens the newest link", true, []string{"victim"}},
-		{"attacker first, victim opens the oldest link, then the newest", true, []string{"attacker", "victim"}},
-		{"victim first, victim opens the oldest link", false, []string{"victim"}},
-		{"victim first, victim opens the attacker's newer link, then their own", false, []string{"attacker", "victim"}},
+		{"attacker first, victim opens the attacker's (oldest) link", true, []string{"attacker", "victim"}},
+		{"victim first, victim opens their own (oldest) link", false, []string{"victim", "attacker"}},
+		{"victim first, victim opens the attacker's newer link", false, []string{"attacker"}},
 		{"every link, each twice", true, []string{"attacker", "victim", "attacker", "victim"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			email := testenv.Email(t)
 			links := map[string]string{}
-			signup := func(who, pass string) {
-				if a := f.send(t, len(links), "/v1/signup", creds(email, pass)); a.status != http.StatusAccepted {
+			signup := func(who string, from int) {
+				if a := f.send(t, from, "/v1/signup", signupBody(email)); a.status != http.StatusAccepted {
 					t.Fatalf("%s's signup: %+v", who, a)
 				}
 				links[who] = testenv.LinkToken(t, testenv.WaitForMails(t, email, len(links)+1)[0])
 			}
 			if tc.attackerFirst {
-				signup("attacker", attackerPass)
-				signup("victim", victimPass)
+				signup("attacker", 9)
+				signup("victim", 1)
 			} else {
-				signup("victim", victimPass)
-				signup("attacker", attackerPass)
+				signup("victim", 1)
+				signup("attacker", 9)
 			}
 			// The attacker's login on the pending address is a plain failure and mails nothing.
 			f.mail.reset()
@@ -141,26 +142,20 @@ func TestPendingAddressCannotBePreHijacked(t *testing.T) {
 			if n := f.mail.reset(); n != 0 {
 				t.Fatalf("a login on a pending address sent %d emails", n)
 			}
-			activated := false
-			for _, who := range tc.clicks {
-				a := f.send(t, 1, "/v1/signup/verify", `{"token":"`+links[who]+`","password":"`+victimPass+`"}`)
+			for i, who := range tc.clicks {
+				a := f.send(t, 1, "/v1/signup/verify", verifyBody(links[who], victimPass))
 				switch {
-				case who == "attacker" && !activated && (a.status != http.StatusForbidden || a.code != "password_mismatch"):
-					t.Fatalf("victim opening the attacker's link: %+v, want 403 password_mismatch", a)
-				case who == "victim" && !activated && a.status != http.StatusCreated:
-					t.Fatalf("victim opening their own link: %+v", a)
-				case activated && who == "victim" && (a.status != http.StatusBadRequest || a.code != "invalid_token"):
-					t.Fatalf("the victim's link opened again: %+v", a)
-				case activated && who == "attacker" && a.code != "invalid_token" && a.code != "password_mismatch":
-					t.Fatalf("the attacker's link opened after activation: %+v", a)
+				case i == 0 && a.status != http.StatusCreated:
+					t.Fatalf("victim opening the %s's link first: %+v, want 201", who, a)
+				case i > 0 && (a.status != http.StatusBadRequest || a.code != "invalid_token"):
+					t.Fatalf("a link opened after activation (%s's): %+v, want 400 invalid_token", who, a)
 				}
-				activated = activated || a.status == http.StatusCreated
 			}
-			// Even holding its own link, the attacker cannot verify now; nor sign up over the account.
-			if a := f.send(t, 9, "/v1/signup/verify", `{"token":"`+links["attacker"]+`","password":"`+attackerPass+`"}`); a.status != http.StatusBadRequest {
-				t.Fatalf("attacker's own link after the victim verified: %+v", a)
+			// Holding a link would not help the attacker now, nor does signing up over the account.
+			if a := f.send(t, 9, "/v1/signup/verify", verifyBody(links["attacker"], attackerPass)); a.status != http.StatusBadRequest {
+				t.Fatalf("the attacker's link after the victim verified: %+v", a)
 			}
-			if a := f.send(t, 9, "/v1/signup", creds(email, attackerPass)); a.status != http.StatusAccepted {
+			if a := f.send(t, 9, "/v1/signup", signupBody(email)); a.status != http.StatusAccepted {
 				t.Fatalf("attacker's signup after verification: %+v", a)
 			}
 			if a := f.send(t, 9, "/v1/login", creds(email, attackerPass)); a.status != http.StatusUnauthorized {
@@ -171,6 +166,57 @@ func TestPendingAddressCannotBePreHijacked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFloodedAddressCanStillVerifyAndReset: an attacker who asks for more
+// verification or reset emails than the cap allows, before the owner asks,
+// cannot keep the owner from getting in: refused requests count nothing, and
+// every link the cap let through works for whoever holds the mailbox.
+func TestFloodedAddressCanStillVerifyAndReset(t *testing.T) {
+	const capPerHour = 3
+	generous := throttle.Limit{Max: 100000, Window: time.Minute}
+	f := newFixtureWith(t, io.Discard, options{limits: &Limits{Login: generous, Signup: generous, Verify: generous,
+		Password: generous, Mail: throttle.Limit{Max: capPerHour, Window: throttle.MailWindow}}})
+
+	t.Run("verification", func(t *testing.T) {
+		email := testenv.Email(t)
+		for i := range 10 {
+			if a := f.send(t, 20+i, "/v1/signup", signupBody(email)); a.status != http.StatusAccepted {
+				t.Fatalf("attacker's signup %d: %+v", i, a)
+			}
+		}
+		f.clock.Advance(10 * time.Minute)
+		if a := f.send(t, 1, "/v1/signup", signupBody(email)); a.status != http.StatusAccepted {
+			t.Fatalf("owner's signup: %+v", a)
+		}
+		mails := testenv.WaitForMails(t, email, capPerHour)
+		// The owner's own request was capped, but any link in the mailbox works for them.
+		if a := f.send(t, 1, "/v1/signup/verify", verifyBody(testenv.LinkToken(t, mails[len(mails)-1]), strong)); a.status != http.StatusCreated {
+			t.Fatalf("owner opening the oldest link: %+v", a)
+		}
+	})
+
+	t.Run("reset", func(t *testing.T) {
+		email := testenv.Email(t)
+		f.activeAccount(t, email)
+		// One request a minute for two whole hours: each still sends its first emails.
+		f.clock.Set(f.clock.Now().Truncate(time.Hour).Add(time.Hour))
+		sent := 0
+		for range 120 {
+			if a := f.send(t, 30, "/v1/password/forgot", `{"email":"`+email+`"}`); a.status != http.StatusAccepted {
+				t.Fatalf("attacker's forgot: %+v", a)
+			}
+			sent += f.mail.reset()
+			f.clock.Advance(time.Minute)
+		}
+		if sent != 2*capPerHour {
+			t.Fatalf("%d reset emails in two hours of flooding, want the cap of each hour (%d)", sent, 2*capPerHour)
+		}
+		link := testenv.LinkToken(t, testenv.WaitForMails(t, email, 1+sent)[0])
+		if a := f.send(t, 1, "/v1/password/reset", `{"token":"`+link+`","new_password":"`+pwStrong3+`"}`); a.status != http.StatusNoContent {
+			t.Fatalf("owner using the newest link: %+v", a)
+		}
+	})
 }
 
 // TestConcurrentGuessesAreAnsweredAsSequentialOnes: a burst of guesses for
@@ -316,8 +362,8 @@ func TestNothingObservableDependsOnWhetherAnAddressHasAnAccount(t *testing.T) {
 			type step struct{ path, body string }
 			sequence := func(email string) []step {
 				return []step{
-					{"/v1/signup", creds(email, chosen)}, // sign up with a password of one's choosing,
-					{"/v1/login", creds(email, chosen)},  // then log in with it,
+					{"/v1/signup", signupBody(email)},   // sign up with a password of one's choosing,
+					{"/v1/login", creds(email, chosen)}, // then log in with it,
 					{"/v1/password/forgot", `{"email":"` + email + `"}`},
 					{"/v1/login", creds(email, "x-"+chosen)}, // and fail until the lock
 					{"/v1/login", creds(email, "y-"+chosen)},
@@ -369,7 +415,7 @@ func TestSignupAnswersEveryAddressAtTheSameMoment(t *testing.T) {
 	floors = nil // the set-up's own signup
 	for _, addr := range []string{existing, testenv.Email(t)} {
 		began = time.Now()
-		if a := f.send(t, 4, "/v1/signup", creds(addr, "another-"+strong)); a.status != http.StatusAccepted {
+		if a := f.send(t, 4, "/v1/signup", signupBody(addr)); a.status != http.StatusAccepted {
 			t.Fatalf("signup: %+v", a)
 		}
 	}
@@ -392,8 +438,8 @@ func TestMailToOneAddressIsCapped(t *testing.T) {
 		name, to, path, body string
 	}{
 		{"forgot password", existing, "/v1/password/forgot", `{"email":"` + existing + `"}`},
-		{"signup of a registered address", existing, "/v1/signup", creds(existing, "another-"+strong)},
-		{"signup of an unverified address", pending, "/v1/signup", creds(pending, "another-"+strong)},
+		{"signup of a registered address", existing, "/v1/signup", signupBody(existing)},
+		{"signup of an unverified address", pending, "/v1/signup", signupBody(pending)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func (s *Service) Forgot(ctx context.Context, email string) error {
 		if _, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword}, ResetTokenTTL); err != nil {
 			return err
 		}
-		if _, err := s.throttle.Allow(ctx, throttle.MailReset, s.keyer.Of("email", email), s.limits.Mail); err != nil {
+		if _, err := s.throttle.Take(ctx, throttle.MailReset, s.keyer.Of("email", email), s.limits.Mail); err != nil {
 			s.logger.WarnContext(ctx, "could not count a decoy email against its cap", "error", err)
 		}
 		s.event(ctx, "password_reset_request", "ignored", "no_active_account", "")
@@ -126,7 +126,8 @@ func (s *Service) Reset(ctx context.Context, token, pass string) error {
 		return err
 	}
 	s.event(ctx, "password_reset", "success", "", acct.ID, "sessions_revoked", revoked)
-	return s.send(ctx, passwordChangedMail(acct.Email, s.appURL))
+	s.notifyPasswordChanged(ctx, acct)
+	return nil
 }
 
 // Change errors.
@@ -196,5 +197,15 @@ func (s *Service) Change(ctx context.Context, sess *identity.Session, current, n
 		return err
 	}
 	s.event(ctx, "password_change", "success", "", acct.ID, "sessions_revoked", revoked)
-	return s.send(ctx, passwordChangedMail(acct.Email, s.appURL))
+	s.notifyPasswordChanged(ctx, acct)
+	return nil
+}
+
+// notifyPasswordChanged tells the owner their password changed. The change
+// stands either way, so a failure to send is only logged: answering 500
+// would suggest it did not.
+func (s *Service) notifyPasswordChanged(ctx context.Context, acct *identity.Account) {
+	if err := s.send(ctx, passwordChangedMail(acct.Email, s.appURL)); err != nil {
+		s.logger.WarnContext(ctx, "password-changed email not sent", "account_id", acct.ID, "error", err)
+	}
 }

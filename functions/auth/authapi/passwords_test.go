@@ -286,7 +286,7 @@ func TestForgotPassword(t *testing.T) {
 	active := testenv.Email(t)
 	f.activeAccount(t, active) // one email: the verification
 	pending := testenv.Email(t)
-	if s := f.post(t, "/v1/signup", creds(pending, strong)); s != http.StatusAccepted {
+	if s := f.post(t, "/v1/signup", signupBody(pending)); s != http.StatusAccepted {
 		t.Fatalf("signup: %d", s)
 	}
 	testenv.WaitForMails(t, pending, 1)
@@ -424,7 +424,7 @@ func TestResetPassword(t *testing.T) {
 
 	t.Run("a verification token is no reset token", func(t *testing.T) {
 		email := testenv.Email(t)
-		if s := f.post(t, "/v1/signup", creds(email, strong)); s != http.StatusAccepted {
+		if s := f.post(t, "/v1/signup", signupBody(email)); s != http.StatusAccepted {
 			t.Fatalf("signup: %d", s)
 		}
 		verify := testenv.LinkToken(t, testenv.WaitForMails(t, email, 1)[0])
@@ -747,16 +747,13 @@ func TestBreachedPasswordCheck(t *testing.T) {
 	}
 	f := newFixtureWith(t, io.Discard, options{breached: checker})
 
-	t.Run("signup with a breached password", func(t *testing.T) {
+	t.Run("verification with a breached password", func(t *testing.T) {
 		email := testenv.Email(t)
+		link := f.signupLink(t, email)
 		before := len(pwned.seen())
-		status, _, out := f.call(t, http.MethodPost, "/v1/signup", creds(email, listed), "", "")
-		pwWantProblem(t, "breached signup", status, out, http.StatusBadRequest, "validation_failed",
+		status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", verifyBody(link, listed), "", "")
+		pwWantProblem(t, "breached verification", status, out, http.StatusBadRequest, "validation_failed",
 			map[string]string{"password": "password_breached"})
-		if n := f.mail.reset(); n != 0 {
-			t.Fatalf("a refused signup sent %d emails", n)
-		}
-		pwNoNewMail(t, email, 0)
 		// Only the first five hex characters of the SHA-1 left the process.
 		seen := pwned.seen()[before:]
 		if want := []string{"GET /range/" + pwSHA1Hex(listed)[:5] + " 0"}; !slices.Equal(seen, want) {
@@ -765,14 +762,10 @@ func TestBreachedPasswordCheck(t *testing.T) {
 		if strings.Contains(pwJSON(t, out), listed) {
 			t.Fatalf("the problem echoes the password: %v", out)
 		}
-	})
-
-	t.Run("signup with a password not listed", func(t *testing.T) {
-		email := testenv.Email(t)
-		if status, _, out := f.call(t, http.MethodPost, "/v1/signup", creds(email, pwStrong3), "", ""); status != http.StatusAccepted {
-			t.Fatalf("signup: %d %v", status, out)
+		// The refusal left the link usable: a password not listed activates.
+		if status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", verifyBody(link, pwStrong3), "", ""); status != http.StatusCreated {
+			t.Fatalf("verification with a password not listed: %d %v", status, out)
 		}
-		pwWaitForMail(t, email, 1, pwSubjectVerify)
 	})
 
 	t.Run("reset and change to a breached password", func(t *testing.T) {
@@ -805,12 +798,10 @@ func TestBreachedPasswordCheck(t *testing.T) {
 		}
 		f := newFixtureWith(t, io.Discard, options{breached: c})
 		email := testenv.Email(t)
-		status, _, out := f.call(t, http.MethodPost, "/v1/signup", creds(email, pwStrong3), "", "")
-		pwWantProblem(t, "signup, service down, fail closed", status, out, http.StatusServiceUnavailable, "breach_check_unavailable", nil)
-		if n := f.mail.reset(); n != 0 {
-			t.Fatalf("sent %d emails", n)
-		}
-		pwNoNewMail(t, email, 0)
+		link := f.signupLink(t, email)
+		status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", verifyBody(link, pwStrong3), "", "")
+		pwWantProblem(t, "verification, service down, fail closed", status, out, http.StatusServiceUnavailable, "breach_check_unavailable", nil)
+		f.pwWantLogin(t, "unverified", email, pwStrong3, http.StatusUnauthorized, "invalid_credentials")
 	})
 
 	t.Run("fail open", func(t *testing.T) {
@@ -823,10 +814,10 @@ func TestBreachedPasswordCheck(t *testing.T) {
 		}
 		f := newFixtureWith(t, io.Discard, options{breached: c})
 		email := testenv.Email(t)
-		if status, _, out := f.call(t, http.MethodPost, "/v1/signup", creds(email, pwStrong3), "", ""); status != http.StatusAccepted {
-			t.Fatalf("signup, service down, fail open: %d %v, want 202", status, out)
+		link := f.signupLink(t, email)
+		if status, _, out := f.call(t, http.MethodPost, "/v1/signup/verify", verifyBody(link, pwStrong3), "", ""); status != http.StatusCreated {
+			t.Fatalf("verification, service down, fail open: %d %v, want 201", status, out)
 		}
-		pwWaitForMail(t, email, 1, pwSubjectVerify)
 		mu.Lock()
 		defer mu.Unlock()
 		if failures != 1 {

@@ -148,7 +148,7 @@ func TestPerClientRateLimits(t *testing.T) {
 		allowed          int
 	}{
 		{"login", "/v1/login", creds(email, "wrong-"+strong), http.StatusUnauthorized},
-		{"signup", "/v1/signup", creds(testenv.Email(t), strong), http.StatusAccepted},
+		{"signup", "/v1/signup", signupBody(testenv.Email(t)), http.StatusAccepted},
 		{"verify", "/v1/signup/verify", `{"token":"bm90LWEtcmVhbC10b2tlbi1qdXN0LWZvci10aGUtbGltaXQ","password":"` + strong + `"}`, http.StatusBadRequest},
 		{"forgot", "/v1/password/forgot", `{"email":"` + email + `"}`, http.StatusAccepted},
 	}

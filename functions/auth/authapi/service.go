@@ -133,6 +133,25 @@ type Deps struct {
 // trip to Amazon SES.
 const DefaultAnswerFloor = time.Second
 
+// mailDeadline is the context key of the moment by which an email a
+// stranger caused must be sent (see mailBy).
+type mailDeadline struct{}
+
+// mailMargin is how long before the answer floor a stranger-caused email
+// must have been sent, leaving time to answer at the floor.
+const mailMargin = 100 * time.Millisecond
+
+// mailBy bounds the emails of a request answered at the floor after start:
+// a send still running shortly before the floor is abandoned (and logged),
+// so a slow or stalled mail server cannot make an answer for a real account
+// later than one for an unknown address.
+func (s *Service) mailBy(ctx context.Context, start time.Time) context.Context {
+	if s.answerFloor <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, mailDeadline{}, start.Add(s.answerFloor-mailMargin))
+}
+
 // waitFloor waits until the answer floor has passed since start.
 func (s *Service) waitFloor(ctx context.Context, start time.Time) {
 	if s.answerFloor > 0 {
@@ -175,21 +194,16 @@ func NewService(d Deps) (*Service, error) {
 	return svc, nil
 }
 
-// Signup starts a signup for a valid address and password. Whether or not the
-// address has an account, it spends one hash, counts one email against the
-// address's cap and sends it unless capped, and its caller answers the same
-// after the same floor: nothing tells an onlooker which addresses exist.
+// Signup starts a signup for a valid address. Whether or not the address
+// has an account, it counts one email against the address's cap and sends it
+// unless capped, and its caller answers the same after the same floor:
+// nothing tells an onlooker which addresses exist.
 //
-// The password travels only in the new link's token: a pending address
-// cannot log in, and the link activates the account only for the person who
-// clicks it and types the password chosen with that signup. So whoever signs
-// up an address first, only its mailbox owner can activate it, and only with
-// a password they typed themselves.
-func (s *Service) Signup(ctx context.Context, email, pass string) error {
-	hash, err := s.hasher.Hash(pass)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
-	}
+// No password is chosen here: whoever opens one of the address's
+// verification links chooses it (Verify). So a signup of someone else's
+// address, before or after its owner's, only ever sends its owner a link
+// they can use themselves, and every link works alike.
+func (s *Service) Signup(ctx context.Context, email string) error {
 	cred, err := s.store.Credential(ctx, email)
 	if errors.Is(err, identity.ErrNotFound) {
 		cred, err = s.createPending(ctx, email)
@@ -212,8 +226,7 @@ func (s *Service) Signup(ctx context.Context, email, pass string) error {
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return err
 	}
-	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: cred.AccountID,
-		PasswordHash: hash}, VerifyTokenTTL)
+	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: cred.AccountID}, VerifyTokenTTL)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil // the pending signup expired and was removed, or its deletion began, meanwhile
 	}
@@ -254,32 +267,32 @@ func (s *Service) send(ctx context.Context, m mail.Message) error {
 // the address has an account, and neither the cap nor a failure to send
 // changes what the requester sees: both are only logged.
 func (s *Service) sendCapped(ctx context.Context, email, kind string, m mail.Message) {
-	retry, err := s.throttle.Allow(ctx, kind, s.keyer.Of("email", email), s.limits.Mail)
+	sent, err := s.throttle.Take(ctx, kind, s.keyer.Of("email", email), s.limits.Mail)
 	if err != nil {
 		s.logger.WarnContext(ctx, "email not sent: could not count it against its cap", "mail_kind", kind, "error", err)
 		return
 	}
-	if retry > 0 {
+	if !sent {
 		s.event(ctx, "email", "suppressed", "per_address_cap", "", "mail_kind", kind)
 		return
+	}
+	if by, ok := ctx.Value(mailDeadline{}).(time.Time); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, by)
+		defer cancel()
 	}
 	if err := s.send(ctx, m); err != nil {
 		s.logger.WarnContext(ctx, "email not sent", "mail_kind", kind, "error", err)
 	}
 }
 
-// Verification errors.
-var (
-	// ErrInvalidToken reports an unknown, expired or used token.
-	ErrInvalidToken = errors.New("invalid token")
-	// ErrVerifyPasswordMismatch reports a verification whose password is not
-	// the one chosen with that link's signup; the link stays usable.
-	ErrVerifyPasswordMismatch = errors.New("password does not match the signup of this link")
-)
+// ErrInvalidToken reports an unknown, expired or used token.
+var ErrInvalidToken = errors.New("invalid token")
 
-// Verify uses a verification token with the password chosen at the signup
-// that sent it: the account becomes active with that password and a session
-// starts. A different password activates nothing (ErrVerifyPasswordMismatch).
+// Verify uses a verification token: the person who opened the link (and so
+// holds the address) chooses the password, which must pass the policy; the
+// account becomes active with it and a session starts. A refused password
+// changes nothing and leaves the link usable.
 func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Account, *identity.Session, string, error) {
 	t, err := s.store.LookupToken(ctx, identity.TokenVerifyEmail, token)
 	if errors.Is(err, identity.ErrNotFound) {
@@ -289,22 +302,26 @@ func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Acc
 	if err != nil {
 		return nil, nil, "", err
 	}
-	ok, _, err := s.hasher.Verify(pass, t.PasswordHash)
+	pending, err := s.store.Account(ctx, t.AccountID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, nil, "", ErrInvalidToken // the signup expired
+	}
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("verify signup password of %s: %w", t.AccountID, err)
+		return nil, nil, "", err
 	}
-	if !ok {
-		s.event(ctx, "email_verification", "failure", "password_mismatch", t.AccountID)
-		return nil, nil, "", ErrVerifyPasswordMismatch
+	if pending.Status != identity.StatusPending {
+		return nil, nil, "", s.deadToken(ctx, t)
 	}
-	acct, err := s.store.Activate(ctx, t)
+	if err := s.checkNewPassword(ctx, pass, pending.Email); err != nil {
+		return nil, nil, "", err
+	}
+	hash, err := s.hasher.Hash(pass)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("hash password: %w", err)
+	}
+	acct, err := s.store.Activate(ctx, t, hash)
 	if errors.Is(err, identity.ErrTokenUsed) || errors.Is(err, identity.ErrNotFound) {
-		// Another token verified the account first, or the signup expired: this
-		// token can never succeed, so drop it now rather than at its TTL.
-		if derr := s.store.DeleteToken(ctx, t); derr != nil {
-			s.logger.WarnContext(ctx, "could not delete a dead verification token", "error", derr)
-		}
-		return nil, nil, "", ErrInvalidToken
+		return nil, nil, "", s.deadToken(ctx, t)
 	}
 	if err != nil {
 		return nil, nil, "", err
@@ -318,6 +335,17 @@ func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Acc
 		return nil, nil, "", err
 	}
 	return acct, sess, tok, nil
+}
+
+// deadToken drops a verification token that can never succeed (another link
+// verified the account first, or the signup expired) now rather than at its
+// TTL, and answers ErrInvalidToken.
+func (s *Service) deadToken(ctx context.Context, t *identity.Token) error {
+	if err := s.store.DeleteToken(ctx, t); err != nil {
+		s.logger.WarnContext(ctx, "could not delete a dead verification token", "error", err)
+	}
+	s.event(ctx, "email_verification", "failure", "invalid_token", t.AccountID)
+	return ErrInvalidToken
 }
 
 // Login errors.

@@ -236,7 +236,7 @@ func newAddress(t *testing.T) string {
 // signUpAndVerify creates an active account and returns its session token.
 func signUpAndVerify(t *testing.T, email, password string) (token string, account map[string]any) {
 	t.Helper()
-	r := do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email, "password": password}})
+	r := do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email}})
 	if r.Status != http.StatusAccepted {
 		t.Fatalf("signup: %d %s", r.Status, r.Raw)
 	}

@@ -24,7 +24,7 @@ func ActiveAccount(t testing.TB, store *identity.Store, now time.Time) string {
 	if err := store.CreatePending(ctx, a, now.Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	value, err := store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: a.ID, PasswordHash: decoyHash}, time.Hour)
+	value, err := store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: a.ID}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func ActiveAccount(t testing.TB, store *identity.Store, now time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Activate(ctx, tok); err != nil {
+	if _, err := store.Activate(ctx, tok, decoyHash); err != nil {
 		t.Fatal(err)
 	}
 	return a.ID
