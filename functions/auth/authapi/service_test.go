@@ -208,7 +208,9 @@ func (f *fixture) post(t testing.TB, path, body string) int {
 
 func signupBody(email string) string { return `{"email":"` + email + `"}` }
 
-func verifyBody(token, pass string) string { return `{"token":"` + token + `","password":"` + pass + `"}` }
+func verifyBody(token, pass string) string {
+	return `{"token":"` + token + `","password":"` + pass + `"}`
+}
 
 // signupLink signs the address up and returns the token of the verification
 // link it was sent (the address's first email).
