@@ -49,7 +49,7 @@ const (
 // CredentialsRole and SourcesRole in the resource policy each source secret
 // gets; the local Secrets Manager stores it without evaluating it.
 const (
-	LocalCredentialsRoleARN = "arn:aws:iam::000000000000:role/atrium-local-credentials"
+	LocalCredentialsRoleARN = "arn:aws:iam::000000000000:role/atrium-local-credentials" // #nosec G101 -- a role's name, no credential
 	LocalSourcesRoleARN     = "arn:aws:iam::000000000000:role/atrium-local-sources"
 )
 
