@@ -1,6 +1,7 @@
 package cfn
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -134,6 +135,11 @@ func TestRepositoryTables(t *testing.T) {
 	if len(st.Input.GlobalSecondaryIndexes) != 0 || len(st.Input.LocalSecondaryIndexes) != 0 {
 		t.Errorf("StateTable has indexes; the roles' comments say it has none")
 	}
+	// The stream that starts account deletions (DeletionFunction's JobAccepted): keys only, so
+	// that no attribute (a password hash, a session, a billing state) is copied into it.
+	if want := (&types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeKeysOnly}); !reflect.DeepEqual(st.Input.StreamSpecification, want) {
+		t.Errorf("StateTable StreamSpecification = %s, want a KEYS_ONLY stream", text(st.Input.StreamSpecification))
+	}
 	raw := tpl.Resources["StateTable"].Raw
 	if raw["DeletionPolicy"] != "Retain" || raw["UpdateReplacePolicy"] != "Retain" {
 		t.Errorf("StateTable DeletionPolicy/UpdateReplacePolicy = %v/%v, want Retain", raw["DeletionPolicy"], raw["UpdateReplacePolicy"])
@@ -233,6 +239,7 @@ func TestRepositoryPermissions(t *testing.T) {
 	// batches.
 	onRequestLogs := on(map[string]any{"Fn::GetAtt": []any{"RequestLogTable", "Arn"}})
 	onExpiryIndex := on(map[string]any{"Fn::Sub": "${RequestLogTable.Arn}/index/" + expiryIndex})
+	onStateTableStream := on(map[string]any{"Fn::GetAtt": []any{"StateTable", "StreamArn"}})
 	sourceSecrets := text(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/sources/*"})
 	onSourceSecrets := func(actions ...string) []grant {
 		var g []grant
@@ -316,12 +323,15 @@ func TestRepositoryPermissions(t *testing.T) {
 				{"secretsmanager:GetSecretValue", clientKey, ""},
 			},
 		),
-		// Public (GET /v1/account/deletion/{id}, no session: no BatchGetItem); carries the job on:
-		// the account's items and source secrets deleted (DeleteSecret only: never read, P4), its
-		// request logs found and deleted, the Stripe customer deleted. No KMS.
+		// Started by the state table's stream (its event source mapping reads the stream with this
+		// role: those four actions on that one stream, and no other role may), it carries the job
+		// out: the account's items and source secrets deleted (DeleteSecret only: never read, P4),
+		// its request logs found and deleted, the Stripe customer deleted. Its public status route
+		// (no session: no BatchGetItem) only reads. No KMS.
 		"DeletionFunction": slices.Concat(
 			logs("DeletionLogGroup"),
 			onTable(deletionPartitions...)("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+			onStateTableStream("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"),
 			onRequestLogs("PutItem"),
 			onRequestLogs("Query", "BatchWriteItem"),
 			onSourceSecrets("DeleteSecret"),
@@ -628,7 +638,8 @@ func TestRepositoryEnvironment(t *testing.T) {
 
 // TestRepositoryEvents checks how the functions without routes are reached: the internal
 // credentials function by IAM callers, who find its ARN in an output, never by an event (P4); the
-// housekeeping function by one schedule every 15 minutes.
+// housekeeping function by one schedule every 15 minutes; and the deletion function, beside its
+// route, by the state table's stream, filtered to new deletion jobs.
 func TestRepositoryEvents(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
 	out, _ := tpl.Outputs["CredentialsFunctionArn"].(map[string]any)
@@ -643,6 +654,7 @@ func TestRepositoryEvents(t *testing.T) {
 	if want := map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/webhooks/stripe"}; !reflect.DeepEqual(out["Value"], want) {
 		t.Errorf("output StripeWebhookUrl = %v, want %v", text(out["Value"]), text(want))
 	}
+	checkDeletionEvents(t, tpl)
 	hk, _ := tpl.Resources["HousekeepingFunction"].Properties["Events"].(map[string]any)
 	if len(hk) != 1 {
 		t.Fatalf("HousekeepingFunction events = %v, want one schedule", text(hk))
@@ -835,8 +847,8 @@ func TestRepositoryComplianceParameters(t *testing.T) {
 }
 
 // TestRepositoryTimeouts checks that every function behind the HTTP API answers within HTTP API's
-// 30 s integration limit, and that the deletion function has room for the job it runs in a status
-// call (deletionapi's run budget, 15 s) and for its answer.
+// 30 s integration limit, and that the deletion function has room for the jobs a stream batch
+// starts.
 func TestRepositoryTimeouts(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
 	globalFn, _ := tpl.Globals["Function"].(map[string]any)
@@ -862,8 +874,65 @@ func TestRepositoryTimeouts(t *testing.T) {
 			}
 		}
 	}
-	const deletionRunBudget = 15 // functions/deletion/deletionapi runBudget, in seconds
-	if s := timeout("DeletionFunction"); s < deletionRunBudget+5 {
-		t.Errorf("DeletionFunction Timeout = %d s, want at least %d: the status call may run the job for %d s, then answers", s, deletionRunBudget+5, deletionRunBudget)
+	// The stream handler starts no job in its last 5 s (shared/deletion streamMargin) and a job,
+	// Stripe's customer deletion included, takes a few seconds: 20 s leaves each batch room.
+	if s := timeout("DeletionFunction"); s < 20 {
+		t.Errorf("DeletionFunction Timeout = %d s, want at least 20: a batch of new deletion jobs runs in one invocation", s)
+	}
+}
+
+// checkDeletionEvents checks that the deletion function is reached by its status route and by the
+// one event source mapping of the template: the state table's stream, from its oldest record,
+// failed records reported one by one and retried a bounded number of times (housekeeping is the
+// net), and a filter that lets through the INSERT of a deletion job's item, as
+// statetable.DeletionKey builds it, and nothing else.
+func checkDeletionEvents(t *testing.T, tpl *Template) {
+	t.Helper()
+	evs, _ := tpl.Resources["DeletionFunction"].Properties["Events"].(map[string]any)
+	var kinds []string
+	for _, ev := range evs {
+		e, _ := ev.(map[string]any)
+		ty, _ := e["Type"].(string)
+		kinds = append(kinds, ty)
+	}
+	slices.Sort(kinds)
+	if !slices.Equal(kinds, []string{"DynamoDB", "HttpApi"}) {
+		t.Errorf("DeletionFunction events are %v, want its route and one stream", kinds)
+	}
+	mappings, err := tpl.StreamEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mappings) != 1 {
+		t.Fatalf("stream events = %+v, want DeletionFunction's only", mappings)
+	}
+	m := mappings[0]
+	if m.Function != "DeletionFunction" || m.Table != StateTable || m.StartingPosition != "TRIM_HORIZON" ||
+		!m.ReportBatchItemFailures || m.MaximumRetryAttempts < 0 || m.MaximumRetryAttempts > 10 || m.BatchSize > 10 || len(m.Filters) != 1 {
+		t.Errorf("stream event = %+v, want DeletionFunction on StateTable's stream from TRIM_HORIZON, "+
+			"ReportBatchItemFailures, a few retries, small batches, one filter", m)
+	}
+	id := "del_" + strings.Repeat("a", 26)
+	job := statetable.DeletionKey(id)
+	record := func(event string, k statetable.Key) []byte {
+		return []byte(fmt.Sprintf(`{"eventID":"1","eventName":%q,"eventSource":"aws:dynamodb","eventVersion":"1.1","awsRegion":"us-east-1",`+
+			`"dynamodb":{"Keys":{"pk":{"S":%q},"sk":{"S":%q}},"SequenceNumber":"1","SizeBytes":30,"StreamViewType":"KEYS_ONLY"}}`, event, k.PK, k.SK))
+	}
+	for _, c := range []struct {
+		what string
+		rec  []byte
+		want bool
+	}{
+		{"a new job", record("INSERT", job), true},
+		{"a job's change", record("MODIFY", job), false},
+		{"a job's removal", record("REMOVE", job), false},
+		{"a pending entry", record("INSERT", statetable.PendingDeletionKey(0, id)), false},
+		{"an account", record("INSERT", statetable.AccountKey("acct_1")), false},
+		{"an email claim", record("INSERT", statetable.EmailClaimKey("a@example.com")), false},
+		{"another item of the job's partition", record("INSERT", statetable.Key{PK: job.PK, SK: "OTHER"}), false},
+	} {
+		if got, err := m.Delivers(c.rec); err != nil || got != c.want {
+			t.Errorf("the filter delivers %s: %v (%v), want %v", c.what, got, err, c.want)
+		}
 	}
 }

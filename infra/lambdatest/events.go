@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -165,4 +166,40 @@ func (e *Emulator) InvokeHTTP(tb testing.TB, r HTTPRequest) HTTPResult {
 		tb.Fatalf("%s %s: response has no statusCode: %s", r.Method, r.Path, inv.Payload)
 	}
 	return res
+}
+
+// StreamRecord is a record of a DynamoDB stream with keys only, shaped as the event source
+// mapping delivers it: event (INSERT, MODIFY or REMOVE) of the item at the string keys pk and sk.
+func StreamRecord(seq int, event, pk, sk string) events.DynamoDBEventRecord {
+	return events.DynamoDBEventRecord{
+		AWSRegion: "us-east-1", EventID: randomHex(16), EventName: event, EventSource: "aws:dynamodb", EventVersion: "1.1",
+		EventSourceArn: "arn:aws:dynamodb:us-east-1:" + AccountID + ":table/atrium-state/stream/2026-01-01T00:00:00.000",
+		Change: events.DynamoDBStreamRecord{
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: time.Now().Truncate(time.Second)},
+			Keys:                        map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute(pk), "sk": events.NewStringAttribute(sk)},
+			SequenceNumber:              fmt.Sprintf("%021d", seq), SizeBytes: int64(len(pk) + len(sk)), StreamViewType: "KEYS_ONLY",
+		},
+	}
+}
+
+// InvokeStream invokes the function with a batch of stream records and decodes its partial
+// batch response. It fails tb if the invocation fails or the function returns an error.
+func (e *Emulator) InvokeStream(tb testing.TB, records ...events.DynamoDBEventRecord) (events.DynamoDBEventResponse, Invocation) {
+	tb.Helper()
+	payload, err := json.Marshal(events.DynamoDBEvent{Records: records})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inv := e.Invoke(tb, payload, "")
+	if inv.Status != http.StatusOK {
+		tb.Fatalf("stream batch: the emulator answered %d: %s\n%s", inv.Status, inv.Payload, e.Tail(40))
+	}
+	var res struct {
+		events.DynamoDBEventResponse
+		Message string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal(inv.Payload, &res); err != nil || res.Message != "" || res.BatchItemFailures == nil {
+		tb.Fatalf("stream batch: not a partial batch response: %s (%v)\n%s", inv.Payload, err, e.Tail(40))
+	}
+	return res.DynamoDBEventResponse, inv
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/atrium-cdn/atrium/functions/auth/authapi"
@@ -23,6 +24,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 // flow is what the steps of TestHTTPFunctionsUnderRIE hand on to each other.
@@ -56,6 +58,9 @@ type step struct {
 	status   int
 	problem  string // the problem code expected; "" for a success response
 	check    func(t *testing.T, f *flow, res lambdatest.HTTPResult)
+	// stream, when set, is a batch of stream records the function is invoked with first (as the
+	// event source mapping invokes it); every record must be handled (no batchItemFailures).
+	stream func(f *flow) []events.DynamoDBEventRecord
 }
 
 const sessionCookiePrefix = identity.CookieName + "="
@@ -432,8 +437,24 @@ var steps = []step{
 		request: func(f *flow) lambdatest.HTTPRequest { return bearer(getAccount(), f.loginToken) },
 	},
 	{
-		// Without a session: the status call carries the job out and answers with the receipt.
-		name: "deletion status runs the job", function: "deletion", status: http.StatusOK,
+		// Without a session, and read-only: nothing runs the job here (no stream in this test).
+		name: "deletion status only reads", function: "deletion", status: http.StatusOK,
+		request: func(f *flow) lambdatest.HTTPRequest { return getDeletion(f.deletionID) },
+		check:   checkDeletionWaiting,
+	},
+	{
+		// The state table's stream delivers the job's INSERT (with records the mapping's filter
+		// would have dropped, which the function ignores too): the same bootstrap carries the job
+		// out, then its status route shows the receipt.
+		name: "the stream starts the job", function: "deletion", status: http.StatusOK,
+		stream: func(f *flow) []events.DynamoDBEventRecord {
+			job := statetable.DeletionKey(f.deletionID)
+			return []events.DynamoDBEventRecord{
+				lambdatest.StreamRecord(1, "MODIFY", statetable.AccountKey(f.accountID).PK, statetable.AccountKey(f.accountID).SK),
+				lambdatest.StreamRecord(2, "INSERT", job.PK, job.SK),
+				lambdatest.StreamRecord(3, "INSERT", job.PK, job.SK), // delivered twice: a no-op
+			}
+		},
 		request: func(f *flow) lambdatest.HTTPRequest { return getDeletion(f.deletionID) },
 		check:   checkDeletionDone,
 	},
@@ -499,6 +520,18 @@ func checkDeletionAccepted(t *testing.T, f *flow, res lambdatest.HTTPResult) {
 	mails := testenv.WaitForMails(t, f.email, 2) // the verification, then this
 	if !slices.ContainsFunc(mails, func(m testenv.Mail) bool { return strings.Contains(m.Text, d.ID) }) {
 		t.Errorf("no email to %s names deletion %s", f.email, d.ID)
+	}
+}
+
+// checkDeletionWaiting checks that the status route shows the flow's deletion accepted and
+// untouched: it only reads.
+func checkDeletionWaiting(t *testing.T, f *flow, res lambdatest.HTTPResult) {
+	t.Helper()
+	var body deletionapi.Response
+	decode(t, res, &body)
+	d := body.Deletion
+	if d == nil || d.ID != f.deletionID || d.Status != deletion.StatusAccepted || d.CompletedAt != nil || len(d.Steps) != 0 {
+		t.Fatalf("deletion = %s, want %s accepted, no step run", res.Body, f.deletionID)
 	}
 }
 
@@ -682,6 +715,12 @@ func TestHTTPFunctionsUnderRIE(t *testing.T) {
 	var done []invocation
 	for _, s := range steps {
 		ok := t.Run(s.name, func(t *testing.T) {
+			if s.stream != nil {
+				res, _ := emulators[s.function].InvokeStream(t, s.stream(f)...)
+				if len(res.BatchItemFailures) != 0 {
+					t.Fatalf("stream batch: records %v failed\n%s", res.BatchItemFailures, emulators[s.function].Tail(40))
+				}
+			}
 			req := s.request(f)
 			res := emulators[s.function].InvokeHTTP(t, req)
 			done = append(done, invocation{s.function, res.Report.RequestID, res.StatusCode})

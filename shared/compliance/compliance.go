@@ -129,7 +129,7 @@ func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store
 }
 
 // ErrNotFound reports a record that does not exist.
-var ErrNotFound = errors.New("compliance record not found")
+var ErrNotFound = statetable.NotFound("compliance record not found")
 
 // ErrBadCursor reports a cursor this store did not make.
 var ErrBadCursor = errors.New("invalid cursor")

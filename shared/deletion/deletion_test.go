@@ -100,7 +100,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 				t.Fatalf("write %d failed silently and the job is %s", n, j.Status)
 			}
 		}
-		// Housekeeping (or the status route) resumes it.
+		// Housekeeping (or the stream's redelivery) resumes it.
 		done, err := f.runner.Run(ctx, job.ID)
 		if errors.Is(err, deletion.ErrBusy) {
 			t.Fatalf("write %d: the failed run kept its lease", n)

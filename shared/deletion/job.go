@@ -2,9 +2,11 @@
 // held in the state table: accepted in one transaction that stops the
 // account from logging in or using any session, then carried out step by
 // step, each step idempotent and recorded, so that a crash or a failed call
-// at any point resumes where it stopped (the status route and the scheduled
-// housekeeping both resume stalled jobs). The finished job is a receipt that
-// holds no personal data, kept for ReceiptRetention.
+// at any point resumes where it stopped. The state table's stream starts
+// each job the moment it is accepted (HandleStream, in the deletion
+// function); a failed run is delivered again, and the scheduled housekeeping
+// resumes any job left unfinished. The finished job is a receipt that holds
+// no personal data, kept for ReceiptRetention.
 package deletion
 
 import (
@@ -75,7 +77,7 @@ func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store
 }
 
 // ErrNotFound reports an unknown deletion id (or a receipt past its retention).
-var ErrNotFound = errors.New("deletion not found")
+var ErrNotFound = statetable.NotFound("deletion not found")
 
 // Get reads a job.
 func (s *Store) Get(ctx context.Context, id string) (*Job, error) {

@@ -60,8 +60,7 @@ func TokenFrom(r *http.Request) (token string, fromCookie bool) {
 // ErrSessionEnded is the answer to a request without a live session, and to
 // one whose account's deletion was accepted while it ran (its session ended
 // with it): 401 unauthenticated.
-var ErrSessionEnded = &web.Error{Status: http.StatusUnauthorized, Code: "unauthenticated",
-	Message: "Log in first: this route needs a valid session."}
+var ErrSessionEnded = web.CodeUnauthenticated.New()
 
 // Require runs next only for a request with a live session, which next finds
 // with SessionFrom. A cookie-authenticated unsafe request must also come from
@@ -73,8 +72,7 @@ func (a *Authenticator) Require(next web.HandlerFunc) web.HandlerFunc {
 			return ErrSessionEnded
 		}
 		if fromCookie && !safeMethod(r.Method) && !a.origins[r.Header.Get("Origin")] {
-			return web.Errorf(http.StatusForbidden, "origin_not_allowed",
-				"Cookie-authenticated requests must come from the dashboard's origin.")
+			return web.CodeOriginNotAllowed.New()
 		}
 		sess, err := a.store.Authenticate(r.Context(), token, a.policy)
 		if errors.Is(err, ErrNotFound) {

@@ -5,7 +5,6 @@
 package identity
 
 import (
-	"errors"
 	"time"
 
 	"github.com/atrium-cdn/atrium/shared/statetable"
@@ -15,7 +14,7 @@ import (
 type DynamoDB = statetable.DynamoDB
 
 // ErrNotFound reports a missing (or expired) item.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = statetable.NotFound("not found")
 
 // Store reads and writes identity items in the state table.
 type Store struct {

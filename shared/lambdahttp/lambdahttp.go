@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,12 +23,28 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // Main builds a function's handler from the process environment, once per
 // cold start, and serves it.
 func Main(build func(context.Context, coldstart.Env) (http.Handler, error)) {
 	lambda.Start(Handler(coldstart.Build(build)))
+}
+
+// badEvent answers an event that is not a well-formed request: no detail,
+// no request id.
+var (
+	badEvent     = web.CodeBadEvent.New()
+	badEventBody = mustJSON(badEvent.Problem(""))
+)
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("lambdahttp: encode %T: %v", v, err))
+	}
+	return string(b)
 }
 
 // Handler adapts h to API Gateway HTTP API events.
@@ -37,9 +54,9 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 		if err != nil {
 			// A malformed event is API Gateway's fault, not the client's, and
 			// holds nothing we may log: answer 400 without detail.
-			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest,
+			return events.APIGatewayV2HTTPResponse{StatusCode: badEvent.Status,
 				Headers: map[string]string{"Content-Type": "application/problem+json"},
-				Body:    `{"type":"https://atrium.dev/problems/bad_event","title":"Bad Request","status":400,"code":"bad_event"}`}, nil
+				Body:    badEventBody}, nil
 		}
 		w := newResponse()
 		h.ServeHTTP(w, r)

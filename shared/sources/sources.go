@@ -74,7 +74,7 @@ func KeyHint(accessKeyID string) string {
 
 // Errors.
 var (
-	ErrNotFound     = errors.New("source not found")
+	ErrNotFound     = statetable.NotFound("source not found")
 	ErrLimitReached = errors.New("source limit of the plan reached")
 	ErrBusy         = errors.New("another change of the source's credentials is under way")
 )

@@ -290,6 +290,22 @@ func (t Table) Get(ctx context.Context, k Key, dst any) (bool, error) {
 	return Get(ctx, t.DB, t.Name, k, t.now(), dst)
 }
 
+// ErrNotFound is the one not-found family of the stores: each store's own
+// not-found error (made with NotFound) is it, so errors.Is(err,
+// statetable.ErrNotFound) holds for an absent, expired or hidden item of
+// any kind, while errors.Is(err, sources.ErrNotFound) still tells a source
+// apart from an account.
+var ErrNotFound = errors.New("not found")
+
+// NotFound returns a store's not-found sentinel: an error saying message,
+// which is ErrNotFound and no other store's sentinel.
+func NotFound(message string) error { return &notFoundError{message} }
+
+type notFoundError struct{ message string }
+
+func (e *notFoundError) Error() string { return e.message }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
 // Item reads the item at k into a new T; an absent or expired item is
 // notFound. what names the item in errors.
 func Item[T any](ctx context.Context, t Table, k Key, what string, notFound error) (*T, error) {

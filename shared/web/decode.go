@@ -19,12 +19,10 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
-				"Send the request body as application/json.")
+			return CodeUnsupportedMediaType.New()
 		}
 	} else {
-		return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
-			"Send the request body as application/json.")
+		return CodeUnsupportedMediaType.New()
 	}
 	body, err := ReadBody(r)
 	if err != nil {
@@ -40,11 +38,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, Errorf(http.StatusRequestEntityTooLarge, "body_too_large",
-				"The request body is larger than %d bytes.", tooBig.Limit)
+			return nil, CodeBodyTooLarge.Errorf("The request body is larger than %d bytes.", tooBig.Limit)
 		}
-		return nil, &Error{Status: http.StatusBadRequest, Code: "unreadable_body",
-			Message: "The request body could not be read.", Cause: err}
+		return nil, CodeUnreadableBody.New().WithCause(err)
 	}
 	return body, nil
 }
@@ -56,25 +52,24 @@ func ReadBody(r *http.Request) ([]byte, error) {
 func DecodeJSONBytes(body []byte, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		return Errorf(http.StatusBadRequest, "malformed_json", "The request body is empty; send a JSON object.")
+		return CodeMalformedJSON.Errorf("The request body is empty; send a JSON object.")
 	}
 	if bytes.Equal(trimmed, []byte("null")) {
 		// encoding/json accepts null for any destination and leaves it as it was.
-		return Errorf(http.StatusBadRequest, "malformed_json", "The request body must be a JSON object.")
+		return CodeMalformedJSON.Errorf("The request body must be a JSON object.")
 	}
 	if e := checkText(body); e != nil {
 		return e
 	}
 	strict := strictScan(body, dst)
 	if strict.duplicate >= 0 {
-		return Errorf(http.StatusBadRequest, "malformed_json",
-			"The request body repeats a name within one object (at byte %d); send each field once.", strict.duplicate)
+		return CodeMalformedJSON.Errorf("The request body repeats a name within one object (at byte %d); send each field once.", strict.duplicate)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		e := decodeError(err)
-		if e.Code == "validation_failed" && strict.field != nil {
+		if e.Code == CodeValidationFailed && strict.field != nil {
 			// The strict pass's name error comes first: encoding/json may
 			// have matched that name to a field, case-insensitively.
 			return Invalid(*strict.field)
@@ -82,7 +77,7 @@ func DecodeJSONBytes(body []byte, dst any) error {
 		return e
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Errorf(http.StatusBadRequest, "malformed_json", "The request body must hold exactly one JSON object.")
+		return CodeMalformedJSON.Errorf("The request body must hold exactly one JSON object.")
 	}
 	if strict.field != nil {
 		return Invalid(*strict.field)
@@ -95,12 +90,12 @@ func decodeError(err error) *Error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		return Errorf(http.StatusBadRequest, "malformed_json", "The request body is not valid JSON (at byte %d).", syntax.Offset)
+		return CodeMalformedJSON.Errorf("The request body is not valid JSON (at byte %d).", syntax.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Errorf(http.StatusBadRequest, "malformed_json", "The request body ends too early.")
+		return CodeMalformedJSON.Errorf("The request body ends too early.")
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return Errorf(http.StatusBadRequest, "malformed_json", "The request body must be a JSON object.")
+			return CodeMalformedJSON.Errorf("The request body must be a JSON object.")
 		}
 		return Invalid(FieldError{Field: typ.Field, Code: "wrong_type",
 			Detail: "must be " + jsonKind(typ.Type.Kind().String())})
@@ -110,7 +105,7 @@ func decodeError(err error) *Error {
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
 		return Invalid(FieldError{Field: fieldName(msg[len(unknown):]), Code: "unknown_field", Detail: "is not a field of this request"})
 	}
-	return &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "The request body is not valid JSON.", Cause: err}
+	return CodeMalformedJSON.Errorf("The request body is not valid JSON.").WithCause(err)
 }
 
 // maxFieldName bounds a field name echoed back to the client, in bytes.

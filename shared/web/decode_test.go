@@ -307,7 +307,7 @@ func TestDecodeJSONBytesStrict(t *testing.T) {
 				return
 			}
 			var e *web.Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != tt.wantCode {
+			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || string(e.Code) != tt.wantCode {
 				t.Fatalf("error %v, want 400 %s", err, tt.wantCode)
 			}
 			var got []fe

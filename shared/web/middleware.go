@@ -78,8 +78,7 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 				// The panic value may hold request data: log its type and the stack only.
 				logger.ErrorContext(ctx, "panic serving request", "panic_type", typeName(v), "stack", string(debug.Stack()))
 				if !rec.wrote {
-					WriteError(rec, r, logger, &Error{Status: http.StatusInternalServerError, Code: "internal_error",
-						Message: "Something went wrong on our side. Try again later."})
+					WriteError(rec, r, logger, CodeInternalError.New())
 				}
 			}
 			c := Completed{

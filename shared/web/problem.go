@@ -20,9 +20,11 @@ const ProblemBase = "https://atrium.dev/problems/"
 
 // Error is an error meant for the client: an HTTP status, a stable snake_case
 // code and a message that is safe to show. Cause is logged, never sent.
+// Build one from the registry (Code.New, Code.Errorf, Invalid, RateLimited),
+// so that a code is always answered with its status.
 type Error struct {
 	Status     int
-	Code       string
+	Code       Code
 	Message    string
 	Fields     []FieldError
 	RetryAfter time.Duration // sets Retry-After when > 0
@@ -45,15 +47,45 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Errorf builds a client error.
-func Errorf(status int, code, format string, args ...any) *Error {
+// Errorf builds a client error with a status of the caller's choosing. It
+// is the low-level constructor the registry's own are built like; code
+// outside this package uses Code.New or Code.Errorf instead, whose status
+// comes from the registry (TestNoProblemCodeOutsideRegistry holds the line).
+func Errorf(status int, code Code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Invalid is a 400 validation_failed error naming the invalid fields.
 func Invalid(fields ...FieldError) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "validation_failed",
-		Message: "The request has invalid fields.", Fields: fields}
+	e := CodeValidationFailed.New()
+	e.Fields = fields
+	return e
+}
+
+// WithCause returns a copy of e carrying cause, which is logged but never
+// sent.
+func (e *Error) WithCause(cause error) *Error {
+	c := *e
+	c.Cause = cause
+	return &c
+}
+
+// WithRetryAfter returns a copy of e that tells the client, in Retry-After,
+// when to try again.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+// CodeOf returns the code of the *Error in err's chain, or "" when there is
+// none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }
 
 // Problem is an RFC 9457 problem details document.
@@ -75,8 +107,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if !errors.As(err, &e) || e.Status < 400 || e.Status > 599 {
 		// Not a client error, or one built without an error status (a zero
 		// Status would make WriteHeader panic): a 500 that shows nothing.
-		e = &Error{Status: http.StatusInternalServerError, Code: "internal_error",
-			Message: "Something went wrong on our side. Try again later.", Cause: err}
+		e = CodeInternalError.New().WithCause(err)
 	}
 	ctx := r.Context()
 	if e.Status >= 500 {
@@ -89,20 +120,25 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	if rec, ok := w.(*recorder); ok {
-		rec.code = e.Code
-	}
-	p := Problem{
-		Type:      ProblemBase + e.Code,
-		Title:     http.StatusText(e.Status),
-		Status:    e.Status,
-		Detail:    e.Message,
-		Code:      e.Code,
-		RequestID: logging.RequestID(ctx),
-		Errors:    e.Fields,
+		rec.code = string(e.Code)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_ = json.NewEncoder(w).Encode(e.Problem(logging.RequestID(ctx)))
+}
+
+// Problem is the document e is answered with. Its title is the status's
+// text, as it has always been; a code's registered title documents it.
+func (e *Error) Problem(requestID string) Problem {
+	return Problem{
+		Type:      ProblemBase + string(e.Code),
+		Title:     http.StatusText(e.Status),
+		Status:    e.Status,
+		Detail:    e.Message,
+		Code:      string(e.Code),
+		RequestID: requestID,
+		Errors:    e.Fields,
+	}
 }
 
 // WriteJSON answers with v as JSON.

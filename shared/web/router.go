@@ -56,11 +56,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 	}
 	if probe.status == http.StatusMethodNotAllowed {
-		WriteError(w, r, rt.logger, Errorf(http.StatusMethodNotAllowed, "method_not_allowed",
-			"This route does not accept %s.", r.Method))
+		WriteError(w, r, rt.logger, CodeMethodNotAllowed.Errorf("This route does not accept %s.", r.Method))
 		return
 	}
-	WriteError(w, r, rt.logger, Errorf(http.StatusNotFound, "not_found", "There is no such route."))
+	WriteError(w, r, rt.logger, CodeNotFound.New())
 }
 
 type statusProbe struct {

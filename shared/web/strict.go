@@ -5,7 +5,6 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -41,12 +40,10 @@ func checkText(body []byte) *Error {
 			}
 			off += n
 		}
-		return Errorf(http.StatusBadRequest, "malformed_json",
-			"The request body is not valid UTF-8 (at byte %d).", off)
+		return CodeMalformedJSON.Errorf("The request body is not valid UTF-8 (at byte %d).", off)
 	}
 	if off := loneSurrogate(body); off >= 0 {
-		return Errorf(http.StatusBadRequest, "malformed_json",
-			"The request body escapes an unpaired UTF-16 surrogate (at byte %d), which is not valid Unicode.", off)
+		return CodeMalformedJSON.Errorf("The request body escapes an unpaired UTF-16 surrogate (at byte %d), which is not valid Unicode.", off)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func fuzzDecode[T comparable](f *testing.F, seeds ...string) {
 			default:
 				t.Fatalf("code %q", we.Code)
 			}
-			if _, err := json.Marshal(web.Problem{Code: we.Code, Detail: we.Message, Errors: we.Fields}); err != nil {
+			if _, err := json.Marshal(web.Problem{Code: string(we.Code), Detail: we.Message, Errors: we.Fields}); err != nil {
 				t.Fatalf("the problem cannot be written: %v", err)
 			}
 			return

@@ -112,15 +112,21 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	return b.Serve(svc.Handler(b.Auth)), nil
 }
 
-// Handler routes the auth function's requests.
+// Handler routes the auth function's requests. A route limited per client
+// address names its limit here (limited); its handler counts the request
+// once the body is valid, so a malformed body is refused without counting.
 func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt := web.NewRouter(s.logger)
-	rt.Handle("POST /v1/signup", s.handleSignup)
-	rt.Handle("POST /v1/signup/verify", s.handleVerify)
+	rt.Handle("POST /v1/signup", s.limited("signup", s.limits.Signup, s.handleSignup))
+	rt.Handle("POST /v1/signup/verify", s.limited("verify", s.limits.Verify, s.handleVerify))
+	// Limited too, per client (s.limits.Login), but inside Login: the
+	// client's slot is taken alongside the read of the address's, and a
+	// client over its limit causes no hash (see Login).
 	rt.Handle("POST /v1/login", s.handleLogin)
 	rt.Handle("POST /v1/logout", auth.Require(s.handleLogout))
-	rt.Handle("POST /v1/password/forgot", s.handleForgot)
-	rt.Handle("POST /v1/password/reset", s.handleReset)
+	// Forgot and reset share one counter ("password").
+	rt.Handle("POST /v1/password/forgot", s.limited("password", s.limits.Password, s.handleForgot))
+	rt.Handle("POST /v1/password/reset", s.limited("password", s.limits.Password, s.handleReset))
 	rt.Handle("POST /v1/password/change", auth.Require(s.handleChange))
 	rt.Handle("GET /v1/sessions", auth.Require(s.handleListSessions))
 	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
@@ -216,20 +222,23 @@ type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string { return fmt.Sprintf("rate limited for %s", e.RetryAfter) }
 
+// clientRequests is what a client over its limit sent too many of.
+const clientRequests = "requests from your network"
+
 // client is the pseudonym of the address a request came from.
 func (s *Service) client(r *http.Request) string { return s.keyer.Of("ip", pseudonym.ClientIP(r)) }
 
-// limit counts the request against its client's limit for the action.
-func (s *Service) limit(r *http.Request, action string, l throttle.Limit) error {
-	retry, err := s.throttle.Allow(r.Context(), action, s.client(r), l)
-	if err != nil {
+// limited declares a route's per-client limit, counted under action: the
+// handler passes the gate once the request's body is valid.
+func (s *Service) limited(action string, l throttle.Limit, h web.GatedFunc) web.HandlerFunc {
+	count := s.throttle.Gate(action, l, s.client, clientRequests)
+	return web.Limited(func(r *http.Request) error {
+		err := count(r)
+		if web.CodeOf(err) == web.CodeRateLimited {
+			s.event(r.Context(), action, "refused", "rate_limited", "")
+		}
 		return err
-	}
-	if retry > 0 {
-		s.event(r.Context(), action, "refused", "rate_limited", "")
-		return &RateLimitedError{RetryAfter: retry}
-	}
-	return nil
+	}, h)
 }
 
 // problem turns the service's errors into what the client sees; field names
@@ -242,34 +251,28 @@ func (s *Service) problem(err error, field string) error {
 	)
 	switch {
 	case errors.As(err, &limited):
-		return &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: limited.RetryAfter,
-			Message: "Too many requests from your network. Wait and try again."}
+		return web.RateLimited(limited.RetryAfter, clientRequests)
 	case errors.As(err, &delayed):
-		return &web.Error{Status: http.StatusTooManyRequests, Code: "login_delayed", RetryAfter: delayed.RetryAfter,
-			Message: "Too many failed attempts for this address. Wait before trying again, or reset your password."}
+		return web.CodeLoginDelayed.New().WithRetryAfter(delayed.RetryAfter)
 	case errors.Is(err, ErrLocked):
-		return web.Errorf(http.StatusTooManyRequests, "login_locked",
-			"Too many failed attempts for this address: password logins are locked. Reset your password by email to unlock.")
+		return web.CodeLoginLocked.New()
 	case errors.Is(err, ErrInvalidCredentials):
-		return web.Errorf(http.StatusUnauthorized, "invalid_credentials",
-			"The email address or password is wrong. If you signed up recently, confirm your address first with the link we emailed you.")
+		return web.CodeInvalidCredentials.New()
 	case errors.Is(err, ErrInvalidToken):
-		return web.Errorf(http.StatusBadRequest, "invalid_token",
-			"This link is unknown, expired or already used. Ask for a new one.")
+		return web.CodeInvalidToken.New()
 	case errors.As(err, &policy):
 		return web.Invalid(web.FieldError{Field: field, Code: policy.Code, Detail: policy.Message})
 	case errors.Is(err, ErrBreachCheckUnavailable):
-		return &web.Error{Status: http.StatusServiceUnavailable, Code: "breach_check_unavailable", Cause: err,
-			Message: "We cannot check new passwords against known breaches right now. Try again shortly."}
+		return web.CodeBreachCheckUnavailable.New().WithCause(err)
 	case errors.Is(err, ErrWrongPassword):
-		return web.Errorf(http.StatusForbidden, "wrong_password", "The current password is wrong.")
+		return web.CodeWrongPassword.New()
 	case errors.Is(err, ErrPasswordChanged):
-		return web.Errorf(http.StatusConflict, "password_changed", "The password was changed meanwhile. Log in again.")
+		return web.CodePasswordChanged.New()
 	}
 	return err
 }
 
-func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	email, err := decodeEmail(r)
 	if err != nil {
 		return err
@@ -278,8 +281,8 @@ func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	// controls: a new address costs more writes than a known one, so every
 	// address is answered at the same moment after that.
 	start := time.Now()
-	if err := s.limit(r, "signup", s.limits.Signup); err != nil {
-		return s.problem(err, "")
+	if err := limit(r); err != nil {
+		return err
 	}
 	if err := s.Signup(s.mailBy(r.Context(), start), email); err != nil {
 		return err
@@ -289,7 +292,7 @@ func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	var req VerifyRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
@@ -300,8 +303,8 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if f := s.passwordShape("password", req.Password); f != nil {
 		return web.Invalid(f...)
 	}
-	if err := s.limit(r, "verify", s.limits.Verify); err != nil {
-		return s.problem(err, "")
+	if err := limit(r); err != nil {
+		return err
 	}
 	acct, sess, token, err := s.Verify(r.Context(), req.Token, req.Password)
 	if err != nil {
@@ -344,14 +347,14 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	email, err := decodeEmail(r)
 	if err != nil {
 		return err
 	}
 	start := time.Now() // after the body, whose pace the client controls
-	if err := s.limit(r, "password", s.limits.Password); err != nil {
-		return s.problem(err, "")
+	if err := limit(r); err != nil {
+		return err
 	}
 	if err := s.Forgot(s.mailBy(r.Context(), start), email); err != nil {
 		return err
@@ -369,7 +372,7 @@ type ResetRequest struct {
 	NewPassword string `json:"new_password"`
 }
 
-func (s *Service) handleReset(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) handleReset(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	var req ResetRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
@@ -380,8 +383,8 @@ func (s *Service) handleReset(w http.ResponseWriter, r *http.Request) error {
 	if f := s.passwordShape("new_password", req.NewPassword); f != nil {
 		return web.Invalid(f...)
 	}
-	if err := s.limit(r, "password", s.limits.Password); err != nil {
-		return s.problem(err, "")
+	if err := limit(r); err != nil {
+		return err
 	}
 	if err := s.Reset(r.Context(), req.Token, req.NewPassword); err != nil {
 		return s.problem(err, "new_password")

@@ -138,13 +138,20 @@ const DefaultAnswerFloor = time.Second
 type mailDeadline struct{}
 
 // mailMargin is how long before the answer floor a stranger-caused email
-// must have been sent, leaving time to answer at the floor.
-const mailMargin = 100 * time.Millisecond
+// should have been sent, leaving time to answer at the floor; mailLeast is
+// the least time a send is given all the same, so that a request slowed by
+// load (its work already past the floor) still sends its email.
+const (
+	mailMargin = 100 * time.Millisecond
+	mailLeast  = time.Second
+)
 
 // mailBy bounds the emails of a request answered at the floor after start:
-// a send still running shortly before the floor is abandoned (and logged),
-// so a slow or stalled mail server cannot make an answer for a real account
-// later than one for an unknown address.
+// a send still running shortly before the floor, or mailLeast after it
+// began if that is later, is abandoned (and logged). So a slow or stalled
+// mail server delays an answer for a real account by at most mailLeast
+// beyond one for an unknown address, instead of by the SMTP timeout, and a
+// busy function does not drop its emails.
 func (s *Service) mailBy(ctx context.Context, start time.Time) context.Context {
 	if s.answerFloor <= 0 {
 		return ctx
@@ -278,7 +285,7 @@ func (s *Service) sendCapped(ctx context.Context, email, kind string, m mail.Mes
 	}
 	if by, ok := ctx.Value(mailDeadline{}).(time.Time); ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, by)
+		ctx, cancel = context.WithDeadline(ctx, latest(by, time.Now().Add(mailLeast)))
 		defer cancel()
 	}
 	if err := s.send(ctx, m); err != nil {
@@ -553,4 +560,11 @@ func (s *Service) upgradeHash(ctx context.Context, cred *identity.Credential, pa
 // Logout ends the session at once.
 func (s *Service) Logout(ctx context.Context, sess *identity.Session) error {
 	return s.store.RevokeSession(ctx, sess.AccountID, sess.ID)
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -21,7 +21,7 @@ func (s *Service) handleListSessions(w http.ResponseWriter, r *http.Request) err
 func (s *Service) handleRevokeSession(w http.ResponseWriter, r *http.Request) error {
 	me := identity.SessionFrom(r.Context())
 	id := r.PathValue("id")
-	notFound := web.Errorf(http.StatusNotFound, "session_not_found", "You have no session with that id.")
+	notFound := web.CodeSessionNotFound.New()
 	if !ids.Valid("sess", id) {
 		return notFound
 	}

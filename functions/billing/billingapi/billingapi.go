@@ -79,13 +79,12 @@ type URLResponse struct {
 
 func unavailable(err error) error {
 	if errors.Is(err, billing.ErrStripe) {
-		return &web.Error{Status: http.StatusBadGateway, Code: "billing_unavailable",
-			Message: "Billing is unavailable right now; try again shortly.", Cause: err}
+		return web.CodeBillingUnavailable.New().WithCause(err)
 	}
 	return err
 }
 
-var errGone = web.Errorf(http.StatusUnauthorized, "unauthenticated", "Log in first: this route needs a valid session.")
+var errGone = web.CodeUnauthenticated.New()
 
 // account is the signed-in account with its billing state, as read with
 // the session (which only an active account's authenticates).
@@ -112,7 +111,7 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) error {
 	}
 	acct := &rec.Account
 	if acct.PlanAt(s.Store.Now()) == identity.PlanPremium {
-		return web.Errorf(http.StatusConflict, "already_subscribed",
+		return web.CodeAlreadySubscribed.Errorf(
 			"This account already has premium (subscription %s). Manage it through POST /v1/billing/portal.", rec.Status)
 	}
 	customerID, err := s.customer(ctx, acct)
@@ -174,8 +173,7 @@ func (s *Service) portal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if acct.StripeCustomerID == "" {
-		return web.Errorf(http.StatusConflict, "no_billing_account",
-			"This account has never subscribed; start with POST /v1/billing/checkout.")
+		return web.CodeNoBillingAccount.New()
 	}
 	url, err := s.Stripe.PortalURL(ctx, acct.StripeCustomerID, s.AppURL+"/billing")
 	if err != nil {

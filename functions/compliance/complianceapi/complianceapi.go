@@ -114,18 +114,32 @@ func emailSetting(r *config.Reader, name string) string {
 }
 
 // Routes returns the function's router: the compliance routes behind auth,
-// the DMCA intake public.
+// the DMCA intake public. A limited route names its limit here; its handler
+// counts the request once it is valid.
 func (s *Service) Routes(auth *identity.Authenticator) *web.Router {
 	rt := web.NewRouter(s.Logger)
 	rt.Handle("POST /v1/compliance/nda", auth.Require(s.acceptNDA))
-	rt.Handle("POST /v1/compliance/requests", auth.Require(s.createRequest))
+	// Per account; counted once the request is valid and its plan and NDA
+	// allow it, so a refusal for either does not use up the allowance.
+	rt.Handle("POST /v1/compliance/requests", auth.Require(web.Limited(
+		s.Throttle.Gate(compliance.RateAction, s.RequestLimit, s.accountSubject, "compliance requests from this account"),
+		s.createRequest)))
 	rt.Handle("GET /v1/compliance/requests", auth.Require(s.listRequests))
-	rt.Handle("POST /v1/dmca", s.receiveNotice)
+	// Per client address; counted once the notice is well formed, so a
+	// complainant correcting a form is not held back.
+	rt.Handle("POST /v1/dmca", web.Limited(
+		s.Throttle.Gate("dmca", s.DMCALimit, s.clientSubject, "notices from your network"),
+		s.receiveNotice))
 	return rt
 }
 
-// rateLimited is the answer to a client over a limit.
-func rateLimited(retry time.Duration, what string) error {
-	return &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: retry,
-		Message: "Too many " + what + ". Wait and try again."}
+// accountSubject is the pseudonym a signed-in request's account is counted
+// under.
+func (s *Service) accountSubject(r *http.Request) string {
+	return s.Keyer.Of(compliance.RateDomain, identity.SessionFrom(r.Context()).AccountID)
+}
+
+// clientSubject is the pseudonym of the address a request came from.
+func (s *Service) clientSubject(r *http.Request) string {
+	return s.Keyer.Of("ip", pseudonym.ClientIP(r))
 }

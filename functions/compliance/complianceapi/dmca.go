@@ -13,7 +13,6 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/ids"
-	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
@@ -184,7 +183,7 @@ func (s *Service) noticeEvent(ctx context.Context, id, outcome string) {
 	s.Logger.InfoContext(ctx, "dmca_notice", args...)
 }
 
-func (s *Service) receiveNotice(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) receiveNotice(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	ctx := r.Context()
 	body, err := readJSON(r)
 	if err != nil {
@@ -198,13 +197,11 @@ func (s *Service) receiveNotice(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Counted once well formed: the limit bounds what is stored and
 	// emailed, and a complainant correcting a form is not held back.
-	retry, err := s.Throttle.Allow(ctx, "dmca", s.Keyer.Of("ip", pseudonym.ClientIP(r)), s.DMCALimit)
-	if err != nil {
+	if err := limit(r); err != nil {
+		if web.CodeOf(err) == web.CodeRateLimited {
+			s.noticeEvent(ctx, "", "rate_limited")
+		}
 		return err
-	}
-	if retry > 0 {
-		s.noticeEvent(ctx, "", "rate_limited")
-		return rateLimited(retry, "notices from your network")
 	}
 	n.ID, n.ReceivedAt = ids.New("dmca"), s.Notices.Now().Truncate(time.Second)
 	if err := s.Notices.Add(ctx, &n); err != nil {

@@ -31,7 +31,7 @@ func problemOf(t *testing.T, err error) (string, []string) {
 		fs = append(fs, f.Field+":"+f.Code)
 	}
 	slices.Sort(fs)
-	return e.Code, fs
+	return string(e.Code), fs
 }
 
 func TestParseRequest(t *testing.T) {

@@ -239,7 +239,7 @@ func premiumMessage(typ string) string {
 		"Any plan may announce a pen test of its own systems (type pentest_notice).", typ)
 }
 
-func (s *Service) createRequest(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) createRequest(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	body, err := readJSON(r)
 	if err != nil {
 		return err
@@ -257,14 +257,14 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request) error {
 	need := compliance.Types[req.Type]
 	if need.Premium && plan != identity.PlanPremium {
 		s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "type", req.Type, "outcome", "premium_required")
-		return web.Errorf(http.StatusForbidden, "premium_required", "%s", premiumMessage(req.Type))
+		return web.CodePremiumRequired.Errorf("%s", premiumMessage(req.Type))
 	}
 	var nda *compliance.NDAAcceptance
 	if need.NDA {
 		nda, err = s.Records.NDA(ctx, acct.ID, s.NDAVersion)
 		if errors.Is(err, compliance.ErrNotFound) {
 			s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "type", req.Type, "outcome", "nda_required")
-			return web.Errorf(http.StatusForbidden, "nda_required",
+			return web.CodeNDARequired.Errorf(
 				"The SOC 2 report is shared under NDA: accept the current NDA (version %s) with POST /v1/compliance/nda, then ask again.",
 				s.NDAVersion)
 		}
@@ -273,13 +273,11 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request) error {
 		}
 		req.NDAVersion = nda.Version
 	}
-	retry, err := s.Throttle.Allow(ctx, compliance.RateAction, s.Keyer.Of(compliance.RateDomain, acct.ID), s.RequestLimit)
-	if err != nil {
+	if err := limit(r); err != nil {
+		if web.CodeOf(err) == web.CodeRateLimited {
+			s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "type", req.Type, "outcome", "rate_limited")
+		}
 		return err
-	}
-	if retry > 0 {
-		s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "type", req.Type, "outcome", "rate_limited")
-		return rateLimited(retry, "compliance requests from this account")
 	}
 	req.ID, req.AccountID, req.Status = ids.New("creq"), acct.ID, compliance.StatusReceived
 	req.CreatedAt = s.Records.Now().Truncate(time.Millisecond)

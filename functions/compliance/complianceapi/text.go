@@ -57,7 +57,7 @@ func (f *fields) err() error {
 func decode(body []byte, dst any, f *fields) error {
 	err := web.DecodeJSONBytes(body, dst)
 	var e *web.Error
-	if err != nil && errors.As(err, &e) && e.Code == "validation_failed" {
+	if err != nil && errors.As(err, &e) && e.Code == web.CodeValidationFailed {
 		for _, fe := range e.Fields {
 			if fe.Field == "" { // a member named "" in the body
 				fe.Field = "(empty name)"

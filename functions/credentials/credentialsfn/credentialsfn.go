@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/sources"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -41,7 +42,7 @@ type Response struct {
 // ErrNotFound is the one answer for a malformed request, an unknown source,
 // another account's source and a source of an account whose deletion has
 // been accepted (or that is otherwise not active) alike.
-var ErrNotFound = errors.New("source not found")
+var ErrNotFound = statetable.NotFound("source not found")
 
 // Handler answers invocations.
 type Handler struct {

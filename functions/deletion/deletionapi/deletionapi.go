@@ -1,40 +1,51 @@
-// Package deletionapi is the account-deletion function: GET
-// /v1/account/deletion/{id} shows a deletion's progress and, once done, its
-// receipt; when the job is not finished, the call also carries it on (so a
-// dashboard polling the route drives the deletion to its end; the scheduled
-// housekeeping finishes any job nobody polls). The deletion itself is
-// accepted by DELETE /v1/account in the auth function, which re-checks the
-// password. The same handler runs in Lambda (functions/deletion) and in the
-// local stack.
+// Package deletionapi is the account-deletion function, with two entry
+// points. The DynamoDB stream of the state table starts each deletion job the
+// moment DELETE /v1/account (the auth function, which re-checks the
+// password) accepts it: the event source mapping delivers only the INSERTs
+// of job items (template.yaml), and Stream carries each job out under its
+// lease (shared/deletion). GET /v1/account/deletion/{id} only reads: a
+// deletion's progress and, once done, its receipt. The scheduled
+// housekeeping finishes any job the stream could not. The same handlers run
+// in Lambda (functions/deletion, dispatching by the event's shape in Invoke)
+// and in the local stack (infra/local/gateway).
 package deletionapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/lambdahttp"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // Routes are the API routes this function serves (template.yaml routes the same).
 var Routes = []string{"GET /v1/account/deletion/{id}"}
 
-// runBudget bounds the work one status call does on an unfinished job.
-const runBudget = 15 * time.Second
-
-// Service serves deletion status and carries jobs on.
+// Service serves deletion status.
 type Service struct {
-	Runner *deletion.Runner
+	Jobs   *deletion.Store
 	Logger *slog.Logger
 }
 
-// New builds the deletion function from its environment.
-func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
+// Function is the deletion function as one cold start builds it: its HTTP
+// handler and its stream handler.
+type Function struct {
+	HTTP   http.Handler
+	Stream func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+	http   func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+}
+
+// Build builds the deletion function from its environment.
+func Build(ctx context.Context, env coldstart.Env) (*Function, error) {
 	b, err := coldstart.Load(ctx, "deletion", env)
 	if err != nil {
 		return nil, err
@@ -47,8 +58,67 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Runner: runner, Logger: b.Logger}
-	return b.Serve(s.Routes()), nil
+	s := &Service{Jobs: runner.Jobs, Logger: b.Logger}
+	h := b.Serve(s.Routes())
+	return &Function{HTTP: h, Stream: coldstart.Invoked(runner.HandleStream), http: lambdahttp.Handler(h)}, nil
+}
+
+// New builds the function's HTTP handler (the local gateway's entry).
+func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
+	f, err := Build(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return f.HTTP, nil
+}
+
+// NewStream builds the function's stream handler (the local stack's poller's entry).
+func NewStream(ctx context.Context, env coldstart.Env) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
+	f, err := Build(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return f.Stream, nil
+}
+
+// Invoke answers one Lambda invocation, by the event's shape: a batch of
+// DynamoDB stream records (from the event source mapping) or an API Gateway
+// HTTP API request. It makes the Function a lambda.Handler.
+func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var shape struct {
+		Records []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	if err := json.Unmarshal(payload, &shape); err != nil {
+		return nil, errors.New("deletion: the event is not JSON")
+	}
+	if len(shape.Records) > 0 {
+		if shape.Records[0].EventSource != "aws:dynamodb" {
+			return nil, errors.New("deletion: records from another source than DynamoDB")
+		}
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, errors.New("deletion: not a DynamoDB stream event")
+		}
+		return marshal(f.Stream(ctx, ev))
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, errors.New("deletion: neither a stream nor an HTTP API event")
+	}
+	return marshal(f.http(ctx, ev))
+}
+
+func marshal[T any](v T, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("deletion: encode response: %w", err)
+	}
+	return out, nil
 }
 
 // Routes returns the function's router.
@@ -63,28 +133,20 @@ type Response struct {
 	Deletion *deletion.Job `json:"deletion"`
 }
 
-var errNotFound = web.Errorf(http.StatusNotFound, "deletion_not_found", "There is no deletion with that id (receipts are kept for a year).")
+var errNotFound = web.CodeDeletionNotFound.New()
 
+// status reads the job as it stands; it never runs it.
 func (s *Service) status(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if !ids.Valid(deletion.IDPrefix, id) {
 		return errNotFound
 	}
-	ctx := r.Context()
-	// Run reads the job and returns a finished one as it is; an unfinished
-	// one it carries on first.
-	runCtx, cancel := context.WithTimeout(ctx, runBudget)
-	job, err := s.Runner.Run(runCtx, id)
-	cancel()
-	switch {
-	case errors.Is(err, deletion.ErrNotFound):
+	job, err := s.Jobs.Get(r.Context(), id)
+	if errors.Is(err, deletion.ErrNotFound) {
 		return errNotFound
-	case job == nil:
+	}
+	if err != nil {
 		return err
-	case err != nil && !errors.Is(err, deletion.ErrBusy):
-		// Not the caller's problem: the job resumes on the next call or
-		// the next housekeeping run.
-		s.Logger.WarnContext(ctx, "deletion not finished yet", "deletion_id", id, "error", err)
 	}
 	web.WriteJSON(w, http.StatusOK, Response{Deletion: job})
 	return nil

@@ -87,7 +87,10 @@ const (
 )
 
 // DeletionStall is how long an accepted deletion may go unfinished before
-// housekeeping resumes it (the status route usually finishes it first).
+// housekeeping resumes it. The state table's stream starts every job at
+// acceptance (deletionapi's stream handler) and normally finishes it within
+// seconds; this pass is the safety net for a run that failed or a record
+// whose retries ran out.
 const DeletionStall = time.Minute
 
 // Run runs every pass once. It takes any event (EventBridge's scheduled

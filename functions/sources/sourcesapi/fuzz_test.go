@@ -282,7 +282,7 @@ func asRefusal(t *testing.T, body []byte, err error) refusal {
 			t.Fatalf("%q: incomplete field error %#v", body, fe)
 		}
 	}
-	return refusal{Status: e.Status, Code: e.Code, Message: e.Message, Fields: e.Fields}
+	return refusal{Status: e.Status, Code: string(e.Code), Message: e.Message, Fields: e.Fields}
 }
 
 // decoderMessages are every message the JSON decoder's refusals carry: fixed

@@ -118,7 +118,7 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	return rt
 }
 
-var errNotFound = web.Errorf(http.StatusNotFound, "source_not_found", "You have no source with that id.")
+var errNotFound = web.CodeSourceNotFound.New()
 
 // errSessionEnded answers as the authenticator does a request whose session
 // is no longer valid.
@@ -127,8 +127,7 @@ var errNotFound = web.Errorf(http.StatusNotFound, "source_not_found", "You have 
 func unreachable(err error) error {
 	var f *s3check.Failure
 	if errors.As(err, &f) {
-		return &web.Error{Status: http.StatusUnprocessableEntity, Code: "source_unreachable",
-			Message: f.Message + " Nothing was stored."}
+		return web.CodeSourceUnreachable.Errorf("%s Nothing was stored.", f.Message)
 	}
 	return err
 }
@@ -213,7 +212,7 @@ func (s *Service) limitReached(plan string, limit int) error {
 	if plan == identity.PlanPremium {
 		msg = fmt.Sprintf("Your premium plan allows %d sources. Delete one to add another.", limit)
 	}
-	return web.Errorf(http.StatusConflict, "source_limit_reached", "%s", msg)
+	return web.CodeSourceLimitReached.Errorf("%s", msg)
 }
 
 func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
@@ -340,8 +339,7 @@ func sourceError(err error) error {
 	case errors.Is(err, sources.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, sources.ErrBusy):
-		return web.Errorf(http.StatusConflict, "source_busy",
-			"Another change of this source's credentials is under way. Try again in a minute.")
+		return web.CodeSourceBusy.New()
 	}
 	return err
 }

@@ -107,8 +107,8 @@ var (
 	customerIDPattern = regexp.MustCompile(`^cus_[A-Za-z0-9]{1,250}$`)
 )
 
-func badSignature(code, msg string) error {
-	return web.Errorf(http.StatusBadRequest, code, "%s Nothing was processed.", msg)
+func badSignature(code web.Code, msg string) error {
+	return code.Errorf("%s Nothing was processed.", msg)
 }
 
 // MaxFutureSkew is how far in the future a signature's timestamp may lie.
@@ -125,10 +125,10 @@ const MaxFutureSkew = 30 * time.Second
 // deliberately not checked (see billing.APIVersion).
 func (s *Service) verify(body []byte, header string) (stripe.Event, error) {
 	if header == "" {
-		return stripe.Event{}, badSignature("signature_missing", "The Stripe-Signature header is missing.")
+		return stripe.Event{}, badSignature(web.CodeSignatureMissing, "The Stripe-Signature header is missing.")
 	}
 	if len(header) > maxSignatureHeader {
-		return stripe.Event{}, badSignature("signature_invalid", "The Stripe-Signature header is too long.")
+		return stripe.Event{}, badSignature(web.CodeSignatureInvalid, "The Stripe-Signature header is too long.")
 	}
 	var lastErr error
 	for _, secret := range s.Secrets {
@@ -151,15 +151,15 @@ func (s *Service) verify(body []byte, header string) (stripe.Event, error) {
 	case errors.Is(lastErr, webhook.ErrTooOld):
 		return stripe.Event{}, stale()
 	case errors.Is(lastErr, webhook.ErrNoValidSignature), errors.Is(lastErr, webhook.ErrInvalidHeader), errors.Is(lastErr, webhook.ErrNotSigned):
-		return stripe.Event{}, badSignature("signature_invalid", "The Stripe-Signature header does not match the body.")
+		return stripe.Event{}, badSignature(web.CodeSignatureInvalid, "The Stripe-Signature header does not match the body.")
 	default: // signed, but not an event stripe-go can read
-		return stripe.Event{}, web.Errorf(http.StatusBadRequest, "invalid_event", "The body is not a Stripe event. Nothing was processed.")
+		return stripe.Event{}, web.CodeInvalidEvent.Errorf("The body is not a Stripe event. Nothing was processed.")
 	}
 }
 
 // stale answers a signature dated too long ago or too far ahead.
 func stale() error {
-	return badSignature("signature_stale", "The signature's timestamp is outside the accepted window.")
+	return badSignature(web.CodeSignatureStale, "The signature's timestamp is outside the accepted window.")
 }
 
 // signedAt reads the timestamp of a Stripe-Signature header the way
@@ -238,7 +238,7 @@ func (s *Service) parse(body []byte, header string) (*delivery, error) {
 		return nil, err
 	}
 	if !eventIDPattern.MatchString(ev.ID) {
-		return nil, web.Errorf(http.StatusBadRequest, "invalid_event", "The event has no valid id. Nothing was processed.")
+		return nil, web.CodeInvalidEvent.Errorf("The event has no valid id. Nothing was processed.")
 	}
 	d := &delivery{event: ev, handled: Handled[ev.Type]}
 	if !d.handled {
@@ -246,7 +246,7 @@ func (s *Service) parse(body []byte, header string) (*delivery, error) {
 	}
 	var ok bool
 	if d.customerID, ok = customerOf(&ev); !ok {
-		return nil, web.Errorf(http.StatusBadRequest, "invalid_event", "The event names no valid customer. Nothing was processed.")
+		return nil, web.CodeInvalidEvent.Errorf("The event names no valid customer. Nothing was processed.")
 	}
 	return d, nil
 }
@@ -272,8 +272,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	case errors.Is(err, billing.ErrEventInProgress):
 		s.count(billing.Outcome("in_progress"))
-		return &web.Error{Status: http.StatusConflict, Code: "event_in_progress", RetryAfter: 30 * time.Second,
-			Message: "Another delivery of this event is being applied; it will be acknowledged then."}
+		return web.CodeEventInProgress.New().WithRetryAfter(30 * time.Second)
 	case err != nil:
 		return err
 	}
@@ -286,8 +285,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.count("failed")
 		if errors.Is(err, billing.ErrStripe) {
-			return &web.Error{Status: http.StatusServiceUnavailable, Code: "stripe_unavailable",
-				Message: "Stripe could not be read; the event was not applied and may be retried.", Cause: err}
+			return web.CodeStripeUnavailable.New().WithCause(err)
 		}
 		return err
 	}

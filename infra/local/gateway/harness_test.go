@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/logging"
 )
 
 // The whole API on one local port, as `make run` serves it, built once for
@@ -88,7 +90,7 @@ func checkLogs() int {
 }
 
 // api returns the base URL of the whole API on the package's stack.
-func api(t *testing.T) string {
+func api(t testing.TB) string {
 	t.Helper()
 	apiOnce.Do(func() {
 		theStack = testenv.NewStack(t)
@@ -113,6 +115,19 @@ func api(t *testing.T) string {
 			return
 		}
 		internalURL = httptest.NewServer(internal).URL
+		// The state table's stream starts each accepted deletion, as the
+		// event source mapping does in AWS. Never closed: the package's
+		// stack lives as long as the test binary.
+		if _, err := gateway.StartStreams(context.Background(), gateway.StreamOptions{
+			RepoRoot: testenv.RepoRoot(t), DynamoDBEndpoint: theStack.DynamoDBEndpoint, Tables: theStack.Tables,
+			Env: func(fn string) coldstart.Env {
+				return theStack.ColdstartEnv(fn, logs, map[string]string{"LOG_LEVEL": "debug"})
+			},
+			Logger: logging.New(logs, slog.LevelDebug),
+		}); err != nil {
+			apiErr = err
+			return
+		}
 		srv := httptest.NewServer(h)
 		apiURL = srv.URL
 	})
@@ -152,7 +167,7 @@ type request struct {
 	from int
 }
 
-func do(t *testing.T, rq request) response {
+func do(t testing.TB, rq request) response {
 	t.Helper()
 	var body io.Reader
 	switch b := rq.body.(type) {
@@ -204,7 +219,7 @@ func bearer(token string) map[string]string {
 }
 
 // wantProblem asserts an RFC 9457 problem with the status and code.
-func wantProblem(t *testing.T, r response, status int, code string) {
+func wantProblem(t testing.TB, r response, status int, code string) {
 	t.Helper()
 	if r.Status != status || r.str("code") != code {
 		t.Fatalf("got %d %s, want %d problem %q", r.Status, r.Raw, status, code)
@@ -218,7 +233,7 @@ func wantProblem(t *testing.T, r response, status int, code string) {
 }
 
 // strongPassword returns a fresh password that meets the policy.
-func strongPassword(t *testing.T) string {
+func strongPassword(t testing.TB) string {
 	t.Helper()
 	p := "plum-" + strings.ToLower(strings.TrimPrefix(testenv.Email(t), "")[:10]) + "-Harbor-91-lantern"
 	remember(p)
@@ -226,7 +241,7 @@ func strongPassword(t *testing.T) string {
 }
 
 // newAddress returns a fresh address, remembered as sensitive.
-func newAddress(t *testing.T) string {
+func newAddress(t testing.TB) string {
 	t.Helper()
 	a := testenv.Email(t)
 	remember(a)
@@ -234,7 +249,7 @@ func newAddress(t *testing.T) string {
 }
 
 // signUpAndVerify creates an active account and returns its session token.
-func signUpAndVerify(t *testing.T, email, password string) (token string, account map[string]any) {
+func signUpAndVerify(t testing.TB, email, password string) (token string, account map[string]any) {
 	t.Helper()
 	r := do(t, request{method: "POST", path: "/v1/signup", body: map[string]string{"email": email}})
 	if r.Status != http.StatusAccepted {
@@ -257,7 +272,7 @@ func signUpAndVerify(t *testing.T, email, password string) (token string, accoun
 // source, until the test ends; the keys are remembered as secrets the logs
 // must never hold. It returns the bucket's endpoint, and the bucket (to
 // count what was written to it).
-func readableBucket(t *testing.T, name, keyID, secret string) (string, *fakes3.Server) {
+func readableBucket(t testing.TB, name, keyID, secret string) (string, *fakes3.Server) {
 	t.Helper()
 	bucket := fakes3.New()
 	if err := bucket.CreateBucket(name); err != nil {

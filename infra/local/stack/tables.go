@@ -28,7 +28,8 @@ const LocalPrefix = "atrium-local"
 func LocalTableName(logicalID string) string { return TableName(LocalPrefix, logicalID) }
 
 // CreateTables creates every table template.yaml defines (if missing), named
-// with TableName(prefix, …), with TTL enabled as the template says. It
+// with TableName(prefix, …), with TTL and the stream enabled as the template
+// says (a table kept from an earlier run gets the stream it lacks). It
 // returns the names by logical id.
 func CreateTables(ctx context.Context, db *dynamodb.Client, repoRoot, prefix string) (map[string]string, error) {
 	tmpl, err := cfn.Load(filepath.Join(repoRoot, "template.yaml"))
@@ -46,7 +47,12 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, repoRoot, prefix str
 		var inUse *types.ResourceInUseException
 		switch {
 		case errors.As(err, &inUse):
-			continue // kept from an earlier run
+			// Kept from an earlier run, perhaps from before the template
+			// declared its stream.
+			if err := enableStream(ctx, db, t.Input); err != nil {
+				return nil, err
+			}
+			continue
 		case err != nil:
 			return nil, fmt.Errorf("create table %s: %w", aws.ToString(t.Input.TableName), err)
 		}
@@ -63,4 +69,33 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, repoRoot, prefix str
 		}
 	}
 	return names, nil
+}
+
+// enableStream turns on the stream the template declares for an existing
+// table that has none (or another view of it), as CloudFormation would on
+// an update.
+func enableStream(ctx context.Context, db *dynamodb.Client, in *dynamodb.CreateTableInput) error {
+	want := in.StreamSpecification
+	if want == nil {
+		return nil
+	}
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", aws.ToString(in.TableName), err)
+	}
+	have := d.Table.StreamSpecification
+	if have != nil && aws.ToBool(have.StreamEnabled) && have.StreamViewType == want.StreamViewType {
+		return nil
+	}
+	if have != nil && aws.ToBool(have.StreamEnabled) {
+		// A stream's view cannot change: turn it off first.
+		if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: in.TableName,
+			StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)}}); err != nil {
+			return fmt.Errorf("disable the stream of %s: %w", aws.ToString(in.TableName), err)
+		}
+	}
+	if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: in.TableName, StreamSpecification: want}); err != nil {
+		return fmt.Errorf("enable the stream of %s: %w", aws.ToString(in.TableName), err)
+	}
+	return nil
 }

@@ -157,6 +157,14 @@ func run(root string) error {
 	if err != nil {
 		return err
 	}
+	// The state table's stream starts each accepted deletion, as the event
+	// source mapping template.yaml declares does in AWS.
+	streams, err := gateway.StartStreams(ctx, gateway.StreamOptions{RepoRoot: root, DynamoDBEndpoint: svc.DynamoDBEndpoint,
+		Tables: st.Tables, Env: envOf, Logger: slog.Default()})
+	if err != nil {
+		return err
+	}
+	defer streams.Close()
 	demo, err := startDemoBucket()
 	if err != nil {
 		return err
@@ -185,6 +193,8 @@ func run(root string) error {
   API                      http://127.0.0.1:%d
   invoked functions        http://127.0.0.1:%d/2015-03-31/functions/{credentials,housekeeping}/invocations
                            (loopback only; housekeeping also runs every minute)
+  deletion stream          the state table's stream, polled as Lambda does: each
+                           accepted deletion starts at once (template.yaml JobAccepted)
   Mailpit (web UI + API)   %s
   Mailpit SMTP             %s:%d
   DynamoDB Local           %s   (state table %s)
