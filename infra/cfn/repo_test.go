@@ -549,7 +549,7 @@ func TestRepositoryEnvironment(t *testing.T) {
 
 	const secretPrefix = "${AWS::StackName}/sources/"
 	prefix := text(map[string]any{"Fn::Sub": secretPrefix})
-	// What a function that runs account deletions reads (shared/deletion.ReadConfig): the
+	// What a function that runs account deletions reads (shared/deletion/runner.ReadConfig): the
 	// sources prefix and the ARNs of the two secrets it reads, never their values. No
 	// STRIPE_API_URL: api.stripe.com.
 	deletionEnv := map[string]string{
@@ -874,7 +874,7 @@ func TestRepositoryTimeouts(t *testing.T) {
 			}
 		}
 	}
-	// The stream handler starts no job in its last 5 s (shared/deletion streamMargin) and a job,
+	// The stream handler starts no job in its last 5 s (shared/deletion/runner streamMargin) and a job,
 	// Stripe's customer deletion included, takes a few seconds: 20 s leaves each batch room.
 	if s := timeout("DeletionFunction"); s < 20 {
 		t.Errorf("DeletionFunction Timeout = %d s, want at least 20: a batch of new deletion jobs runs in one invocation", s)

@@ -1,12 +1,16 @@
-// Package deletion deletes an account and everything it owns (P7), as a job
-// held in the state table: accepted in one transaction that stops the
-// account from logging in or using any session, then carried out step by
-// step, each step idempotent and recorded, so that a crash or a failed call
-// at any point resumes where it stopped. The state table's stream starts
-// each job the moment it is accepted (HandleStream, in the deletion
-// function); a failed run is delivered again, and the scheduled housekeeping
-// resumes any job left unfinished. The finished job is a receipt that holds
-// no personal data, kept for ReceiptRetention.
+// Package deletion holds the account deletion job (P7) and its store: a job
+// is accepted in one transaction that stops the account from logging in or
+// using any session, then carried out step by step (Steps), each step
+// idempotent and recorded, so that a crash or a failed call at any point
+// resumes where it stopped. The finished job is a receipt that holds no
+// personal data, kept for ReceiptRetention.
+//
+// Carrying a job out is package runner (shared/deletion/runner): the state
+// table's stream starts each job the moment it is accepted, a failed run is
+// delivered again, and the scheduled housekeeping resumes any job left
+// unfinished. The runner links everything a deletion erases (Stripe,
+// sources, compliance, request logs); this package links none of it, so
+// that accepting a deletion (the auth function) does not either.
 package deletion
 
 import (
@@ -40,6 +44,22 @@ const (
 
 // IDPrefix begins every deletion id.
 const IDPrefix = "del"
+
+// The steps of a job, in the order they run (package runner carries them
+// out); a job records each one it has done in Steps. Each is idempotent:
+// run again after a crash, it finds less (or nothing) left to delete.
+const (
+	StepSessions    = "sessions"
+	StepTokens      = "tokens"
+	StepSources     = "sources"
+	StepStripe      = "stripe_customer"
+	StepThrottle    = "login_failures"
+	StepRequestLogs = "request_logs"
+	StepAccount     = "account"
+)
+
+// Steps lists the steps in order.
+var Steps = []string{StepSessions, StepTokens, StepSources, StepStripe, StepThrottle, StepRequestLogs, StepAccount}
 
 // Job is a deletion as stored. AccountID is removed when the job finishes:
 // the receipt keeps only counts, times and the digest.

@@ -136,32 +136,23 @@ var (
 	ErrPasswordChanged = errors.New("password changed concurrently")
 )
 
-// confirmPassword checks the password of a signed-in person under the same
-// failure counting as login: the attempt takes the address's slot before the
-// hash (a locked or delayed address is refused), and a wrong password stays
-// counted as a failed login (ErrWrongPassword). On success the failures are
-// cleared. It returns the login record.
+// confirmPassword checks the password of a signed-in person with the same
+// step as login (checkPassword): the attempt takes the address's slot
+// before the hash (a locked or delayed address is refused), and a wrong
+// password stays counted as a failed login (ErrWrongPassword). On success
+// the failures are cleared. It returns the login record.
 func (s *Service) confirmPassword(ctx context.Context, event string, acct *identity.Account, pass string) (*identity.Credential, error) {
 	cred, err := s.store.Credential(ctx, acct.Email)
 	if err != nil {
 		return nil, err
 	}
-	subject := s.keyer.Of("email", acct.Email)
-	att, err := s.takeAttempt(ctx, event, subject, cred)
-	if err != nil {
-		return nil, err
-	}
-	ok, _, err := s.hasher.Verify(pass, cred.PasswordHash)
-	if err != nil {
-		return nil, fmt.Errorf("verify password of %s: %w", acct.ID, err)
-	}
-	if !ok {
-		if err := s.loginFailed(ctx, att, cred, "wrong_password"); !errors.Is(err, ErrInvalidCredentials) {
-			return nil, err
-		}
+	_, err = s.checkPassword(ctx, passwordCheck{event: event, email: acct.Email, pass: pass, cred: cred})
+	if errors.Is(err, ErrInvalidCredentials) {
+		// A wrong password (the one that locks included: a signed-in
+		// person's answer waits for no floor).
 		return nil, ErrWrongPassword
 	}
-	if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return cred, nil

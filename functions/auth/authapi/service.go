@@ -379,7 +379,43 @@ func (e *DelayedError) Error() string { return fmt.Sprintf("login delayed for %s
 // address), then the address's, with a conditional write that counts the
 // attempt as a failure until the password proves right. So a burst of N
 // concurrent guesses is answered exactly as N guesses one after another.
+//
+// A login is a sequence of steps, each of which can end it:
+//
+//  1. loginRecord: the client's limit, and the address's login record;
+//  2. checkPassword: the address's slot, the hash, the count (the same
+//     step that password change and account deletion use);
+//  3. secondFactor: the slot where a second factor plugs in (none yet);
+//  4. loginSucceeded: the hash upgrade, the session, the notices.
 func (s *Service) Login(ctx context.Context, client, email, pass string) (*identity.Account, *identity.Session, string, error) {
+	cred, noAccount, err := s.loginRecord(ctx, client, email)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	// The account is read while the password is hashed; it is needed only
+	// once the password is right.
+	var acct *identity.Account
+	readAccount := func(ctx context.Context, accountID string) (err error) {
+		acct, err = s.store.Account(ctx, accountID)
+		return err
+	}
+	checked, err := s.checkPassword(ctx, passwordCheck{event: "login", email: email, pass: pass,
+		cred: cred, noAccount: noAccount, alongside: readAccount})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := s.secondFactor(ctx, acct); err != nil {
+		return nil, nil, "", err
+	}
+	return s.loginSucceeded(ctx, email, pass, cred, checked, acct)
+}
+
+// loginRecord applies the client's rate limit and reads the address's login
+// record, both at once. A client over its limit is refused
+// (RateLimitedError) whatever the address. cred is nil when no account can
+// sign in with the address, and noAccount then says why (unknown, pending
+// verification, being deleted), for the event log.
+func (s *Service) loginRecord(ctx context.Context, client, email string) (cred *identity.Credential, noAccount string, err error) {
 	type allowed struct {
 		retry time.Duration
 		err   error
@@ -391,12 +427,12 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (*ident
 	}()
 	cred, credErr := s.store.Credential(ctx, email)
 	if r := <-rate; r.err != nil {
-		return nil, nil, "", r.err
+		return nil, "", r.err
 	} else if r.retry > 0 {
 		s.event(ctx, "login", "refused", "rate_limited", "")
-		return nil, nil, "", &RateLimitedError{RetryAfter: r.retry}
+		return nil, "", &RateLimitedError{RetryAfter: r.retry}
 	}
-	noAccount := "unknown_address"
+	noAccount = "unknown_address"
 	if credErr == nil && cred.Status != identity.StatusActive {
 		// Pending verification or being deleted: no password opens it.
 		noAccount, cred, credErr = cred.Status+"_address", nil, identity.ErrNotFound
@@ -405,38 +441,95 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (*ident
 		cred, credErr = nil, nil
 	}
 	if credErr != nil {
-		return nil, nil, "", credErr
+		return nil, "", credErr
 	}
-	subject := s.keyer.Of("email", email)
-	att, err := s.takeAttempt(ctx, "login", subject, cred)
+	return cred, noAccount, nil
+}
+
+// passwordCheck is one password check of an address: what checkPassword
+// needs to know.
+type passwordCheck struct {
+	// event names the flow in the event log when the attempt is refused
+	// (locked, delayed): "login", "password_change", "account_deletion".
+	event string
+	// email is the address, whose slot the attempt takes.
+	email string
+	pass  string
+	// cred is the address's login record; nil when no account can sign in
+	// with it, and then the password is hashed against the decoy (the
+	// same work) and fails with the reason noAccount.
+	cred      *identity.Credential
+	noAccount string
+	// alongside, when set, runs while the password is hashed (a real
+	// account only). Its error ends a right password's check before the
+	// failures are cleared; a wrong password's check ignores it.
+	alongside func(ctx context.Context, accountID string) error
+}
+
+// passwordResult is what a right password's check tells its caller.
+type passwordResult struct {
+	// rehash: the stored hash has outdated parameters.
+	rehash bool
+	// previous is the address's failures as they stood before this attempt
+	// (for the "new sign-in after failed attempts" notice).
+	previous throttle.Failures
+}
+
+// checkPassword is the one password check, used by login, password change
+// and account deletion: it takes the address's slot before any hashing (a
+// locked or delayed address is refused: ErrLocked, DelayedError), counting
+// the attempt as a failure until the password proves right; hashes (against
+// the decoy when there is no account, so that the work is the same); then
+// either answers the failure (loginFailed: ErrInvalidCredentials, or
+// errLockedNow for the failure that locks, with the lock email) or clears
+// the failures, this attempt's included.
+func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordResult, error) {
+	subject := s.keyer.Of("email", c.email)
+	att, err := s.takeAttempt(ctx, c.event, subject, c.cred)
 	if err != nil {
-		return nil, nil, "", err
+		return passwordResult{}, err
 	}
-	if cred == nil {
-		_, _, _ = s.hasher.Verify(pass, s.dummy)
-		return nil, nil, "", s.loginFailed(ctx, att, nil, noAccount)
+	if c.cred == nil {
+		_, _, _ = s.hasher.Verify(c.pass, s.dummy)
+		return passwordResult{}, s.loginFailed(ctx, att, nil, c.noAccount)
 	}
-	type fetched struct {
-		acct *identity.Account
-		err  error
+	var side chan error
+	if c.alongside != nil {
+		side = make(chan error, 1)
+		go func() { side <- c.alongside(ctx, c.cred.AccountID) }()
 	}
-	profile := make(chan fetched, 1)
-	go func() {
-		a, err := s.store.Account(ctx, cred.AccountID)
-		profile <- fetched{a, err}
-	}()
-	ok, rehash, err := s.hasher.Verify(pass, cred.PasswordHash)
-	got := <-profile
+	ok, rehash, err := s.hasher.Verify(c.pass, c.cred.PasswordHash)
+	var sideErr error
+	if side != nil {
+		sideErr = <-side
+	}
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("verify password of %s: %w", cred.AccountID, err)
+		return passwordResult{}, fmt.Errorf("verify password of %s: %w", c.cred.AccountID, err)
 	}
 	if !ok {
-		return nil, nil, "", s.loginFailed(ctx, att, cred, "wrong_password")
+		return passwordResult{}, s.loginFailed(ctx, att, c.cred, "wrong_password")
 	}
-	if got.err != nil {
-		return nil, nil, "", got.err
+	if sideErr != nil {
+		return passwordResult{}, sideErr
 	}
-	return s.loginSucceeded(ctx, email, pass, subject, cred, att, rehash, got.acct)
+	if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+		return passwordResult{}, err
+	}
+	return passwordResult{rehash: rehash, previous: att.Previous}, nil
+}
+
+// secondFactor is the login's slot for a second factor: it runs once the
+// password has proven right and before any session starts, and a login
+// goes no further unless it passes. No account can enrol a second factor
+// yet, so it passes.
+//
+// A factor (TOTP, a passkey) plugs in here: the factors the account has
+// enrolled are looked up from acct, and each must pass, or the login ends
+// with the factor's challenge instead of a session. A factor needs its own
+// slot-before-work counting: the password's failures are already cleared
+// by the time this step runs.
+func (s *Service) secondFactor(_ context.Context, _ *identity.Account) error {
+	return nil
 }
 
 // takeAttempt takes the address's slot for one password check (see
@@ -461,15 +554,12 @@ func (s *Service) takeAttempt(ctx context.Context, event, subject string, cred *
 	return att, nil
 }
 
-// loginSucceeded clears the failures (this attempt's slot included),
-// upgrades an outdated hash, starts the session and sends a sign-in notice
-// when one is due.
-func (s *Service) loginSucceeded(ctx context.Context, email, pass, subject string, cred *identity.Credential,
-	att throttle.Attempt, rehash bool, acct *identity.Account) (*identity.Account, *identity.Session, string, error) {
-	if err := s.throttle.ClearFailures(ctx, subject); err != nil {
-		return nil, nil, "", err
-	}
-	if rehash {
+// loginSucceeded finishes a login whose every check passed (the failures
+// are already cleared): it upgrades an outdated hash, starts the session
+// and sends a sign-in notice when one is due.
+func (s *Service) loginSucceeded(ctx context.Context, email, pass string, cred *identity.Credential,
+	checked passwordResult, acct *identity.Account) (*identity.Account, *identity.Session, string, error) {
+	if checked.rehash {
 		s.upgradeHash(ctx, cred, pass)
 	}
 	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy())
@@ -483,9 +573,9 @@ func (s *Service) loginSucceeded(ctx context.Context, email, pass, subject strin
 	}
 	s.event(ctx, "login", "success", "", cred.AccountID, "session_id", sess.ID)
 	switch {
-	case att.Previous.Delayed(s.throttle.Policy()):
+	case checked.previous.Delayed(s.throttle.Policy()):
 		// Someone failed many times before this login: tell the owner.
-		s.signInNotice(ctx, cred, signInAfterFailuresMail(email, s.appURL, att.Previous.Count))
+		s.signInNotice(ctx, cred, signInAfterFailuresMail(email, s.appURL, checked.previous.Count))
 	case cred.NotifyNextLogin:
 		// The first login since a reset ended a lockout.
 		s.signInNotice(ctx, cred, signInAfterLockoutMail(email, s.appURL))

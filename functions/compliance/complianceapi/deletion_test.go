@@ -8,6 +8,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	deletionrunner "github.com/atrium-cdn/atrium/shared/deletion/runner"
 )
 
 // An account's NDA acceptances and requests live in its partition, so the
@@ -36,11 +37,11 @@ func TestAccountDeletionRemovesComplianceRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := deletion.ReadConfig(b)
+	cfg := deletionrunner.ReadConfig(b)
 	if err := b.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	runner, err := deletion.NewRunner(ctx, b, cfg)
+	runner, err := deletionrunner.New(ctx, b, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

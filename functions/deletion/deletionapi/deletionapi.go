@@ -3,7 +3,7 @@
 // moment DELETE /v1/account (the auth function, which re-checks the
 // password) accepts it: the event source mapping delivers only the INSERTs
 // of job items (template.yaml), and Stream carries each job out under its
-// lease (shared/deletion). GET /v1/account/deletion/{id} only reads: a
+// lease (shared/deletion/runner). GET /v1/account/deletion/{id} only reads: a
 // deletion's progress and, once done, its receipt. The scheduled
 // housekeeping finishes any job the stream could not. The same handlers run
 // in Lambda (functions/deletion, dispatching by the event's shape in Invoke)
@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/lambdahttp"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -50,17 +51,17 @@ func Build(ctx context.Context, env coldstart.Env) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := deletion.ReadConfig(b)
+	cfg := runner.ReadConfig(b)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	runner, err := deletion.NewRunner(ctx, b, cfg)
+	run, err := runner.New(ctx, b, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Jobs: runner.Jobs, Logger: b.Logger}
+	s := &Service{Jobs: run.Jobs, Logger: b.Logger}
 	h := b.Serve(s.Routes())
-	return &Function{HTTP: h, Stream: coldstart.Invoked(runner.HandleStream), http: lambdahttp.Handler(h)}, nil
+	return &Function{HTTP: h, Stream: coldstart.Invoked(run.HandleStream), http: lambdahttp.Handler(h)}, nil
 }
 
 // New builds the function's HTTP handler (the local gateway's entry).

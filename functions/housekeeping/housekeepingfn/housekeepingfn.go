@@ -15,6 +15,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
 )
@@ -38,7 +39,7 @@ type Handler struct {
 	store   *sources.Store
 	vault   *sources.Vault
 	sweeper *requestlog.Sweeper
-	deleter *deletion.Runner
+	deleter *runner.Runner
 	logger  *slog.Logger
 	metrics io.Writer
 	name    string
@@ -51,11 +52,11 @@ func New(ctx context.Context, env coldstart.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := deletion.ReadConfig(b)
+	cfg := runner.ReadConfig(b)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	deleter, err := deletion.NewRunner(ctx, b, cfg)
+	deleter, err := runner.New(ctx, b, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func (h *Handler) resumeDeletions(ctx context.Context, end time.Time) (DeletionR
 		rep.Resumed++
 		job, err := h.deleter.Run(ctx, id)
 		switch {
-		case errors.Is(err, deletion.ErrBusy):
+		case errors.Is(err, runner.ErrBusy):
 		case err != nil:
 			rep.Failed++
 			errs = append(errs, err)

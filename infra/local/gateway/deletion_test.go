@@ -100,10 +100,10 @@ func TestDeleteAccountThroughTheAPI(t *testing.T) {
 }
 
 // waitForReceipt reads the deletion through its read-only status route until
-// it is done, for up to 30 s, and returns the answer.
+// it is done, for up to 60 s, and returns the answer.
 func waitForReceipt(t testing.TB, statusURL string) response {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		r := do(t, request{method: "GET", path: statusURL})
 		if r.Status != http.StatusOK {
@@ -113,7 +113,7 @@ func waitForReceipt(t testing.TB, statusURL string) response {
 			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no receipt 30 s after the deletion was accepted: %s", r.Raw)
+			t.Fatalf("no receipt 60 s after the deletion was accepted: %s", r.Raw)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

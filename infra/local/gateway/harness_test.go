@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, logs.String())
 	}
 	if code == 0 && apiURL != "" {
-		code = max(checkLogs(), checkRequestLogs())
+		code = max(checkLogs(), checkRequestLogs(), checkLifecycleKinds())
 	}
 	os.Exit(code)
 }

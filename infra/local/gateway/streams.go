@@ -137,6 +137,10 @@ type shard struct {
 	iterator *string // nil once the shard is closed and read to its end
 	pending  []events.DynamoDBEventRecord
 	attempts int
+	// retryAt is when a failed batch may be delivered again: Lambda backs
+	// off between retries, so a failure that lasts a few seconds (a busy
+	// machine) does not use up every attempt at once.
+	retryAt time.Time
 }
 
 func (p *poller) run(ctx context.Context) {
@@ -224,6 +228,9 @@ func (p *poller) drain(ctx context.Context, sh *shard) (more bool, err error) {
 	if len(sh.pending) == 0 {
 		return true, nil
 	}
+	if time.Now().Before(sh.retryAt) {
+		return false, nil
+	}
 	n := min(len(sh.pending), p.mapping.BatchSize)
 	batch := sh.pending[:n]
 	res, err := p.handler(ctx, events.DynamoDBEvent{Records: batch})
@@ -256,7 +263,8 @@ func (p *poller) drain(ctx context.Context, sh *shard) (more bool, err error) {
 		return true, nil
 	}
 	sh.pending = sh.pending[failedAt:]
-	return false, nil // again at the next poll, as Lambda retries with a back-off
+	sh.retryAt = time.Now().Add(time.Second << (sh.attempts - 1)) // 1 s, 2 s, 4 s, …
+	return false, nil                                             // again after the back-off, as Lambda retries
 }
 
 // lambdaRecord turns a stream record as GetRecords returns it into the record Lambda delivers,

@@ -1,4 +1,12 @@
-package deletion
+// Package runner carries out the account deletion jobs of package deletion
+// (P7): each step in deletion.Steps, under the job's lease, from where the
+// job stopped, ending in its receipt. HandleStream starts a job from the
+// state table's stream the moment it is accepted (in the deletion
+// function); the scheduled housekeeping resumes any job left unfinished.
+// It links everything a deletion erases (sources and their secrets,
+// Stripe, request logs, rate counters), so it lives apart from the job
+// model: the auth function, which only accepts deletions, does not link it.
+package runner
 
 import (
 	"context"
@@ -17,6 +25,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -30,27 +39,12 @@ import (
 // the job up when its lease lapses, and the next run resumes it.
 const LeaseDuration = 2 * time.Minute
 
-// The steps, in the order they run. Each is idempotent: run again after a
-// crash, it finds less (or nothing) left to delete.
-const (
-	StepSessions    = "sessions"
-	StepTokens      = "tokens"
-	StepSources     = "sources"
-	StepStripe      = "stripe_customer"
-	StepThrottle    = "login_failures"
-	StepRequestLogs = "request_logs"
-	StepAccount     = "account"
-)
-
-// Steps lists the steps in order.
-var Steps = []string{StepSessions, StepTokens, StepSources, StepStripe, StepThrottle, StepRequestLogs, StepAccount}
-
 // Runner carries deletion jobs out.
 type Runner struct {
 	DB              statetable.DynamoDB
 	Table           string
 	RequestLogTable string
-	Jobs            *Store
+	Jobs            *deletion.Store
 	Accounts        *identity.Store
 	Sources         *sources.Store
 	Vault           *sources.Vault
@@ -66,9 +60,9 @@ var ErrBusy = errors.New("deletion job held by another run")
 
 // Run carries the job out from where it stopped and returns it as it then
 // stands. A job another run holds is returned as it is, with ErrBusy.
-func (r *Runner) Run(ctx context.Context, id string) (*Job, error) {
+func (r *Runner) Run(ctx context.Context, id string) (*deletion.Job, error) {
 	job, err := r.Jobs.Get(ctx, id)
-	if err != nil || job.Status == StatusDone {
+	if err != nil || job.Status == deletion.StatusDone {
 		return job, err
 	}
 	token, err := r.lease(ctx, job)
@@ -85,7 +79,7 @@ func (r *Runner) Run(ctx context.Context, id string) (*Job, error) {
 		r.release(context.WithoutCancel(ctx), job, token)
 		return job, err
 	}
-	for _, step := range Steps {
+	for _, step := range deletion.Steps {
 		if slices.Contains(job.Steps, step) {
 			continue
 		}
@@ -104,14 +98,14 @@ func (r *Runner) Run(ctx context.Context, id string) (*Job, error) {
 }
 
 // lease takes the job for this run.
-func (r *Runner) lease(ctx context.Context, job *Job) (string, error) {
+func (r *Runner) lease(ctx context.Context, job *deletion.Job) (string, error) {
 	now := r.Now()
 	token := ids.Secret()
 	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").NotEqual(expression.Value(StatusDone)).
+		WithCondition(expression.Name("status").NotEqual(expression.Value(deletion.StatusDone)).
 			And(expression.AttributeNotExists(expression.Name("lease_until_ms")).
 				Or(expression.Name("lease_until_ms").LessThan(expression.Value(now.UnixMilli()))))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusRunning)).
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(deletion.StatusRunning)).
 			Set(expression.Name("lease_token"), expression.Value(token)).
 			Set(expression.Name("lease_until_ms"), expression.Value(now.Add(LeaseDuration).UnixMilli()))).Build()
 	if err != nil {
@@ -128,7 +122,7 @@ func (r *Runner) lease(ctx context.Context, job *Job) (string, error) {
 }
 
 // release gives the job up after a failure so the next run starts at once.
-func (r *Runner) release(ctx context.Context, job *Job, token string) {
+func (r *Runner) release(ctx context.Context, job *deletion.Job, token string) {
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
 		WithUpdate(expression.Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
@@ -142,7 +136,7 @@ func (r *Runner) release(ctx context.Context, job *Job, token string) {
 
 // underLease applies up to the job only while this run holds its lease; a
 // lapsed lease (another run took over) is ErrBusy.
-func (r *Runner) underLease(ctx context.Context, job *Job, token string, up expression.UpdateBuilder, what string) error {
+func (r *Runner) underLease(ctx context.Context, job *deletion.Job, token string, up expression.UpdateBuilder, what string) error {
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).WithUpdate(up).Build()
 	if err != nil {
@@ -159,7 +153,7 @@ func (r *Runner) underLease(ctx context.Context, job *Job, token string, up expr
 }
 
 // count adds n to a category of the receipt.
-func (r *Runner) count(ctx context.Context, job *Job, token, category string, n int) error {
+func (r *Runner) count(ctx context.Context, job *deletion.Job, token, category string, n int) error {
 	if n == 0 {
 		return nil
 	}
@@ -169,7 +163,7 @@ func (r *Runner) count(ctx context.Context, job *Job, token, category string, n 
 }
 
 // done records a finished step and extends the lease.
-func (r *Runner) done(ctx context.Context, job *Job, token, step string) error {
+func (r *Runner) done(ctx context.Context, job *deletion.Job, token, step string) error {
 	err := r.underLease(ctx, job, token, expression.Set(expression.Name("steps"), expression.ListAppend(
 		expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{step}))).
 		Set(expression.Name("lease_until_ms"), expression.Value(r.Now().Add(LeaseDuration).UnixMilli())), "record step")
@@ -180,22 +174,22 @@ func (r *Runner) done(ctx context.Context, job *Job, token, step string) error {
 	return nil
 }
 
-func (r *Runner) step(ctx context.Context, job *Job, acct *billing.Record, token, step string) error {
+func (r *Runner) step(ctx context.Context, job *deletion.Job, acct *billing.Record, token, step string) error {
 	var err error
 	switch step {
-	case StepSessions:
+	case deletion.StepSessions:
 		err = r.deleteSessions(ctx, job, token)
-	case StepTokens:
+	case deletion.StepTokens:
 		err = r.deleteTokens(ctx, job, token)
-	case StepSources:
+	case deletion.StepSources:
 		err = r.deleteSources(ctx, job, token)
-	case StepStripe:
+	case deletion.StepStripe:
 		err = r.deleteStripeCustomer(ctx, job, acct, token)
-	case StepThrottle:
+	case deletion.StepThrottle:
 		err = r.deleteLoginFailures(ctx, job, acct, token)
-	case StepRequestLogs:
+	case deletion.StepRequestLogs:
 		err = r.deleteRequestLogs(ctx, job, token)
-	case StepAccount:
+	case deletion.StepAccount:
 		return r.deleteAccount(ctx, job, acct, token) // records itself, in its transaction
 	default:
 		err = fmt.Errorf("unknown step %q", step)
@@ -206,7 +200,7 @@ func (r *Runner) step(ctx context.Context, job *Job, acct *billing.Record, token
 	return r.done(ctx, job, token, step)
 }
 
-func (r *Runner) deleteSessions(ctx context.Context, job *Job, token string) error {
+func (r *Runner) deleteSessions(ctx context.Context, job *deletion.Job, token string) error {
 	n, err := r.Accounts.RevokeSessions(ctx, job.AccountID, "")
 	if err != nil {
 		return err
@@ -216,7 +210,7 @@ func (r *Runner) deleteSessions(ctx context.Context, job *Job, token string) err
 
 // deleteTokens deletes the account's pending single-use tokens (email
 // verification, password reset) through the pointers in its partition.
-func (r *Runner) deleteTokens(ctx context.Context, job *Job, token string) error {
+func (r *Runner) deleteTokens(ctx context.Context, job *deletion.Job, token string) error {
 	n := 0
 	err := r.eachInAccount(ctx, job.AccountID, statetable.TokenRefPrefix, func(sk string) error {
 		kind, hash, ok := strings.Cut(strings.TrimPrefix(sk, statetable.TokenRefPrefix), "#")
@@ -241,7 +235,7 @@ func (r *Runner) deleteTokens(ctx context.Context, job *Job, token string) error
 
 // deleteSources removes every source the way DELETE /v1/sources/{id} does:
 // its secret deleted at once, with no recovery window.
-func (r *Runner) deleteSources(ctx context.Context, job *Job, token string) error {
+func (r *Runner) deleteSources(ctx context.Context, job *deletion.Job, token string) error {
 	list, err := r.Sources.List(ctx, job.AccountID)
 	if err != nil {
 		return err
@@ -273,7 +267,7 @@ func (r *Runner) deleteSources(ctx context.Context, job *Job, token string) erro
 // intents, and the intents: what an earlier, interrupted removal (or
 // registration) left. Intents live for milliseconds, so the partition is
 // short.
-func (r *Runner) clearIntents(ctx context.Context, job *Job) error {
+func (r *Runner) clearIntents(ctx context.Context, job *deletion.Job) error {
 	intents, err := r.Sources.StaleIntents(ctx, r.Now().Add(time.Second), 1000)
 	if err != nil {
 		return err
@@ -294,7 +288,7 @@ func (r *Runner) clearIntents(ctx context.Context, job *Job) error {
 
 // deleteStripeCustomer deletes the account's Stripe customer (which cancels
 // its subscriptions at once) and the link to it.
-func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, rec *billing.Record, token string) error {
+func (r *Runner) deleteStripeCustomer(ctx context.Context, job *deletion.Job, rec *billing.Record, token string) error {
 	if rec == nil || rec.StripeCustomerID == "" {
 		return nil
 	}
@@ -313,7 +307,7 @@ func (r *Runner) deleteStripeCustomer(ctx context.Context, job *Job, rec *billin
 // deleteLoginFailures deletes the failed-login counter and the email caps'
 // counters of the address and the account's compliance-request counters
 // (all under pseudonyms).
-func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, acct *billing.Record, token string) error {
+func (r *Runner) deleteLoginFailures(ctx context.Context, job *deletion.Job, acct *billing.Record, token string) error {
 	limits := throttle.NewStore(r.DB, r.Table, throttle.DefaultPolicy(), r.Now)
 	rates, err := limits.ForgetClient(ctx, compliance.RateAction, r.Keyer.Of(compliance.RateDomain, job.AccountID), compliance.RequestLimit.Window)
 	if err != nil {
@@ -346,7 +340,7 @@ func (r *Runner) deleteLoginFailures(ctx context.Context, job *Job, acct *billin
 }
 
 // deleteRequestLogs deletes the account's request-log items.
-func (r *Runner) deleteRequestLogs(ctx context.Context, job *Job, token string) error {
+func (r *Runner) deleteRequestLogs(ctx context.Context, job *deletion.Job, token string) error {
 	return requestlog.EraseAccount(ctx, r.DB, r.RequestLogTable, job.AccountID, func(n int) error {
 		return r.count(ctx, job, token, "request_logs", n)
 	})
@@ -356,7 +350,7 @@ func (r *Runner) deleteRequestLogs(ctx context.Context, job *Job, token string) 
 // in one transaction, the email claim (the address can sign up again), the
 // account item, the job's pending entry, and turns the job into its
 // receipt: done, without the account id, expiring after ReceiptRetention.
-func (r *Runner) deleteAccount(ctx context.Context, job *Job, acct *billing.Record, token string) error {
+func (r *Runner) deleteAccount(ctx context.Context, job *deletion.Job, acct *billing.Record, token string) error {
 	found := acct != nil
 	rest := 0
 	err := r.eachInAccount(ctx, job.AccountID, "", func(sk string) error {
@@ -380,11 +374,11 @@ func (r *Runner) deleteAccount(ctx context.Context, job *Job, acct *billing.Reco
 	now := r.Now().UTC()
 	fin, err := expression.NewBuilder().
 		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusDone)).
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(deletion.StatusDone)).
 			Set(expression.Name("completed_at"), expression.Value(now.Format(time.RFC3339Nano))).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(ReceiptRetention).Unix())).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(deletion.ReceiptRetention).Unix())).
 			Set(expression.Name("steps"), expression.ListAppend(
-				expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{StepAccount}))).
+				expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{deletion.StepAccount}))).
 			Set(expression.Name("deleted.account"), expression.Value(boolCount(found))).
 			Set(expression.Name("deleted.email_claim"), expression.Value(boolCount(found))).
 			Remove(expression.Name("account_id")).Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()

@@ -1,4 +1,4 @@
-package deletion_test
+package runner_test
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/billing/billingtest"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
@@ -52,7 +53,7 @@ type fixture struct {
 	sources  *sources.Store
 	vault    *sources.Vault
 	jobs     *deletion.Store
-	runner   *deletion.Runner
+	runner   *runner.Runner
 	logs     *testenv.LogBuffer
 }
 
@@ -74,7 +75,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f.jobs = deletion.NewStore(f.db, f.table, nil)
-	f.runner = &deletion.Runner{DB: f.db, Table: f.table, RequestLogTable: f.logTable, Jobs: f.jobs,
+	f.runner = &runner.Runner{DB: f.db, Table: f.table, RequestLogTable: f.logTable, Jobs: f.jobs,
 		Accounts: f.accounts, Sources: f.sources, Vault: f.vault, Billing: f.billing,
 		Stripe: billing.NewStripeWithBackend("sk_test_deletionfixture", f.backend), Keyer: f.keyer,
 		Logger: logging.New(f.logs, slog.LevelDebug), Now: time.Now}

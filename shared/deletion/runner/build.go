@@ -1,10 +1,11 @@
-package deletion
+package runner
 
 import (
 	"context"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/sources"
 )
@@ -28,8 +29,8 @@ func ReadConfig(b *coldstart.Base) Config {
 	}
 }
 
-// NewRunner builds a Runner once per cold start, reading its secrets.
-func NewRunner(ctx context.Context, b *coldstart.Base, c Config) (*Runner, error) {
+// New builds a Runner once per cold start, reading its secrets.
+func New(ctx context.Context, b *coldstart.Base, c Config) (*Runner, error) {
 	vault, err := sources.NewVault(b.SecretsManager(), c.SourcesSecretPrefix, "")
 	if err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func NewRunner(ctx context.Context, b *coldstart.Base, c Config) (*Runner, error
 	}
 	return &Runner{
 		DB: b.DynamoDB, Table: b.Table, RequestLogTable: b.RequestLogTable,
-		Jobs: NewStore(b.DynamoDB, b.Table, b.Now), Accounts: b.Identity,
+		Jobs: deletion.NewStore(b.DynamoDB, b.Table, b.Now), Accounts: b.Identity,
 		Sources: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault,
 		Billing: billing.NewStore(b.DynamoDB, b.Table, b.Now), Stripe: stripe,
 		Keyer: keyer, Logger: b.Logger, Now: b.Now,

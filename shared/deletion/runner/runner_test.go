@@ -1,4 +1,4 @@
-package deletion_test
+package runner_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
 )
 
@@ -102,7 +103,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 		}
 		// Housekeeping (or the stream's redelivery) resumes it.
 		done, err := f.runner.Run(ctx, job.ID)
-		if errors.Is(err, deletion.ErrBusy) {
+		if errors.Is(err, runner.ErrBusy) {
 			t.Fatalf("write %d: the failed run kept its lease", n)
 		}
 		if err != nil {
@@ -177,7 +178,7 @@ func TestDeletingTwiceAtOnceIsOneDeletion(t *testing.T) {
 	}
 	wg.Wait()
 	for _, err := range results {
-		if err != nil && !errors.Is(err, deletion.ErrBusy) {
+		if err != nil && !errors.Is(err, runner.ErrBusy) {
 			t.Errorf("concurrent run: %v", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package deletion_test
+package runner_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
@@ -54,7 +55,7 @@ func TestStreamStartsOnlyNewJobs(t *testing.T) {
 		record(6, events.DynamoDBOperationTypeInsert, statetable.DeletionKey("del_not-an-id")),
 	}
 	for _, rec := range ignored {
-		if id, ok := deletion.JobInserted(rec); ok {
+		if id, ok := runner.JobInserted(rec); ok {
 			t.Errorf("record %s %v starts job %s", rec.EventName, rec.Change.Keys, id)
 		}
 	}
@@ -118,7 +119,7 @@ func TestStreamDuplicatesAndHousekeepingEndInOneReceipt(t *testing.T) {
 		}
 		wg.Go(func() {
 			// Housekeeping's pass, as housekeepingfn runs it.
-			if _, err := f.runner.Run(ctx, job.ID); err != nil && !errors.Is(err, deletion.ErrBusy) {
+			if _, err := f.runner.Run(ctx, job.ID); err != nil && !errors.Is(err, runner.ErrBusy) {
 				errs[2] = err
 			}
 		})

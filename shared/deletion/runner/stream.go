@@ -1,4 +1,4 @@
-package deletion
+package runner
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
@@ -35,7 +36,7 @@ func JobInserted(rec events.DynamoDBEventRecord) (id string, ok bool) {
 	pk, sk := keyString(rec.Change.Keys[statetable.PK]), keyString(rec.Change.Keys[statetable.SK])
 	prefix := statetable.DeletionKey("").PK
 	id, found := strings.CutPrefix(pk, prefix)
-	if !found || !ids.Valid(IDPrefix, id) || statetable.DeletionKey(id) != (statetable.Key{PK: pk, SK: sk}) {
+	if !found || !ids.Valid(deletion.IDPrefix, id) || statetable.DeletionKey(id) != (statetable.Key{PK: pk, SK: sk}) {
 		return "", false
 	}
 	return id, true
@@ -79,7 +80,7 @@ func (r *Runner) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (eve
 			r.Logger.InfoContext(ctx, "deletion started by the stream", "deletion_id", id, "status", job.Status)
 		case errors.Is(err, ErrBusy):
 			r.Logger.InfoContext(ctx, "deletion stream: the job is held by another run", "deletion_id", id)
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, deletion.ErrNotFound):
 			// Nothing to retry: the job is gone (its receipt expired).
 			r.Logger.WarnContext(ctx, "deletion stream: no such job", "deletion_id", id)
 		default:

@@ -1,4 +1,4 @@
-package deletion_test
+package runner_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // counter and 30 request-log items, against DynamoDB Local and the local
 // Secrets Manager:
 //
-//	go run ./infra/local/cmd/atrium-local exec -- go test -run '^$' -bench AccountDeletion -benchtime 20x ./shared/deletion/
+//	go run ./infra/local/cmd/atrium-local exec -- go test -run '^$' -bench AccountDeletion -benchtime 20x ./shared/deletion/runner/
 func BenchmarkAccountDeletion(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()

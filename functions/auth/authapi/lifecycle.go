@@ -1,0 +1,26 @@
+package authapi
+
+import (
+	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/throttle"
+)
+
+// clientRateActions are the actions of the per-client counters this
+// package's routes declare (Routes: s.limited(...), and Login's Allow).
+var clientRateActions = []string{"login", "signup", "verify", "password"}
+
+// LifecycleKinds are the items this package writes for itself: the
+// per-client request counters of its routes (infra/registry collects
+// them; see package lifecycle). Accounts, tokens and sessions are package
+// identity's, failed-login counters and email caps package throttle's.
+var LifecycleKinds = []lifecycle.Kind{
+	{
+		Name: "client_rate_counter", Owner: "github.com/atrium-cdn/atrium/functions/auth/authapi", Table: lifecycle.StateTable,
+		Purpose:   "per-client request counters of signup, verification, login and password routes: a count per minute under a keyed hash of the client address",
+		Retention: lifecycle.Retention{Text: "2 minutes (TTL)", TTL: true},
+		// Keyed by a client address, which no account deletion can name.
+		Erasure: lifecycle.ErasedByTTL,
+		Export:  lifecycle.NotExported + "a count under a pseudonym of a client address, tied to no account",
+		Match:   throttle.RateCounterKeys(clientRateActions...),
+	},
+}

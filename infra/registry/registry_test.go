@@ -1,0 +1,143 @@
+package registry_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-cdn/atrium/functions/compliance/complianceapi"
+	"github.com/atrium-cdn/atrium/infra/registry"
+	"github.com/atrium-cdn/atrium/shared/compliance"
+	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+// keptHeading is the README section whose table lists what is kept.
+const keptHeading = "## What Atrium stores about a person, and for how long"
+
+func all(t *testing.T) *lifecycle.Registry {
+	t.Helper()
+	r, err := registry.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func readme(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestErasuresAreDeletionSteps: each kind is erased by a step the deletion
+// runs, or says why none does.
+func TestErasuresAreDeletionSteps(t *testing.T) {
+	for _, k := range all(t).Kinds() {
+		if k.Erasure != lifecycle.ErasedByTTL && k.Erasure != lifecycle.NotPersonal && !slices.Contains(deletion.Steps, k.Erasure) {
+			t.Errorf("%s: erased by %q, which is no deletion step (%v)", k.Name, k.Erasure, deletion.Steps)
+		}
+	}
+}
+
+// TestREADMETableMatchesRegistry: the README's table of what is kept names
+// every registered kind, and only registered kinds.
+func TestREADMETableMatchesRegistry(t *testing.T) {
+	r, text := all(t), readme(t)
+	for _, p := range r.CheckTable(text, keptHeading) {
+		t.Error(p)
+	}
+
+	// It fails when a kind is removed from the table...
+	removed := strings.Replace(text, "<!-- kind: session -->", "<!-- no kind: removed -->", 1)
+	if removed == text {
+		t.Fatal("the README's table has no row of sessions")
+	}
+	if p := strings.Join(r.CheckTable(removed, keptHeading), "\n"); !strings.Contains(p, `"session"`) {
+		t.Errorf("sessions removed from the README, and no problem named them: %q", p)
+	}
+	// ... and when a kind is added to the code but not to the table.
+	totp := lifecycle.Kind{Name: "totp_secret", Owner: "github.com/atrium-cdn/atrium/shared/totp", Table: lifecycle.StateTable,
+		Purpose: "a TOTP factor's seed", Retention: lifecycle.Retention{Text: "while the factor exists", Until: "its removal"},
+		Erasure: "account", Export: lifecycle.Withheld + "a seed is a secret",
+		Match: lifecycle.Under(statetable.AccountPartition(""), "TOTP#")}
+	withTOTP, err := lifecycle.New(append(registry.Owners(), []lifecycle.Kind{totp})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := strings.Join(withTOTP.CheckTable(text, keptHeading), "\n"); !strings.Contains(p, `"totp_secret"`) {
+		t.Errorf("a kind missing from the README was not named: %q", p)
+	}
+}
+
+// TestKeysOfEachOwnerAreOfOneKind: keys built by the owners' own key
+// builders are each of exactly the kind expected (the whole-API scan in
+// infra/local/gateway proves it for what the code actually writes).
+func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
+	r := all(t)
+	const acct, hash = "acct_aaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcdef"
+	state := map[string]statetable.Key{
+		"account":                 statetable.AccountKey(acct),
+		"email_claim":             statetable.EmailClaimKey("someone@example.com"),
+		"session":                 statetable.SessionKey(acct, "sess_x"),
+		"token":                   statetable.TokenKey("reset_password", hash),
+		"token_pointer":           statetable.TokenRefKey(acct, "verify_email", hash),
+		"decoy_token_pointer":     statetable.TokenRefKey("", "reset_password", hash),
+		"failed_login_counter":    statetable.ThrottleKey("login", "pseudonym"),
+		"mail_cap":                statetable.RateKey("mail-reset", "pseudonym", 1700000000000),
+		"client_rate_counter":     statetable.RateKey("signup", "pseudonym", 1700000000000),
+		"source":                  statetable.SourceKey(acct, "src_x"),
+		"source_intent":           statetable.IntentKey(time.Now().UnixMilli(), "src_x"),
+		"stripe_customer_link":    statetable.StripeCustomerKey("cus_x"),
+		"stripe_event":            statetable.StripeEventKey("evt_x"),
+		"nda_acceptance":          compliance.NDAKey(acct, "2024-01"),
+		"compliance_request":      compliance.RequestKey(acct, time.Now(), "creq_x"),
+		"compliance_rate_counter": statetable.RateKey(compliance.RateAction, "pseudonym", 1700000000000),
+		"dmca_notice":             complianceapi.NoticeKey("dmca_x"),
+		"deletion_job":            statetable.DeletionKey("del_x"),
+		"deletion_pending":        statetable.PendingDeletionKey(time.Now().UnixMilli(), "del_x"),
+	}
+	for want, k := range state {
+		if got, ok := r.Of(lifecycle.StateTable, k.PK, k.SK); !ok || got.Name != want {
+			t.Errorf("%+v: kinds %v, want %s", k, names(r.Matching(lifecycle.StateTable, k.PK, k.SK)), want)
+		}
+	}
+	outside := []struct {
+		table     lifecycle.Table
+		key, want string
+	}{
+		{lifecycle.SecretsManager, "atrium/sources/" + acct + "/src_bbbbbbbbbbbbbbbbbbbbbbbbbb", "source_secret"},
+		{lifecycle.Stripe, "cus_PgafmB7WZ01zgk", "stripe_customer"},
+	}
+	for _, o := range outside {
+		if got, ok := r.Of(o.table, o.key, ""); !ok || got.Name != o.want {
+			t.Errorf("%s %s: kinds %v, want %s", o.table, o.key, names(r.Matching(o.table, o.key, "")), o.want)
+		}
+	}
+	seen := map[string]bool{"source_secret": true, "stripe_customer": true,
+		// request-log kinds: shown by the whole-API scan
+		"request_log": true, "anonymous_request_log": true, "request_log_watermark": true, "dmca_rate_counter": true}
+	for name := range state {
+		seen[name] = true
+	}
+	for _, k := range r.Kinds() {
+		if !seen[k.Name] {
+			t.Errorf("kind %s has no example key here", k.Name)
+		}
+	}
+}
+
+func names(kinds []lifecycle.Kind) []string {
+	var out []string
+	for _, k := range kinds {
+		out = append(out, k.Name)
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+package deletion
+
+import (
+	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/statetable"
+)
+
+const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/deletion"
+
+// LifecycleKinds are the items this package writes (infra/registry
+// collects them; see package lifecycle).
+var LifecycleKinds = []lifecycle.Kind{
+	{
+		Name: "deletion_job", Owner: lifecycleOwner, Table: lifecycle.StateTable,
+		Purpose: "an account deletion: while it runs, the account id and its steps; once done, the receipt " +
+			"(id, times, counts per kind, a digest; no email, no account id)",
+		Retention: lifecycle.Retention{Text: "1 year after it finishes (TTL)", TTL: true},
+		// The receipt outlives the account by design; the account id is
+		// removed from it when the deletion finishes.
+		Erasure: lifecycle.ErasedByTTL,
+		Export:  lifecycle.NotExported + "it outlives the account; GET /v1/account/deletion/{id} shows it",
+		Match:   lifecycle.Fixed(statetable.DeletionKey("").PK, statetable.DeletionKey("").SK),
+	},
+	{
+		Name: "deletion_pending", Owner: lifecycleOwner, Table: lifecycle.StateTable,
+		Purpose:   "lists an unfinished deletion (its id, by time accepted) so housekeeping resumes stalled ones without a scan",
+		Retention: lifecycle.Retention{Text: "until the deletion finishes", Until: "the deletion's last step"},
+		Erasure:   "account",
+		Export:    lifecycle.NotExported + "it holds only a deletion id, for as long as the deletion runs",
+		Match:     lifecycle.InPartition(statetable.PendingDeletionPartition, ""),
+	},
+}
