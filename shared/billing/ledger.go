@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
@@ -32,12 +29,10 @@ const (
 	eventDone       = "done"
 )
 
+// eventRecord is what Begin reads back of an event's record; the record
+// also holds event_type, expires_at and, while processed, the lease.
 type eventRecord struct {
-	State        string `dynamodbav:"state"`
-	Type         string `dynamodbav:"event_type"`
-	LeaseToken   string `dynamodbav:"lease_token,omitempty"`
-	LeaseUntilMs int64  `dynamodbav:"lease_until_ms,omitempty"`
-	ExpiresAt    int64  `dynamodbav:"expires_at"`
+	State string `dynamodbav:"state"`
 }
 
 // Ledger records which Stripe events have been applied, so that each is
@@ -54,7 +49,7 @@ func NewLedger(db statetable.DynamoDB, table string, now func() time.Time) *Ledg
 // Lease is one delivery's hold on an event.
 type Lease struct {
 	EventID string
-	token   string
+	lease   *statetable.Lease
 }
 
 // Errors of Begin.
@@ -63,33 +58,25 @@ var (
 	ErrEventInProgress = errors.New("event being applied by another delivery")
 )
 
-// Begin takes the event for this delivery: a conditional write that succeeds
-// when the event was never seen, or when an earlier delivery's lease lapsed
-// without finishing. It fails with ErrEventDone or ErrEventInProgress.
+// Begin takes the event for this delivery: a lease (statetable.TakeLease)
+// taken when the event was never seen, or when an earlier delivery's lease
+// lapsed without finishing. It fails with ErrEventDone or ErrEventInProgress.
 func (l *Ledger) Begin(ctx context.Context, eventID, eventType string) (*Lease, error) {
 	now := l.Now()
-	lease := &Lease{EventID: eventID, token: ids.Secret()}
-	item, err := attributevalue.MarshalMap(eventRecord{State: eventProcessing, Type: eventType, LeaseToken: lease.token,
-		LeaseUntilMs: now.Add(LeaseDuration).UnixMilli(), ExpiresAt: now.Add(EventRetention).Unix()})
-	if err != nil {
-		return nil, fmt.Errorf("encode event record: %w", err)
-	}
-	for k, v := range statetable.StripeEventKey(eventID).AV() {
-		item[k] = v
-	}
-	cond, err := expression.NewBuilder().WithCondition(
-		expression.AttributeNotExists(expression.Name(statetable.PK)).
-			Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix()))).
-			Or(expression.Name("state").Equal(expression.Value(eventProcessing)).
-				And(expression.Name("lease_until_ms").LessThan(expression.Value(now.UnixMilli()))))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build event condition: %w", err)
-	}
-	_, err = l.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(l.Name), Item: item,
-		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()})
-	if statetable.IsConditionFailed(err) {
+	k := statetable.StripeEventKey(eventID)
+	// A record past its retention counts as absent (TTL deletes late); a
+	// done record keeps the event; one being processed is taken once its
+	// lease lapses.
+	cond := expression.AttributeNotExists(expression.Name(statetable.PK)).
+		Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix()))).
+		Or(expression.Name("state").Equal(expression.Value(eventProcessing)))
+	set := expression.Set(expression.Name("state"), expression.Value(eventProcessing)).
+		Set(expression.Name("event_type"), expression.Value(eventType)).
+		Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(EventRetention).Unix()))
+	lease, err := l.TakeLease(ctx, k, LeaseDuration, cond, set)
+	if errors.Is(err, statetable.ErrLeaseRefused) {
 		var rec eventRecord
-		found, gerr := l.Get(ctx, statetable.StripeEventKey(eventID), &rec)
+		found, gerr := l.Get(ctx, k, &rec)
 		if gerr != nil {
 			return nil, gerr
 		}
@@ -101,18 +88,16 @@ func (l *Ledger) Begin(ctx context.Context, eventID, eventType string) (*Lease, 
 	if err != nil {
 		return nil, fmt.Errorf("begin event: %w", err)
 	}
-	return lease, nil
+	return &Lease{EventID: eventID, lease: lease}, nil
 }
 
 // Done records the event as applied. It is called only once the effect is
 // written; a failure here leaves the lease to lapse and a retry re-applies
 // the (idempotent) sync.
 func (l *Ledger) Done(ctx context.Context, lease *Lease) error {
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("lease_token").Equal(expression.Value(lease.token))).
-		WithUpdate(expression.Set(expression.Name("state"), expression.Value(eventDone)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(l.Now().Add(EventRetention).Unix())).
-			Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
+	e, err := expression.NewBuilder().WithCondition(lease.lease.Held()).
+		WithUpdate(lease.lease.Released(expression.Set(expression.Name("state"), expression.Value(eventDone)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(l.Now().Add(EventRetention).Unix())))).Build()
 	if err != nil {
 		return fmt.Errorf("build event done: %w", err)
 	}
@@ -128,12 +113,16 @@ func (l *Ledger) Done(ctx context.Context, lease *Lease) error {
 }
 
 // Abandon gives the event up after a failure, so that Stripe's retry can
-// take it at once rather than after the lease lapses.
+// take it at once rather than after the lease lapses: it deletes the record
+// while the lease holds.
 func (l *Ledger) Abandon(ctx context.Context, lease *Lease) error {
-	_, err := l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	e, err := expression.NewBuilder().WithCondition(lease.lease.Held()).Build()
+	if err != nil {
+		return fmt.Errorf("build event abandon: %w", err)
+	}
+	_, err = l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(l.Name), Key: statetable.StripeEventKey(lease.EventID).AV(),
-		ConditionExpression:       aws.String("lease_token = :t"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: lease.token}},
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	if err != nil && !statetable.IsConditionFailed(err) {
 		return fmt.Errorf("abandon event: %w", err)

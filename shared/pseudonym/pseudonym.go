@@ -19,6 +19,13 @@ import (
 // MinKeyLength is the shortest key accepted, in bytes.
 const MinKeyLength = 32
 
+// Domains of the pseudonyms several packages make and must agree on: a
+// counter written under one is found, exported and erased under the same.
+const (
+	EmailDomain  = "email" // a normalized email address
+	ClientDomain = "ip"    // a client address (ClientIP)
+)
+
 // Keyer makes pseudonyms with one secret key.
 type Keyer struct{ key []byte }
 
@@ -30,8 +37,9 @@ func New(key []byte) (*Keyer, error) {
 	return &Keyer{key: append([]byte(nil), key...)}, nil
 }
 
-// Of returns the pseudonym of value in a domain (e.g. "ip", "email"): 128 bits
-// of HMAC-SHA256, hex. The domain keeps equal values of different kinds apart.
+// Of returns the pseudonym of value in a domain (e.g. ClientDomain,
+// EmailDomain): 128 bits of HMAC-SHA256, hex. The domain keeps equal values
+// of different kinds apart.
 func (k *Keyer) Of(domain, value string) string {
 	m := hmac.New(sha256.New, k.key)
 	m.Write([]byte(domain))

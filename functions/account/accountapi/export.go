@@ -230,7 +230,7 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 	}
 	doc.Sessions = identity.ViewSessions(sessions, me.ID)
 	// The counter is keyed by the pseudonym of the (normalised, as stored) address.
-	f, err := e.throttle.LoginFailures(ctx, e.keyer.Of("email", rec.Email))
+	f, err := e.throttle.LoginFailures(ctx, e.keyer.Of(pseudonym.EmailDomain, rec.Email))
 	if err != nil {
 		return nil, err
 	}

@@ -117,16 +117,16 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 // once the body is valid, so a malformed body is refused without counting.
 func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt := web.NewRouter(s.logger)
-	rt.Handle("POST /v1/signup", s.limited("signup", s.limits.Signup, s.handleSignup))
-	rt.Handle("POST /v1/signup/verify", s.limited("verify", s.limits.Verify, s.handleVerify))
+	rt.Handle("POST /v1/signup", s.limited(rateSignup, s.limits.Signup, s.handleSignup))
+	rt.Handle("POST /v1/signup/verify", s.limited(rateVerify, s.limits.Verify, s.handleVerify))
 	// Limited too, per client (s.limits.Login), but inside Login: the
 	// client's slot is taken alongside the read of the address's, and a
 	// client over its limit causes no hash (see Login).
 	rt.Handle("POST /v1/login", s.handleLogin)
 	rt.Handle("POST /v1/logout", auth.Require(s.handleLogout))
-	// Forgot and reset share one counter ("password").
-	rt.Handle("POST /v1/password/forgot", s.limited("password", s.limits.Password, s.handleForgot))
-	rt.Handle("POST /v1/password/reset", s.limited("password", s.limits.Password, s.handleReset))
+	// Forgot and reset share one counter (ratePassword).
+	rt.Handle("POST /v1/password/forgot", s.limited(ratePassword, s.limits.Password, s.handleForgot))
+	rt.Handle("POST /v1/password/reset", s.limited(ratePassword, s.limits.Password, s.handleReset))
 	rt.Handle("POST /v1/password/change", auth.Require(s.handleChange))
 	rt.Handle("GET /v1/sessions", auth.Require(s.handleListSessions))
 	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
@@ -226,7 +226,9 @@ func (e *RateLimitedError) Error() string { return fmt.Sprintf("rate limited for
 const clientRequests = "requests from your network"
 
 // client is the pseudonym of the address a request came from.
-func (s *Service) client(r *http.Request) string { return s.keyer.Of("ip", pseudonym.ClientIP(r)) }
+func (s *Service) client(r *http.Request) string {
+	return s.keyer.Of(pseudonym.ClientDomain, pseudonym.ClientIP(r))
+}
 
 // limited declares a route's per-client limit, counted under action: the
 // handler passes the gate once the request's body is valid.

@@ -5,9 +5,17 @@ import (
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
-// clientRateActions are the actions of the per-client counters this
-// package's routes declare (Routes: s.limited(...), and Login's Allow).
-var clientRateActions = []string{"login", "signup", "verify", "password"}
+// Actions of the per-client counters this package's routes declare
+// (Routes: s.limited(...), and Login's Allow).
+const (
+	rateLogin    = "login"
+	rateSignup   = "signup"
+	rateVerify   = "verify"
+	ratePassword = "password" // forgot and reset share it
+)
+
+// clientRateActions are all of them, for the lifecycle registry.
+var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword}
 
 // LifecycleKinds are the items this package writes for itself: the
 // per-client request counters of its routes (infra/registry collects

@@ -7,6 +7,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) Forgot(ctx context.Context, email string) error {
 		if _, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword}, ResetTokenTTL); err != nil {
 			return err
 		}
-		if _, err := s.throttle.Take(ctx, throttle.MailReset, s.keyer.Of("email", email), s.limits.Mail); err != nil {
+		if _, err := s.throttle.Take(ctx, throttle.MailReset, s.keyer.Of(pseudonym.EmailDomain, email), s.limits.Mail); err != nil {
 			s.logger.WarnContext(ctx, "could not count a decoy email against its cap", "error", err)
 		}
 		s.event(ctx, "password_reset_request", "ignored", "no_active_account", "")
@@ -105,7 +106,7 @@ func (s *Service) Reset(ctx context.Context, token, pass string) error {
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	subject := s.keyer.Of("email", acct.Email)
+	subject := s.keyer.Of(pseudonym.EmailDomain, acct.Email)
 	fails, err := s.throttle.LoginFailures(ctx, subject)
 	if err != nil {
 		return err

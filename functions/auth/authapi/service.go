@@ -274,7 +274,7 @@ func (s *Service) send(ctx context.Context, m mail.Message) error {
 // the address has an account, and neither the cap nor a failure to send
 // changes what the requester sees: both are only logged.
 func (s *Service) sendCapped(ctx context.Context, email, kind string, m mail.Message) {
-	sent, err := s.throttle.Take(ctx, kind, s.keyer.Of("email", email), s.limits.Mail)
+	sent, err := s.throttle.Take(ctx, kind, s.keyer.Of(pseudonym.EmailDomain, email), s.limits.Mail)
 	if err != nil {
 		s.logger.WarnContext(ctx, "email not sent: could not count it against its cap", "mail_kind", kind, "error", err)
 		return
@@ -422,7 +422,7 @@ func (s *Service) loginRecord(ctx context.Context, client, email string) (cred *
 	}
 	rate := make(chan allowed, 1)
 	go func() {
-		retry, err := s.throttle.Allow(ctx, "login", client, s.limits.Login)
+		retry, err := s.throttle.Allow(ctx, rateLogin, client, s.limits.Login)
 		rate <- allowed{retry, err}
 	}()
 	cred, credErr := s.store.Credential(ctx, email)
@@ -484,7 +484,7 @@ type passwordResult struct {
 // errLockedNow for the failure that locks, with the lock email) or clears
 // the failures, this attempt's included.
 func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordResult, error) {
-	subject := s.keyer.Of("email", c.email)
+	subject := s.keyer.Of(pseudonym.EmailDomain, c.email)
 	att, err := s.takeAttempt(ctx, c.event, subject, c.cred)
 	if err != nil {
 		return passwordResult{}, err

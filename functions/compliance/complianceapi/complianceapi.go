@@ -128,7 +128,7 @@ func (s *Service) Routes(auth *identity.Authenticator) *web.Router {
 	// Per client address; counted once the notice is well formed, so a
 	// complainant correcting a form is not held back.
 	rt.Handle("POST /v1/dmca", web.Limited(
-		s.Throttle.Gate("dmca", s.DMCALimit, s.clientSubject, "notices from your network"),
+		s.Throttle.Gate(dmcaRateAction, s.DMCALimit, s.clientSubject, "notices from your network"),
 		s.receiveNotice))
 	return rt
 }
@@ -141,5 +141,5 @@ func (s *Service) accountSubject(r *http.Request) string {
 
 // clientSubject is the pseudonym of the address a request came from.
 func (s *Service) clientSubject(r *http.Request) string {
-	return s.Keyer.Of("ip", pseudonym.ClientIP(r))
+	return s.Keyer.Of(pseudonym.ClientDomain, pseudonym.ClientIP(r))
 }

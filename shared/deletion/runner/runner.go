@@ -27,7 +27,6 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
-	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -65,7 +64,7 @@ func (r *Runner) Run(ctx context.Context, id string) (*deletion.Job, error) {
 	if err != nil || job.Status == deletion.StatusDone {
 		return job, err
 	}
-	token, err := r.lease(ctx, job)
+	lease, err := r.lease(ctx, job)
 	if err != nil {
 		return job, err
 	}
@@ -76,16 +75,16 @@ func (r *Runner) Run(ctx context.Context, id string) (*deletion.Job, error) {
 		acct, err = nil, nil
 	}
 	if err != nil {
-		r.release(context.WithoutCancel(ctx), job, token)
+		r.release(context.WithoutCancel(ctx), job, lease)
 		return job, err
 	}
 	for _, step := range deletion.Steps {
 		if slices.Contains(job.Steps, step) {
 			continue
 		}
-		if err := r.step(ctx, job, acct, token, step); err != nil {
+		if err := r.step(ctx, job, acct, lease, step); err != nil {
 			r.Logger.WarnContext(ctx, "deletion step failed; it will be resumed", "deletion_id", job.ID, "step", step, "error", err)
-			r.release(context.WithoutCancel(ctx), job, token)
+			r.release(context.WithoutCancel(ctx), job, lease)
 			latest, gerr := r.Jobs.Get(context.WithoutCancel(ctx), id)
 			if gerr != nil {
 				latest = job
@@ -97,52 +96,34 @@ func (r *Runner) Run(ctx context.Context, id string) (*deletion.Job, error) {
 	return r.Jobs.Get(ctx, id)
 }
 
+// state is the state table as the leases see it.
+func (r *Runner) state() statetable.Table { return statetable.NewTable(r.DB, r.Table, r.Now) }
+
 // lease takes the job for this run.
-func (r *Runner) lease(ctx context.Context, job *deletion.Job) (string, error) {
-	now := r.Now()
-	token := ids.Secret()
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").NotEqual(expression.Value(deletion.StatusDone)).
-			And(expression.AttributeNotExists(expression.Name("lease_until_ms")).
-				Or(expression.Name("lease_until_ms").LessThan(expression.Value(now.UnixMilli()))))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(deletion.StatusRunning)).
-			Set(expression.Name("lease_token"), expression.Value(token)).
-			Set(expression.Name("lease_until_ms"), expression.Value(now.Add(LeaseDuration).UnixMilli()))).Build()
+func (r *Runner) lease(ctx context.Context, job *deletion.Job) (*statetable.Lease, error) {
+	lease, err := r.state().TakeLease(ctx, statetable.DeletionKey(job.ID), LeaseDuration,
+		expression.Name("status").NotEqual(expression.Value(deletion.StatusDone)),
+		expression.Set(expression.Name("status"), expression.Value(deletion.StatusRunning)))
+	if errors.Is(err, statetable.ErrLeaseRefused) {
+		return nil, ErrBusy
+	}
 	if err != nil {
-		return "", fmt.Errorf("build lease: %w", err)
+		return nil, fmt.Errorf("lease deletion job: %w", err)
 	}
-	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
-	if err != nil {
-		return "", fmt.Errorf("lease deletion job: %w", err)
-	}
-	if !ok {
-		return "", ErrBusy
-	}
-	return token, nil
+	return lease, nil
 }
 
 // release gives the job up after a failure so the next run starts at once.
-func (r *Runner) release(ctx context.Context, job *deletion.Job, token string) {
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
-		WithUpdate(expression.Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
-	if err == nil {
-		_, err = statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
-	}
-	if err != nil {
+func (r *Runner) release(ctx context.Context, job *deletion.Job, lease *statetable.Lease) {
+	if _, err := r.state().ReleaseLease(ctx, lease); err != nil {
 		r.Logger.WarnContext(ctx, "deletion lease not released; it will lapse", "deletion_id", job.ID, "error", err)
 	}
 }
 
 // underLease applies up to the job only while this run holds its lease; a
 // lapsed lease (another run took over) is ErrBusy.
-func (r *Runner) underLease(ctx context.Context, job *deletion.Job, token string, up expression.UpdateBuilder, what string) error {
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).WithUpdate(up).Build()
-	if err != nil {
-		return fmt.Errorf("build %s: %w", what, err)
-	}
-	ok, err := statetable.ConditionalUpdate(ctx, r.DB, r.Table, statetable.DeletionKey(job.ID), e)
+func (r *Runner) underLease(ctx context.Context, lease *statetable.Lease, up expression.UpdateBuilder, what string) error {
+	ok, err := r.state().UnderLease(ctx, lease, up)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -153,20 +134,20 @@ func (r *Runner) underLease(ctx context.Context, job *deletion.Job, token string
 }
 
 // count adds n to a category of the receipt.
-func (r *Runner) count(ctx context.Context, job *deletion.Job, token, category string, n int) error {
+func (r *Runner) count(ctx context.Context, lease *statetable.Lease, category string, n int) error {
 	if n == 0 {
 		return nil
 	}
 	path := expression.Name("deleted." + category)
-	return r.underLease(ctx, job, token,
+	return r.underLease(ctx, lease,
 		expression.Set(path, expression.Plus(expression.IfNotExists(path, expression.Value(0)), expression.Value(n))), "count deletions")
 }
 
 // done records a finished step and extends the lease.
-func (r *Runner) done(ctx context.Context, job *deletion.Job, token, step string) error {
-	err := r.underLease(ctx, job, token, expression.Set(expression.Name("steps"), expression.ListAppend(
-		expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{step}))).
-		Set(expression.Name("lease_until_ms"), expression.Value(r.Now().Add(LeaseDuration).UnixMilli())), "record step")
+func (r *Runner) done(ctx context.Context, job *deletion.Job, lease *statetable.Lease, step string) error {
+	err := r.underLease(ctx, lease, lease.Renewed(expression.Set(expression.Name("steps"), expression.ListAppend(
+		expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{step}))),
+		r.Now()), "record step")
 	if err != nil {
 		return err
 	}
@@ -174,43 +155,43 @@ func (r *Runner) done(ctx context.Context, job *deletion.Job, token, step string
 	return nil
 }
 
-func (r *Runner) step(ctx context.Context, job *deletion.Job, acct *billing.Record, token, step string) error {
+func (r *Runner) step(ctx context.Context, job *deletion.Job, acct *billing.Record, lease *statetable.Lease, step string) error {
 	var err error
 	switch step {
 	case deletion.StepSessions:
-		err = r.deleteSessions(ctx, job, token)
+		err = r.deleteSessions(ctx, job, lease)
 	case deletion.StepTokens:
-		err = r.deleteTokens(ctx, job, token)
+		err = r.deleteTokens(ctx, job, lease)
 	case deletion.StepSources:
-		err = r.deleteSources(ctx, job, token)
+		err = r.deleteSources(ctx, job, lease)
 	case deletion.StepStripe:
-		err = r.deleteStripeCustomer(ctx, job, acct, token)
+		err = r.deleteStripeCustomer(ctx, job, acct, lease)
 	case deletion.StepThrottle:
-		err = r.deleteLoginFailures(ctx, job, acct, token)
+		err = r.deleteLoginFailures(ctx, job, acct, lease)
 	case deletion.StepRequestLogs:
-		err = r.deleteRequestLogs(ctx, job, token)
+		err = r.deleteRequestLogs(ctx, job, lease)
 	case deletion.StepAccount:
-		return r.deleteAccount(ctx, job, acct, token) // records itself, in its transaction
+		return r.deleteAccount(ctx, job, acct, lease) // records itself, in its transaction
 	default:
 		err = fmt.Errorf("unknown step %q", step)
 	}
 	if err != nil {
 		return err
 	}
-	return r.done(ctx, job, token, step)
+	return r.done(ctx, job, lease, step)
 }
 
-func (r *Runner) deleteSessions(ctx context.Context, job *deletion.Job, token string) error {
+func (r *Runner) deleteSessions(ctx context.Context, job *deletion.Job, lease *statetable.Lease) error {
 	n, err := r.Accounts.RevokeSessions(ctx, job.AccountID, "")
 	if err != nil {
 		return err
 	}
-	return r.count(ctx, job, token, "sessions", n)
+	return r.count(ctx, lease, "sessions", n)
 }
 
 // deleteTokens deletes the account's pending single-use tokens (email
 // verification, password reset) through the pointers in its partition.
-func (r *Runner) deleteTokens(ctx context.Context, job *deletion.Job, token string) error {
+func (r *Runner) deleteTokens(ctx context.Context, job *deletion.Job, lease *statetable.Lease) error {
 	n := 0
 	err := r.eachInAccount(ctx, job.AccountID, statetable.TokenRefPrefix, func(sk string) error {
 		kind, hash, ok := strings.Cut(strings.TrimPrefix(sk, statetable.TokenRefPrefix), "#")
@@ -230,12 +211,12 @@ func (r *Runner) deleteTokens(ctx context.Context, job *deletion.Job, token stri
 	if err != nil {
 		return err
 	}
-	return r.count(ctx, job, token, "pending_tokens", n)
+	return r.count(ctx, lease, "pending_tokens", n)
 }
 
 // deleteSources removes every source the way DELETE /v1/sources/{id} does:
 // its secret deleted at once, with no recovery window.
-func (r *Runner) deleteSources(ctx context.Context, job *deletion.Job, token string) error {
+func (r *Runner) deleteSources(ctx context.Context, job *deletion.Job, lease *statetable.Lease) error {
 	list, err := r.Sources.List(ctx, job.AccountID)
 	if err != nil {
 		return err
@@ -253,10 +234,10 @@ func (r *Runner) deleteSources(ctx context.Context, job *deletion.Job, token str
 		if err != nil && !errors.Is(err, sources.ErrNotFound) {
 			return err
 		}
-		if err := r.count(ctx, job, token, "sources", 1); err != nil {
+		if err := r.count(ctx, lease, "sources", 1); err != nil {
 			return err
 		}
-		if err := r.count(ctx, job, token, "source_secrets", 1); err != nil {
+		if err := r.count(ctx, lease, "source_secrets", 1); err != nil {
 			return err
 		}
 	}
@@ -288,7 +269,7 @@ func (r *Runner) clearIntents(ctx context.Context, job *deletion.Job) error {
 
 // deleteStripeCustomer deletes the account's Stripe customer (which cancels
 // its subscriptions at once) and the link to it.
-func (r *Runner) deleteStripeCustomer(ctx context.Context, job *deletion.Job, rec *billing.Record, token string) error {
+func (r *Runner) deleteStripeCustomer(ctx context.Context, job *deletion.Job, rec *billing.Record, lease *statetable.Lease) error {
 	if rec == nil || rec.StripeCustomerID == "" {
 		return nil
 	}
@@ -298,16 +279,16 @@ func (r *Runner) deleteStripeCustomer(ctx context.Context, job *deletion.Job, re
 	if err := r.Billing.DeleteLink(ctx, rec.StripeCustomerID); err != nil {
 		return err
 	}
-	if err := r.count(ctx, job, token, "stripe_customer", 1); err != nil {
+	if err := r.count(ctx, lease, "stripe_customer", 1); err != nil {
 		return err
 	}
-	return r.count(ctx, job, token, "billing_links", 1)
+	return r.count(ctx, lease, "billing_links", 1)
 }
 
 // deleteLoginFailures deletes the failed-login counter and the email caps'
 // counters of the address and the account's compliance-request counters
 // (all under pseudonyms).
-func (r *Runner) deleteLoginFailures(ctx context.Context, job *deletion.Job, acct *billing.Record, token string) error {
+func (r *Runner) deleteLoginFailures(ctx context.Context, job *deletion.Job, acct *billing.Record, lease *statetable.Lease) error {
 	limits := throttle.NewStore(r.DB, r.Table, throttle.DefaultPolicy(), r.Now)
 	rates, err := limits.ForgetClient(ctx, compliance.RateAction, r.Keyer.Of(compliance.RateDomain, job.AccountID), compliance.RequestLimit.Window)
 	if err != nil {
@@ -315,34 +296,34 @@ func (r *Runner) deleteLoginFailures(ctx context.Context, job *deletion.Job, acc
 	}
 	if acct != nil {
 		for _, kind := range throttle.MailKinds {
-			n, err := limits.ForgetClient(ctx, kind, r.Keyer.Of("email", acct.Email), throttle.MailWindow)
+			n, err := limits.ForgetClient(ctx, kind, r.Keyer.Of(pseudonym.EmailDomain, acct.Email), throttle.MailWindow)
 			if err != nil {
 				return err
 			}
 			rates += n
 		}
 	}
-	if err := r.count(ctx, job, token, "rate_counters", rates); err != nil {
+	if err := r.count(ctx, lease, "rate_counters", rates); err != nil {
 		return err
 	}
 	if acct == nil {
 		return nil
 	}
 	out, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(r.Table),
-		Key: statetable.ThrottleKey("login", r.Keyer.Of("email", acct.Email)).AV(), ReturnValues: types.ReturnValueAllOld})
+		Key: statetable.ThrottleKey("login", r.Keyer.Of(pseudonym.EmailDomain, acct.Email)).AV(), ReturnValues: types.ReturnValueAllOld})
 	if err != nil {
 		return fmt.Errorf("delete failed-login counter: %w", err)
 	}
 	if out.Attributes != nil {
-		return r.count(ctx, job, token, "login_failure_records", 1)
+		return r.count(ctx, lease, "login_failure_records", 1)
 	}
 	return nil
 }
 
 // deleteRequestLogs deletes the account's request-log items.
-func (r *Runner) deleteRequestLogs(ctx context.Context, job *deletion.Job, token string) error {
+func (r *Runner) deleteRequestLogs(ctx context.Context, job *deletion.Job, lease *statetable.Lease) error {
 	return requestlog.EraseAccount(ctx, r.DB, r.RequestLogTable, job.AccountID, func(n int) error {
-		return r.count(ctx, job, token, "request_logs", n)
+		return r.count(ctx, lease, "request_logs", n)
 	})
 }
 
@@ -350,7 +331,7 @@ func (r *Runner) deleteRequestLogs(ctx context.Context, job *deletion.Job, token
 // in one transaction, the email claim (the address can sign up again), the
 // account item, the job's pending entry, and turns the job into its
 // receipt: done, without the account id, expiring after ReceiptRetention.
-func (r *Runner) deleteAccount(ctx context.Context, job *deletion.Job, acct *billing.Record, token string) error {
+func (r *Runner) deleteAccount(ctx context.Context, job *deletion.Job, acct *billing.Record, lease *statetable.Lease) error {
 	found := acct != nil
 	rest := 0
 	err := r.eachInAccount(ctx, job.AccountID, "", func(sk string) error {
@@ -363,25 +344,25 @@ func (r *Runner) deleteAccount(ctx context.Context, job *deletion.Job, acct *bil
 	if err != nil {
 		return err
 	}
-	if err := r.count(ctx, job, token, "other_items", rest); err != nil {
+	if err := r.count(ctx, lease, "other_items", rest); err != nil {
 		return err
 	}
 	// A request that was in flight when the deletion was accepted may have
 	// logged since the request-log step: look once more.
-	if err := r.deleteRequestLogs(ctx, job, token); err != nil {
+	if err := r.deleteRequestLogs(ctx, job, lease); err != nil {
 		return err
 	}
 	now := r.Now().UTC()
 	fin, err := expression.NewBuilder().
-		WithCondition(expression.Name("lease_token").Equal(expression.Value(token))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(deletion.StatusDone)).
+		WithCondition(lease.Held()).
+		WithUpdate(lease.Released(expression.Set(expression.Name("status"), expression.Value(deletion.StatusDone)).
 			Set(expression.Name("completed_at"), expression.Value(now.Format(time.RFC3339Nano))).
 			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(deletion.ReceiptRetention).Unix())).
 			Set(expression.Name("steps"), expression.ListAppend(
 				expression.IfNotExists(expression.Name("steps"), expression.Value([]string{})), expression.Value([]string{deletion.StepAccount}))).
 			Set(expression.Name("deleted.account"), expression.Value(boolCount(found))).
 			Set(expression.Name("deleted.email_claim"), expression.Value(boolCount(found))).
-			Remove(expression.Name("account_id")).Remove(expression.Name("lease_token")).Remove(expression.Name("lease_until_ms"))).Build()
+			Remove(expression.Name("account_id")))).Build()
 	if err != nil {
 		return fmt.Errorf("build receipt: %w", err)
 	}
