@@ -101,38 +101,50 @@ func (f *raceFixture) acceptDeletion(t *testing.T, accountID string) *identity.A
 
 var racePolicy = identity.SessionPolicy{IdleTimeout: time.Hour, MaxLifetime: 12 * time.Hour}
 
+// accountIn makes an account in one of the states a write can race: active,
+// pending, its deletion accepted, its deletion finished, never existed, or no
+// account at all (a decoy's empty id). It returns the account's id.
+func (f *raceFixture) accountIn(t *testing.T, state string) string {
+	t.Helper()
+	ctx := t.Context()
+	switch state {
+	case "active":
+		return testenv.ActiveAccount(t, f.store, f.clock.Now())
+	case "pending":
+		a := &identity.Account{ID: ids.New("acct"), Email: testenv.Email(t), Status: identity.StatusPending,
+			Plan: identity.PlanStandard, CreatedAt: f.clock.Now()}
+		if err := f.store.CreatePending(ctx, a, f.clock.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	case "deletion accepted", "deletion finished":
+		id := testenv.ActiveAccount(t, f.store, f.clock.Now())
+		f.acceptDeletion(t, id)
+		if state == "deletion finished" {
+			f.deleteItem(ctx, t, statetable.AccountKey(id))
+		}
+		return id
+	case "never existed":
+		return ids.New("acct")
+	case "decoy":
+		return ""
+	}
+	t.Fatalf("no account state %q", state)
+	return ""
+}
+
 func TestCreateSessionOnlyForActiveAccounts(t *testing.T) {
 	f := newRaceFixture(t)
 	ctx := t.Context()
 	for _, tc := range []struct {
-		name    string
-		account func(t *testing.T) string
-		want    error
+		name string
+		want error
 	}{
-		{"active", func(t *testing.T) string { return testenv.ActiveAccount(t, f.store, f.clock.Now()) }, nil},
-		{"deletion accepted", func(t *testing.T) string {
-			id := testenv.ActiveAccount(t, f.store, f.clock.Now())
-			f.acceptDeletion(t, id)
-			return id
-		}, identity.ErrNotFound},
-		{"deletion finished", func(t *testing.T) string {
-			id := testenv.ActiveAccount(t, f.store, f.clock.Now())
-			f.acceptDeletion(t, id)
-			f.deleteItem(ctx, t, statetable.AccountKey(id))
-			return id
-		}, identity.ErrNotFound},
-		{"pending", func(t *testing.T) string {
-			a := &identity.Account{ID: ids.New("acct"), Email: testenv.Email(t), Status: identity.StatusPending,
-				Plan: identity.PlanStandard, CreatedAt: f.clock.Now()}
-			if err := f.store.CreatePending(ctx, a, f.clock.Now().Add(time.Hour)); err != nil {
-				t.Fatal(err)
-			}
-			return a.ID
-		}, identity.ErrNotFound},
-		{"never existed", func(*testing.T) string { return ids.New("acct") }, identity.ErrNotFound},
+		{"active", nil}, {"deletion accepted", identity.ErrNotFound}, {"deletion finished", identity.ErrNotFound},
+		{"pending", identity.ErrNotFound}, {"never existed", identity.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			id := tc.account(t)
+			id := f.accountIn(t, tc.name)
 			sess, tok, err := f.store.CreateSession(ctx, id, racePolicy)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("CreateSession: %v, want %v", err, tc.want)
@@ -241,34 +253,14 @@ func TestTokensOnlyForAccountsNotBeingDeleted(t *testing.T) {
 	f := newRaceFixture(t)
 	ctx := t.Context()
 	for _, tc := range []struct {
-		name    string
-		account func(t *testing.T) string
-		want    error
+		name string
+		want error
 	}{
-		{"active", func(t *testing.T) string { return testenv.ActiveAccount(t, f.store, f.clock.Now()) }, nil},
-		{"pending", func(t *testing.T) string {
-			a := &identity.Account{ID: ids.New("acct"), Email: testenv.Email(t), Status: identity.StatusPending,
-				Plan: identity.PlanStandard, CreatedAt: f.clock.Now()}
-			if err := f.store.CreatePending(ctx, a, f.clock.Now().Add(time.Hour)); err != nil {
-				t.Fatal(err)
-			}
-			return a.ID
-		}, nil},
-		{"decoy", func(*testing.T) string { return "" }, nil},
-		{"deletion accepted", func(t *testing.T) string {
-			id := testenv.ActiveAccount(t, f.store, f.clock.Now())
-			f.acceptDeletion(t, id)
-			return id
-		}, identity.ErrNotFound},
-		{"deletion finished", func(t *testing.T) string {
-			id := testenv.ActiveAccount(t, f.store, f.clock.Now())
-			f.acceptDeletion(t, id)
-			f.deleteItem(ctx, t, statetable.AccountKey(id))
-			return id
-		}, identity.ErrNotFound},
+		{"active", nil}, {"pending", nil}, {"decoy", nil},
+		{"deletion accepted", identity.ErrNotFound}, {"deletion finished", identity.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			id := tc.account(t)
+			id := f.accountIn(t, tc.name)
 			value, err := f.store.IssueToken(ctx, identity.Token{Kind: identity.TokenResetPassword, AccountID: id}, time.Hour)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("IssueToken: %v, want %v", err, tc.want)
