@@ -89,7 +89,6 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 		"session":                 statetable.SessionKey(acct, "sess_x"),
 		"token":                   statetable.TokenKey("reset_password", hash),
 		"token_pointer":           statetable.TokenRefKey(acct, "verify_email", hash),
-		"decoy_token_pointer":     statetable.TokenRefKey("", "reset_password", hash),
 		"failed_login_counter":    statetable.ThrottleKey("login", "pseudonym"),
 		"mail_cap":                statetable.RateKey("mail-reset", "pseudonym", 1700000000000),
 		"client_rate_counter":     statetable.RateKey("signup", "pseudonym", 1700000000000),

@@ -269,6 +269,12 @@ func TestTokensOnlyForAccountsNotBeingDeleted(t *testing.T) {
 			if (tc.want == nil) != (lerr == nil) {
 				t.Fatalf("token stored: %v, want stored: %v", lerr == nil, tc.want == nil)
 			}
+			// Only a token of an account has a pointer: a decoy's would land in
+			// one shared partition, a hot key.
+			pointer := f.item(t, statetable.TokenRefKey(id, identity.TokenResetPassword, ids.Hash(value))) != nil
+			if want := tc.want == nil && id != ""; pointer != want {
+				t.Fatalf("pointer stored: %v, want %v", pointer, want)
+			}
 		})
 	}
 }

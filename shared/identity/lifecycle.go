@@ -57,17 +57,6 @@ var LifecycleKinds = []lifecycle.Kind{
 		Export:  lifecycle.Withheld + "it holds a token's hash; the export says that links are kept hashed",
 		Match:   tokenKeys(func(kind string) statetable.Key { return statetable.TokenRefKey("", kind, "") }, true),
 	},
-	{
-		// A reset asked for an address with no active account issues a
-		// decoy token (same reads and writes as a real one); its pointer
-		// lands in the partition of the empty account id.
-		Name: "decoy_token_pointer", Owner: lifecycleOwner, Table: lifecycle.StateTable,
-		Purpose:   "the pointer of a decoy reset token (a reset asked for an address with no active account): no account, no address",
-		Retention: lifecycle.Retention{Text: "1 h (TTL)", TTL: true},
-		Erasure:   lifecycle.ErasedByTTL,
-		Export:    lifecycle.NotExported + "it belongs to no account and holds no personal data",
-		Match:     lifecycle.InPartition(statetable.AccountPartition(""), statetable.TokenRefPrefix),
-	},
 }
 
 // tokenKeys matches the keys key builds for each token kind (and
