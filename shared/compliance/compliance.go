@@ -155,16 +155,13 @@ func (s *Store) putNew(ctx context.Context, accountID string, k statetable.Key, 
 	if err != nil {
 		return false, fmt.Errorf("build condition: %w", err)
 	}
-	active, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").Equal(expression.Value(identity.StatusActive))).Build()
+	active, err := identity.AccountIn(s.Name, accountID, identity.StatusActive)
 	if err != nil {
-		return false, fmt.Errorf("build account condition: %w", err)
+		return false, err
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names()}},
-		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.Name), Key: statetable.AccountKey(accountID).AV(),
-			ConditionExpression: active.Condition(), ExpressionAttributeNames: active.Names(), ExpressionAttributeValues: active.Values()}},
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names()}}, active,
 	}})
 	if failed, ok := statetable.CancelledByCondition(err); ok {
 		if failed[1] {

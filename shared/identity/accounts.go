@@ -187,6 +187,28 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) 
 	return nil
 }
 
+// AccountIn is the item of a caller's transaction (in table) that holds only
+// while the account exists with one of statuses: other packages write
+// "only for an active account" with it, so that nothing lands in the
+// partition of an account whose deletion has begun. A failed check cancels
+// the transaction with a condition failure.
+func AccountIn(table, accountID string, statuses ...string) (types.TransactWriteItem, error) {
+	if len(statuses) == 0 {
+		return types.TransactWriteItem{}, fmt.Errorf("account check: no status given")
+	}
+	in := make([]expression.OperandBuilder, 0, len(statuses)-1)
+	for _, st := range statuses[1:] {
+		in = append(in, expression.Value(st))
+	}
+	e, err := expression.NewBuilder().WithCondition(expression.Name("status").In(expression.Value(statuses[0]), in...)).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("build account condition: %w", err)
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table),
+		Key: statetable.AccountKey(accountID).AV(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}, nil
+}
+
 // ErrTokenUsed reports a verification whose token or account no longer qualifies.
 var ErrTokenUsed = fmt.Errorf("token already used, expired, or its account already verified")
 

@@ -111,15 +111,12 @@ func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPo
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(sess.ExpiresAt())
-	active, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").Equal(expression.Value(StatusActive))).Build()
+	active, err := AccountIn(s.Name, accountID, StatusActive)
 	if err != nil {
-		return nil, "", fmt.Errorf("build account condition: %w", err)
+		return nil, "", err
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.Name), Item: item}},
-		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.Name), Key: statetable.AccountKey(accountID).AV(),
-			ConditionExpression: active.Condition(), ExpressionAttributeNames: active.Names(), ExpressionAttributeValues: active.Values()}},
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: item}}, active,
 	}})
 	if statetable.IsConditionFailed(err) {
 		return nil, "", ErrNotFound // gone, not yet verified, or being deleted

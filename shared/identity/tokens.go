@@ -65,14 +65,11 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 		ref := statetable.TokenRefKey(t.AccountID, t.Kind, ids.Hash(value)).AV()
 		ref[statetable.ExpiresAt] = item[statetable.ExpiresAt]
 		writes = append(writes, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.Name), Item: ref}})
-		live, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
-			And(expression.Name("status").NotEqual(expression.Value(StatusDeleting)))).Build()
+		live, err := AccountIn(s.Name, t.AccountID, StatusPending, StatusActive)
 		if err != nil {
-			return "", fmt.Errorf("build account condition: %w", err)
+			return "", err
 		}
-		writes = append(writes, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(s.Name), Key: statetable.AccountKey(t.AccountID).AV(),
-			ConditionExpression: live.Condition(), ExpressionAttributeNames: live.Names(), ExpressionAttributeValues: live.Values()}})
+		writes = append(writes, live)
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: writes})
 	if statetable.IsConditionFailed(err) {
