@@ -212,12 +212,15 @@ func AccountIn(table, accountID string, statuses ...string) (types.TransactWrite
 // ErrTokenUsed reports a verification whose token or account no longer qualifies.
 var ErrTokenUsed = fmt.Errorf("token already used, expired, or its account already verified")
 
-// Activate verifies a pending account's address in one transaction: the token
-// is consumed, the account becomes active with passwordHash (of the password
-// the person who opened the link chose), and the claim and account stop
-// expiring. A token for an account that is already active fails with
-// ErrTokenUsed.
-func (s *Store) Activate(ctx context.Context, t *Token, passwordHash string) (*Account, error) {
+// Activate verifies the pending account acct (as its caller read it, the
+// token's account) in one transaction: the token is consumed, the account
+// becomes active with passwordHash (of the password the person who opened
+// the link chose), and the claim and account stop expiring. A token for an
+// account that is no longer pending fails with ErrTokenUsed.
+func (s *Store) Activate(ctx context.Context, t *Token, acct *Account, passwordHash string) (*Account, error) {
+	if acct.ID != t.AccountID {
+		return nil, fmt.Errorf("activate: the token is not the account's")
+	}
 	now := s.Now()
 	acctExpr, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending)).
@@ -240,10 +243,6 @@ func (s *Store) Activate(ctx context.Context, t *Token, passwordHash string) (*A
 	if err != nil {
 		return nil, err
 	}
-	acct, err := s.Account(ctx, t.AccountID)
-	if err != nil {
-		return nil, err
-	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		consume,
 		{Update: statetable.Update(s.Name, statetable.AccountKey(t.AccountID), acctExpr)},
@@ -255,8 +254,9 @@ func (s *Store) Activate(ctx context.Context, t *Token, passwordHash string) (*A
 	if err != nil {
 		return nil, fmt.Errorf("activate account: %w", err)
 	}
-	acct.Status, acct.VerifiedAt = StatusActive, &now
-	return acct, nil
+	active := *acct
+	active.Status, active.VerifiedAt = StatusActive, &now
+	return &active, nil
 }
 
 // ReplacePasswordHash swaps the address's stored hash for a new one only if

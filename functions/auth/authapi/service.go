@@ -212,8 +212,9 @@ func NewService(d Deps) (*Service, error) {
 // they can use themselves, and every link works alike.
 func (s *Service) Signup(ctx context.Context, email string) error {
 	cred, err := s.store.Credential(ctx, email)
+	created := false
 	if errors.Is(err, identity.ErrNotFound) {
-		cred, err = s.createPending(ctx, email)
+		cred, created, err = s.createPending(ctx, email)
 	}
 	if err != nil {
 		return err
@@ -229,9 +230,11 @@ func (s *Service) Signup(ctx context.Context, email string) error {
 		s.event(ctx, "signup", "refused", "account_being_deleted", cred.AccountID)
 		return nil
 	}
-	err = s.store.ExtendPending(ctx, &identity.Account{ID: cred.AccountID, Email: email}, s.store.Now().Add(PendingTTL))
-	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		return err
+	if !created { // a repeated signup gives the full time to verify again
+		err = s.store.ExtendPending(ctx, &identity.Account{ID: cred.AccountID, Email: email}, s.store.Now().Add(PendingTTL))
+		if err != nil && !errors.Is(err, identity.ErrNotFound) {
+			return err
+		}
 	}
 	token, err := s.store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: cred.AccountID}, VerifyTokenTTL)
 	if errors.Is(err, identity.ErrNotFound) {
@@ -244,21 +247,23 @@ func (s *Service) Signup(ctx context.Context, email string) error {
 	return nil
 }
 
-// createPending creates a pending account for the address; if a concurrent
-// signup claimed the address first, it returns that signup's login record.
-func (s *Service) createPending(ctx context.Context, email string) (*identity.Credential, error) {
+// createPending creates a pending account for the address (created); if a
+// concurrent signup claimed the address first, it returns that signup's
+// login record.
+func (s *Service) createPending(ctx context.Context, email string) (cred *identity.Credential, created bool, err error) {
 	now := s.store.Now()
 	acct := &identity.Account{ID: ids.New("acct"), Email: email, Status: identity.StatusPending,
 		Plan: identity.PlanStandard, CreatedAt: now}
-	err := s.store.CreatePending(ctx, acct, now.Add(PendingTTL))
+	err = s.store.CreatePending(ctx, acct, now.Add(PendingTTL))
 	if errors.Is(err, identity.ErrEmailClaimed) {
-		return s.store.Credential(ctx, email)
+		cred, err = s.store.Credential(ctx, email)
+		return cred, false, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.event(ctx, "signup", "success", "new_account", acct.ID)
-	return &identity.Credential{Email: email, AccountID: acct.ID, Status: identity.StatusPending}, nil
+	return &identity.Credential{Email: email, AccountID: acct.ID, Status: identity.StatusPending}, true, nil
 }
 
 func (s *Service) send(ctx context.Context, m mail.Message) error {
@@ -326,7 +331,7 @@ func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Acc
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("hash password: %w", err)
 	}
-	acct, err := s.store.Activate(ctx, t, hash)
+	acct, err := s.store.Activate(ctx, t, pending, hash)
 	if errors.Is(err, identity.ErrTokenUsed) || errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, "", s.deadToken(ctx, t)
 	}

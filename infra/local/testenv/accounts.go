@@ -32,7 +32,7 @@ func ActiveAccount(t testing.TB, store *identity.Store, now time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Activate(ctx, tok, decoyHash); err != nil {
+	if _, err := store.Activate(ctx, tok, a, decoyHash); err != nil {
 		t.Fatal(err)
 	}
 	return a.ID
