@@ -105,7 +105,7 @@ const SourcesKey = "SourcesKey"
 const StateTable = "StateTable"
 
 // EmailClaimPrefix begins the partition key of every email claim, the item holding an
-// address's password hash (statetable.EmailClaimKey).
+// address's password hash (identity.EmailClaimKey).
 const EmailClaimPrefix = "EMAIL#"
 
 // emailClaimFunctions are the functions whose roles may reach the email claims, and why.

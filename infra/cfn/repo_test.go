@@ -17,8 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/functions/compliance/complianceapi"
+	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
+	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
@@ -413,19 +417,19 @@ func TestRepositoryLeadingKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var (
-		account      = statetable.AccountKey("acct_1").PK // and sessions, token pointers, sources, compliance records
-		claim        = statetable.EmailClaimKey("a@example.com").PK
-		token        = statetable.TokenKey("verify", "hash").PK
-		loginFails   = statetable.ThrottleKey("login", "pseudonym").PK
-		rateLogin    = statetable.RateKey("login", "pseudonym", 0).PK
-		rateRequests = statetable.RateKey(compliance.RateAction, "pseudonym", 0).PK
-		rateNotices  = statetable.RateKey("dmca", "pseudonym", 0).PK             // complianceapi's limit on notices
-		rateMail     = statetable.RateKey(throttle.MailReset, "pseudonym", 0).PK // the per-address email caps
-		intent       = statetable.IntentKey(0, "src_1").PK
-		customer     = statetable.StripeCustomerKey("cus_1").PK
-		event        = statetable.StripeEventKey("evt_1").PK
-		job          = statetable.DeletionKey("del_1").PK
-		pending      = statetable.PendingDeletionKey(0, "del_1").PK
+		account      = identity.AccountKey("acct_1").PK // and sessions, token pointers, sources, compliance records
+		claim        = identity.EmailClaimKey("a@example.com").PK
+		token        = identity.TokenKey("verify", "hash").PK
+		loginFails   = throttle.FailureKey("login", "pseudonym").PK
+		rateLogin    = throttle.RateKey("login", "pseudonym", 0).PK
+		rateRequests = throttle.RateKey(compliance.RateAction, "pseudonym", 0).PK
+		rateNotices  = throttle.RateKey("dmca", "pseudonym", 0).PK             // complianceapi's limit on notices
+		rateMail     = throttle.RateKey(throttle.MailReset, "pseudonym", 0).PK // the per-address email caps
+		intent       = sources.IntentKey(0, "src_1").PK
+		customer     = billing.StripeCustomerKey("cus_1").PK
+		event        = billing.StripeEventKey("evt_1").PK
+		job          = deletion.JobKey("del_1").PK
+		pending      = deletion.PendingKey(0, "del_1").PK
 		notice       = complianceapi.NoticeKey("dmca_1").PK
 	)
 	all := []string{account, claim, token, loginFails, rateLogin, rateRequests, rateNotices, rateMail, intent, customer, event, job, pending, notice}
@@ -885,7 +889,7 @@ func TestRepositoryTimeouts(t *testing.T) {
 // one event source mapping of the template: the state table's stream, from its oldest record,
 // failed records reported one by one and retried a bounded number of times (housekeeping is the
 // net), and a filter that lets through the INSERT of a deletion job's item, as
-// statetable.DeletionKey builds it, and nothing else.
+// deletion.JobKey builds it, and nothing else.
 func checkDeletionEvents(t *testing.T, tpl *Template) {
 	t.Helper()
 	evs, _ := tpl.Resources["DeletionFunction"].Properties["Events"].(map[string]any)
@@ -913,7 +917,7 @@ func checkDeletionEvents(t *testing.T, tpl *Template) {
 			"ReportBatchItemFailures, a few retries, small batches, one filter", m)
 	}
 	id := "del_" + strings.Repeat("a", 26)
-	job := statetable.DeletionKey(id)
+	job := deletion.JobKey(id)
 	record := func(event string, k statetable.Key) []byte {
 		return []byte(fmt.Sprintf(`{"eventID":"1","eventName":%q,"eventSource":"aws:dynamodb","eventVersion":"1.1","awsRegion":"us-east-1",`+
 			`"dynamodb":{"Keys":{"pk":{"S":%q},"sk":{"S":%q}},"SequenceNumber":"1","SizeBytes":30,"StreamViewType":"KEYS_ONLY"}}`, event, k.PK, k.SK))
@@ -926,9 +930,9 @@ func checkDeletionEvents(t *testing.T, tpl *Template) {
 		{"a new job", record("INSERT", job), true},
 		{"a job's change", record("MODIFY", job), false},
 		{"a job's removal", record("REMOVE", job), false},
-		{"a pending entry", record("INSERT", statetable.PendingDeletionKey(0, id)), false},
-		{"an account", record("INSERT", statetable.AccountKey("acct_1")), false},
-		{"an email claim", record("INSERT", statetable.EmailClaimKey("a@example.com")), false},
+		{"a pending entry", record("INSERT", deletion.PendingKey(0, id)), false},
+		{"an account", record("INSERT", identity.AccountKey("acct_1")), false},
+		{"an email claim", record("INSERT", identity.EmailClaimKey("a@example.com")), false},
 		{"another item of the job's partition", record("INSERT", statetable.Key{PK: job.PK, SK: "OTHER"}), false},
 	} {
 		if got, err := m.Delivers(c.rec); err != nil || got != c.want {

@@ -24,7 +24,6 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 // flow is what the steps of TestHTTPFunctionsUnderRIE hand on to each other.
@@ -448,9 +447,9 @@ var steps = []step{
 		// out, then its status route shows the receipt.
 		name: "the stream starts the job", function: "deletion", status: http.StatusOK,
 		stream: func(f *flow) []events.DynamoDBEventRecord {
-			job := statetable.DeletionKey(f.deletionID)
+			job := deletion.JobKey(f.deletionID)
 			return []events.DynamoDBEventRecord{
-				lambdatest.StreamRecord(1, "MODIFY", statetable.AccountKey(f.accountID).PK, statetable.AccountKey(f.accountID).SK),
+				lambdatest.StreamRecord(1, "MODIFY", identity.AccountKey(f.accountID).PK, identity.AccountKey(f.accountID).SK),
 				lambdatest.StreamRecord(2, "INSERT", job.PK, job.SK),
 				lambdatest.StreamRecord(3, "INSERT", job.PK, job.SK), // delivered twice: a no-op
 			}

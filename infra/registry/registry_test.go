@@ -10,10 +10,14 @@ import (
 
 	"github.com/atrium-cdn/atrium/functions/compliance/complianceapi"
 	"github.com/atrium-cdn/atrium/infra/registry"
+	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
 // keptHeading is the README section whose table lists what is kept.
@@ -67,7 +71,7 @@ func TestREADMETableMatchesRegistry(t *testing.T) {
 	totp := lifecycle.Kind{Name: "totp_secret", Owner: "github.com/atrium-cdn/atrium/shared/totp", Table: lifecycle.StateTable,
 		Purpose: "a TOTP factor's seed", Retention: lifecycle.Retention{Text: "while the factor exists", Until: "its removal"},
 		Erasure: "account", Export: lifecycle.Withheld + "a seed is a secret",
-		Match: lifecycle.Under(statetable.AccountPartition(""), "TOTP#")}
+		Match: lifecycle.Under(identity.AccountPartition(""), "TOTP#")}
 	withTOTP, err := lifecycle.New(append(registry.Owners(), []lifecycle.Kind{totp})...)
 	if err != nil {
 		t.Fatal(err)
@@ -84,24 +88,24 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 	r := all(t)
 	const acct, hash = "acct_aaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcdef"
 	state := map[string]statetable.Key{
-		"account":                 statetable.AccountKey(acct),
-		"email_claim":             statetable.EmailClaimKey("someone@example.com"),
-		"session":                 statetable.SessionKey(acct, "sess_x"),
-		"token":                   statetable.TokenKey("reset_password", hash),
-		"token_pointer":           statetable.TokenRefKey(acct, "verify_email", hash),
-		"failed_login_counter":    statetable.ThrottleKey("login", "pseudonym"),
-		"mail_cap":                statetable.RateKey("mail-reset", "pseudonym", 1700000000000),
-		"client_rate_counter":     statetable.RateKey("signup", "pseudonym", 1700000000000),
-		"source":                  statetable.SourceKey(acct, "src_x"),
-		"source_intent":           statetable.IntentKey(time.Now().UnixMilli(), "src_x"),
-		"stripe_customer_link":    statetable.StripeCustomerKey("cus_x"),
-		"stripe_event":            statetable.StripeEventKey("evt_x"),
+		"account":                 identity.AccountKey(acct),
+		"email_claim":             identity.EmailClaimKey("someone@example.com"),
+		"session":                 identity.SessionKey(acct, "sess_x"),
+		"token":                   identity.TokenKey("reset_password", hash),
+		"token_pointer":           identity.TokenRefKey(acct, "verify_email", hash),
+		"failed_login_counter":    throttle.FailureKey("login", "pseudonym"),
+		"mail_cap":                throttle.RateKey("mail-reset", "pseudonym", 1700000000000),
+		"client_rate_counter":     throttle.RateKey("signup", "pseudonym", 1700000000000),
+		"source":                  sources.SourceKey(acct, "src_x"),
+		"source_intent":           sources.IntentKey(time.Now().UnixMilli(), "src_x"),
+		"stripe_customer_link":    billing.StripeCustomerKey("cus_x"),
+		"stripe_event":            billing.StripeEventKey("evt_x"),
 		"nda_acceptance":          compliance.NDAKey(acct, "2024-01"),
 		"compliance_request":      compliance.RequestKey(acct, time.Now(), "creq_x"),
-		"compliance_rate_counter": statetable.RateKey(compliance.RateAction, "pseudonym", 1700000000000),
+		"compliance_rate_counter": throttle.RateKey(compliance.RateAction, "pseudonym", 1700000000000),
 		"dmca_notice":             complianceapi.NoticeKey("dmca_x"),
-		"deletion_job":            statetable.DeletionKey("del_x"),
-		"deletion_pending":        statetable.PendingDeletionKey(time.Now().UnixMilli(), "del_x"),
+		"deletion_job":            deletion.JobKey("del_x"),
+		"deletion_pending":        deletion.PendingKey(time.Now().UnixMilli(), "del_x"),
 	}
 	for want, k := range state {
 		if got, ok := r.Of(lifecycle.StateTable, k.PK, k.SK); !ok || got.Name != want {

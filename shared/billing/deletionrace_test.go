@@ -58,7 +58,7 @@ func TestBillingWritesRacingDeletion(t *testing.T) {
 				t.Fatalf("accept deletion: %v %v", created, err)
 			}
 			if finished {
-				for _, k := range []statetable.Key{statetable.AccountKey(id), statetable.StripeCustomerKey(customer)} {
+				for _, k := range []statetable.Key{identity.AccountKey(id), billing.StripeCustomerKey(customer)} {
 					if _, err := client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: k.AV()}); err != nil {
 						t.Fatal(err)
 					}
@@ -68,42 +68,42 @@ func TestBillingWritesRacingDeletion(t *testing.T) {
 		}
 		t.Run(name+"/link", func(t *testing.T) {
 			id, customer := race(t, false)
-			before := raw(statetable.AccountKey(id))
+			before := raw(identity.AccountKey(id))
 			if err := store.Link(ctx, id, customer); !errors.Is(err, billing.ErrAccountGone) {
 				t.Fatalf("Link: %v, want ErrAccountGone", err)
 			}
-			if it := raw(statetable.StripeCustomerKey(customer)); it != nil {
+			if it := raw(billing.StripeCustomerKey(customer)); it != nil {
 				t.Fatal("a link item was created")
 			}
-			if after := raw(statetable.AccountKey(id)); (after == nil) != (before == nil) || after["stripe_customer_id"] != nil {
+			if after := raw(identity.AccountKey(id)); (after == nil) != (before == nil) || after["stripe_customer_id"] != nil {
 				t.Fatalf("the account item changed: %v", after)
 			}
 		})
 		t.Run(name+"/apply", func(t *testing.T) {
 			id, customer := race(t, true)
-			before := raw(statetable.AccountKey(id))
+			before := raw(identity.AccountKey(id))
 			ok, err := store.Apply(ctx, id, customer, premium, time.Now().UnixMilli(), time.Now().Add(time.Hour))
 			if err != nil || ok {
 				t.Fatalf("Apply: %v %v, want nothing applied", ok, err)
 			}
-			after := raw(statetable.AccountKey(id))
+			after := raw(identity.AccountKey(id))
 			if (after == nil) != (before == nil) || after["billing_synced_ms"] != nil {
 				t.Fatalf("the account item changed: %v", after)
 			}
 		})
 		t.Run(name+"/unlink", func(t *testing.T) {
 			id, customer := race(t, true)
-			link := raw(statetable.StripeCustomerKey(customer))
+			link := raw(billing.StripeCustomerKey(customer))
 			ok, err := store.Unlink(ctx, id, customer, time.Now().UnixMilli())
 			if err != nil || ok {
 				t.Fatalf("Unlink: %v %v, want nothing written", ok, err)
 			}
-			if after := raw(statetable.AccountKey(id)); finished && after != nil {
+			if after := raw(identity.AccountKey(id)); finished && after != nil {
 				t.Fatalf("the account item was recreated: %v", after)
 			}
 			// The link stays for the deletion's Stripe step, which deletes
 			// the customer with it.
-			if got := raw(statetable.StripeCustomerKey(customer)); (got == nil) != (link == nil) {
+			if got := raw(billing.StripeCustomerKey(customer)); (got == nil) != (link == nil) {
 				t.Fatalf("the link item changed: %v", got)
 			}
 		})

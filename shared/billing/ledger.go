@@ -63,7 +63,7 @@ var (
 // lapsed without finishing. It fails with ErrEventDone or ErrEventInProgress.
 func (l *Ledger) Begin(ctx context.Context, eventID, eventType string) (*Lease, error) {
 	now := l.Now()
-	k := statetable.StripeEventKey(eventID)
+	k := StripeEventKey(eventID)
 	// A record past its retention counts as absent (TTL deletes late); a
 	// done record keeps the event; one being processed is taken once its
 	// lease lapses.
@@ -102,7 +102,7 @@ func (l *Ledger) Done(ctx context.Context, lease *Lease) error {
 		return fmt.Errorf("build event done: %w", err)
 	}
 	_, err = l.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(l.Name), Key: statetable.StripeEventKey(lease.EventID).AV(),
+		TableName: aws.String(l.Name), Key: StripeEventKey(lease.EventID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -121,7 +121,7 @@ func (l *Ledger) Abandon(ctx context.Context, lease *Lease) error {
 		return fmt.Errorf("build event abandon: %w", err)
 	}
 	_, err = l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(l.Name), Key: statetable.StripeEventKey(lease.EventID).AV(),
+		TableName: aws.String(l.Name), Key: StripeEventKey(lease.EventID).AV(),
 		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	if err != nil && !statetable.IsConditionFailed(err) {

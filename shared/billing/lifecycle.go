@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/billing"
@@ -19,7 +18,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Purpose:   "links a Stripe customer id to the account it was created for (webhooks name only the customer)",
 		Retention: lifecycle.Retention{Text: "until the Stripe customer is deleted", Until: "the customer's deletion"},
 		Erasure:   "stripe_customer", Export: "billing",
-		Match: lifecycle.Fixed(statetable.StripeCustomerKey("").PK, statetable.StripeCustomerKey("").SK),
+		Match: lifecycle.Fixed(StripeCustomerKey("").PK, StripeCustomerKey("").SK),
 	},
 	{
 		Name: "stripe_event", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -27,7 +26,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Retention: lifecycle.Retention{Text: "30 days (TTL)", TTL: true},
 		Erasure:   lifecycle.ErasedByTTL,
 		Export:    lifecycle.NotExported + "it holds an event's id and type, nothing about the account",
-		Match:     lifecycle.Fixed(statetable.StripeEventKey("").PK, statetable.StripeEventKey("").SK),
+		Match:     lifecycle.Fixed(StripeEventKey("").PK, StripeEventKey("").SK),
 	},
 	{
 		Name: "stripe_customer", Owner: lifecycleOwner, Table: lifecycle.Stripe,

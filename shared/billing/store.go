@@ -56,7 +56,7 @@ var ErrAccountGone = errors.New("account not found or not active")
 
 // Record reads the account with its billing state.
 func (s *Store) Record(ctx context.Context, accountID string) (*Record, error) {
-	return statetable.Item[Record](ctx, s.Table, statetable.AccountKey(accountID), "billing record", ErrAccountGone)
+	return statetable.Item[Record](ctx, s.Table, identity.AccountKey(accountID), "billing record", ErrAccountGone)
 }
 
 type customerLink struct {
@@ -67,7 +67,7 @@ type customerLink struct {
 // when the customer is not one of Atrium's (or its account is gone).
 func (s *Store) AccountOf(ctx context.Context, customerID string) (string, error) {
 	var l customerLink
-	found, err := s.Get(ctx, statetable.StripeCustomerKey(customerID), &l)
+	found, err := s.Get(ctx, StripeCustomerKey(customerID), &l)
 	if err != nil {
 		return "", fmt.Errorf("stripe customer link: %w", err)
 	}
@@ -98,11 +98,11 @@ func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 	if err != nil {
 		return fmt.Errorf("encode customer link: %w", err)
 	}
-	for k, v := range statetable.StripeCustomerKey(customerID).AV() {
+	for k, v := range StripeCustomerKey(customerID).AV() {
 		item[k] = v
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: statetable.Update(s.Name, statetable.AccountKey(accountID), acct)},
+		{Update: statetable.Update(s.Name, identity.AccountKey(accountID), acct)},
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": statetable.PK}}},
 	}})
@@ -162,7 +162,7 @@ func (s *Store) Apply(ctx context.Context, accountID, customerID string, st Stat
 	if err != nil {
 		return false, fmt.Errorf("build billing update: %w", err)
 	}
-	applied, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, statetable.AccountKey(accountID), e)
+	applied, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, identity.AccountKey(accountID), e)
 	if err != nil {
 		return false, fmt.Errorf("write billing state: %w", err)
 	}
@@ -185,8 +185,8 @@ func (s *Store) Unlink(ctx context.Context, accountID, customerID string, readMi
 		return false, fmt.Errorf("build unlink expression: %w", err)
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: statetable.Update(s.Name, statetable.AccountKey(accountID), e)},
-		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: statetable.StripeCustomerKey(customerID).AV()}},
+		{Update: statetable.Update(s.Name, identity.AccountKey(accountID), e)},
+		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: StripeCustomerKey(customerID).AV()}},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return false, nil
@@ -201,7 +201,7 @@ func (s *Store) Unlink(ctx context.Context, accountID, customerID string, readMi
 // account is gone).
 func (s *Store) DeleteLink(ctx context.Context, customerID string) error {
 	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.Name), Key: statetable.StripeCustomerKey(customerID).AV(),
+		TableName: aws.String(s.Name), Key: StripeCustomerKey(customerID).AV(),
 	}); err != nil {
 		return fmt.Errorf("delete stripe customer link: %w", err)
 	}

@@ -78,13 +78,13 @@ const (
 
 // NDAKey is the key of the account's acceptance of one NDA version.
 func NDAKey(accountID, version string) statetable.Key {
-	return statetable.Key{PK: statetable.AccountPartition(accountID), SK: NDAPrefix + version}
+	return statetable.Key{PK: identity.AccountPartition(accountID), SK: NDAPrefix + version}
 }
 
 // RequestKey is the key of one of the account's requests: the sort key
 // orders the requests by creation time (milliseconds), then id.
 func RequestKey(accountID string, createdAt time.Time, id string) statetable.Key {
-	return statetable.Key{PK: statetable.AccountPartition(accountID),
+	return statetable.Key{PK: identity.AccountPartition(accountID),
 		SK: fmt.Sprintf("%s%013d#%s", RequestPrefix, createdAt.UnixMilli(), id)}
 }
 
@@ -251,7 +251,7 @@ func (s *Store) Requests(ctx context.Context, accountID string, limit int, curso
 	if limit < 1 || limit > 1000 {
 		return Page{}, fmt.Errorf("list compliance requests: limit %d out of range", limit)
 	}
-	pk := statetable.AccountPartition(accountID)
+	pk := identity.AccountPartition(accountID)
 	e, err := expression.NewBuilder().WithKeyCondition(expression.Key(statetable.PK).Equal(expression.Value(pk)).
 		And(expression.Key(statetable.SK).BeginsWith(RequestPrefix))).Build()
 	if err != nil {
@@ -294,7 +294,7 @@ type Records struct {
 // Records reads every compliance record of the account (for the export).
 func (s *Store) Records(ctx context.Context, accountID string) (*Records, error) {
 	rec := &Records{NDAs: []NDAAcceptance{}, Requests: []Request{}}
-	pk := statetable.AccountPartition(accountID)
+	pk := identity.AccountPartition(accountID)
 	if err := statetable.EachInPartition(ctx, s.DB, s.Name, pk, NDAPrefix, nil, func(item map[string]types.AttributeValue) error {
 		var a NDAAcceptance
 		if err := attributevalue.UnmarshalMap(item, &a); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
@@ -57,7 +58,7 @@ func TestRecordsOnlyForActiveAccounts(t *testing.T) {
 			{"deletion finished", func(t *testing.T) string {
 				id := deleting(t)
 				if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
-					Key: statetable.AccountKey(id).AV()}); err != nil {
+					Key: identity.AccountKey(id).AV()}); err != nil {
 					t.Fatal(err)
 				}
 				return id
@@ -76,7 +77,7 @@ func TestRecordsOnlyForActiveAccounts(t *testing.T) {
 				}
 				n := 0
 				for _, prefix := range []string{compliance.NDAPrefix, compliance.RequestPrefix} {
-					if err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(id), prefix, nil,
+					if err := statetable.EachInPartition(ctx, s.DB, s.Name, identity.AccountPartition(id), prefix, nil,
 						func(map[string]types.AttributeValue) error { n++; return nil }); err != nil {
 						t.Fatal(err)
 					}

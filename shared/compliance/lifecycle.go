@@ -1,8 +1,8 @@
 package compliance
 
 import (
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
@@ -16,14 +16,14 @@ var LifecycleKinds = []lifecycle.Kind{
 		Purpose:   "an acceptance of one NDA version: version, time, the signatory's name and title",
 		Retention: lifecycle.Retention{Text: "while the account exists", Until: "account deletion"},
 		Erasure:   "account", Export: "compliance",
-		Match: lifecycle.Under(statetable.AccountPartition(""), NDAPrefix),
+		Match: lifecycle.Under(identity.AccountPartition(""), NDAPrefix),
 	},
 	{
 		Name: "compliance_request", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "a compliance request: type, status, description, dates, pen-test scope and contact name",
 		Retention: lifecycle.Retention{Text: "while the account exists", Until: "account deletion"},
 		Erasure:   "account", Export: "compliance",
-		Match: lifecycle.Under(statetable.AccountPartition(""), RequestPrefix),
+		Match: lifecycle.Under(identity.AccountPartition(""), RequestPrefix),
 	},
 	{
 		Name: "compliance_rate_counter", Owner: lifecycleOwner, Table: lifecycle.StateTable,

@@ -101,7 +101,7 @@ var ErrNotFound = statetable.NotFound("deletion not found")
 
 // Get reads a job.
 func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
-	return statetable.Item[Job](ctx, s.Table, statetable.DeletionKey(id), "deletion job", ErrNotFound)
+	return statetable.Item[Job](ctx, s.Table, JobKey(id), "deletion job", ErrNotFound)
 }
 
 // ErrAccountNotActive reports an account that is not active (and not being
@@ -121,10 +121,10 @@ func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, c
 	if err != nil {
 		return nil, false, fmt.Errorf("encode deletion job: %w", err)
 	}
-	for k, v := range statetable.DeletionKey(j.ID).AV() {
+	for k, v := range JobKey(j.ID).AV() {
 		item[k] = v
 	}
-	pending := statetable.PendingDeletionKey(now.UnixMilli(), j.ID).AV()
+	pending := PendingKey(now.UnixMilli(), j.ID).AV()
 	pending["deletion_id"] = &types.AttributeValueMemberS{Value: j.ID}
 	acctExpr, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(identity.StatusActive))).
@@ -143,15 +143,15 @@ func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, c
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": statetable.PK}}},
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: pending}},
-		{Update: statetable.Update(s.Name, statetable.AccountKey(acct.ID), acctExpr)},
-		{Update: statetable.Update(s.Name, statetable.EmailClaimKey(acct.Email), claimExpr)},
+		{Update: statetable.Update(s.Name, identity.AccountKey(acct.ID), acctExpr)},
+		{Update: statetable.Update(s.Name, identity.EmailClaimKey(acct.Email), claimExpr)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		var a struct {
 			Status     string `dynamodbav:"status"`
 			DeletionID string `dynamodbav:"deletion_id"`
 		}
-		found, gerr := s.Table.Get(ctx, statetable.AccountKey(acct.ID), &a)
+		found, gerr := s.Table.Get(ctx, identity.AccountKey(acct.ID), &a)
 		if gerr != nil {
 			return nil, false, gerr
 		}
@@ -172,7 +172,7 @@ func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, c
 func (s *Store) Pending(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
 	var out []string
 	errEnough := errors.New("enough")
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.PendingDeletionPartition, "", nil,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, PendingPartition, "", nil,
 		func(item map[string]types.AttributeValue) error {
 			var p struct {
 				SK         string `dynamodbav:"sk"`

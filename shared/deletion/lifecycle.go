@@ -2,7 +2,6 @@ package deletion
 
 import (
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/deletion"
@@ -19,7 +18,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		// removed from it when the deletion finishes.
 		Erasure: lifecycle.ErasedByTTL,
 		Export:  lifecycle.NotExported + "it outlives the account; GET /v1/account/deletion/{id} shows it",
-		Match:   lifecycle.Fixed(statetable.DeletionKey("").PK, statetable.DeletionKey("").SK),
+		Match:   lifecycle.Fixed(JobKey("").PK, JobKey("").SK),
 	},
 	{
 		Name: "deletion_pending", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -27,6 +26,6 @@ var LifecycleKinds = []lifecycle.Kind{
 		Retention: lifecycle.Retention{Text: "until the deletion finishes", Until: "the deletion's last step"},
 		Erasure:   "account",
 		Export:    lifecycle.NotExported + "it holds only a deletion id, for as long as the deletion runs",
-		Match:     lifecycle.InPartition(statetable.PendingDeletionPartition, ""),
+		Match:     lifecycle.InPartition(PendingPartition, ""),
 	},
 }

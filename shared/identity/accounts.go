@@ -85,7 +85,7 @@ var ErrEmailClaimed = fmt.Errorf("email address already claimed")
 // ErrNotFound. Expired claims (of abandoned signups) count as none.
 func (s *Store) Credential(ctx context.Context, email string) (*Credential, error) {
 	c := &Credential{Email: email}
-	found, err := s.Get(ctx, statetable.EmailClaimKey(email), c)
+	found, err := s.Get(ctx, EmailClaimKey(email), c)
 	if err != nil {
 		return nil, fmt.Errorf("email claim: %w", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) Credential(ctx context.Context, email string) (*Credential, erro
 // Account returns the account with the id, or ErrNotFound (also for a pending
 // account whose time to verify has run out).
 func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
-	return statetable.Item[Account](ctx, s.Table, statetable.AccountKey(id), "account", ErrNotFound)
+	return statetable.Item[Account](ctx, s.Table, AccountKey(id), "account", ErrNotFound)
 }
 
 // notClaimedOrExpired is the condition under which an address may be claimed.
@@ -119,7 +119,7 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 	if err != nil {
 		return fmt.Errorf("encode account: %w", err)
 	}
-	for k, v := range statetable.AccountKey(a.ID).AV() {
+	for k, v := range AccountKey(a.ID).AV() {
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(until)
@@ -130,7 +130,7 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 	if err != nil {
 		return fmt.Errorf("encode email claim: %w", err)
 	}
-	for k, v := range statetable.EmailClaimKey(a.Email).AV() {
+	for k, v := range EmailClaimKey(a.Email).AV() {
 		claim[k] = v
 	}
 	claim[statetable.ExpiresAt] = statetable.Epoch(until)
@@ -175,8 +175,8 @@ func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) 
 		return fmt.Errorf("build extend expression: %w", err)
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: statetable.Update(s.Name, statetable.AccountKey(a.ID), pending)},
-		{Update: statetable.Update(s.Name, statetable.EmailClaimKey(a.Email), owned)},
+		{Update: statetable.Update(s.Name, AccountKey(a.ID), pending)},
+		{Update: statetable.Update(s.Name, EmailClaimKey(a.Email), owned)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return ErrNotFound
@@ -205,7 +205,7 @@ func AccountIn(table, accountID string, statuses ...string) (types.TransactWrite
 		return types.TransactWriteItem{}, fmt.Errorf("build account condition: %w", err)
 	}
 	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table),
-		Key: statetable.AccountKey(accountID).AV(), ConditionExpression: e.Condition(),
+		Key: AccountKey(accountID).AV(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}, nil
 }
 
@@ -245,8 +245,8 @@ func (s *Store) Activate(ctx context.Context, t *Token, acct *Account, passwordH
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		consume,
-		{Update: statetable.Update(s.Name, statetable.AccountKey(t.AccountID), acctExpr)},
-		{Update: statetable.Update(s.Name, statetable.EmailClaimKey(acct.Email), claimExpr)},
+		{Update: statetable.Update(s.Name, AccountKey(t.AccountID), acctExpr)},
+		{Update: statetable.Update(s.Name, EmailClaimKey(acct.Email), claimExpr)},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return nil, ErrTokenUsed
@@ -275,7 +275,7 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, email, old, next string
 	if err != nil {
 		return false, fmt.Errorf("build rehash expression: %w", err)
 	}
-	swapped, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, statetable.EmailClaimKey(email), e)
+	swapped, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, EmailClaimKey(email), e)
 	if err != nil {
 		return false, fmt.Errorf("replace password hash: %w", err)
 	}
@@ -322,7 +322,7 @@ func (s *Store) SetPassword(ctx context.Context, t *Token, email, passwordHash s
 	if err != nil {
 		return fmt.Errorf("build password update: %w", err)
 	}
-	items := append([]types.TransactWriteItem{consume, {Update: statetable.Update(s.Name, statetable.EmailClaimKey(email), e)}}, extra...)
+	items := append([]types.TransactWriteItem{consume, {Update: statetable.Update(s.Name, EmailClaimKey(email), e)}}, extra...)
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if statetable.IsConditionFailed(err) {
 		return ErrTokenUsed
@@ -346,7 +346,7 @@ func (s *Store) ClearLoginNotice(ctx context.Context, email string) error {
 	if err != nil {
 		return fmt.Errorf("build notice update: %w", err)
 	}
-	if _, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, statetable.EmailClaimKey(email), e); err != nil {
+	if _, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, EmailClaimKey(email), e); err != nil {
 		return fmt.Errorf("clear login notice: %w", err)
 	}
 	return nil

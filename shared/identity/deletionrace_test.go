@@ -78,7 +78,7 @@ func (f *raceFixture) deleteItem(ctx context.Context, t *testing.T, k statetable
 func (f *raceFixture) sessionItems(t *testing.T, accountID string) int {
 	t.Helper()
 	n := 0
-	err := statetable.EachInPartition(t.Context(), f.client, f.table, statetable.AccountPartition(accountID), statetable.SessionPrefix,
+	err := statetable.EachInPartition(t.Context(), f.client, f.table, identity.AccountPartition(accountID), identity.SessionPrefix,
 		nil, func(map[string]types.AttributeValue) error { n++; return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func (f *raceFixture) accountIn(t *testing.T, state string) string {
 		id := testenv.ActiveAccount(t, f.store, f.clock.Now())
 		f.acceptDeletion(t, id)
 		if state == "deletion finished" {
-			f.deleteItem(ctx, t, statetable.AccountKey(id))
+			f.deleteItem(ctx, t, identity.AccountKey(id))
 		}
 		return id
 	case "never existed":
@@ -171,7 +171,7 @@ func TestCreateSessionOnlyForActiveAccounts(t *testing.T) {
 func (f *raceFixture) setNotice(t *testing.T, email string) {
 	t.Helper()
 	if _, err := f.client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{TableName: aws.String(f.table),
-		Key:                       statetable.EmailClaimKey(email).AV(),
+		Key:                       identity.EmailClaimKey(email).AV(),
 		UpdateExpression:          aws.String("SET notify_next_login = :t"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
 	}); err != nil {
@@ -193,8 +193,8 @@ func TestClearLoginNoticeNeverRecreatesTheClaim(t *testing.T) {
 		{"deletion accepted: the claim is the deletion's", func(t *testing.T, a *identity.Account) { f.acceptDeletion(t, a.ID) }, true, true},
 		{"deletion finished: no claim comes back", func(t *testing.T, a *identity.Account) {
 			f.acceptDeletion(t, a.ID)
-			f.deleteItem(ctx, t, statetable.EmailClaimKey(a.Email))
-			f.deleteItem(ctx, t, statetable.AccountKey(a.ID))
+			f.deleteItem(ctx, t, identity.EmailClaimKey(a.Email))
+			f.deleteItem(ctx, t, identity.AccountKey(a.ID))
 		}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,7 +211,7 @@ func TestClearLoginNoticeNeverRecreatesTheClaim(t *testing.T) {
 			if err := f.store.ClearLoginNotice(ctx, acct.Email); err != nil {
 				t.Fatalf("ClearLoginNotice: %v", err)
 			}
-			claim := f.item(t, statetable.EmailClaimKey(acct.Email))
+			claim := f.item(t, identity.EmailClaimKey(acct.Email))
 			if (claim != nil) != tc.wantClaim {
 				t.Fatalf("claim item %v, want it there: %v", claim, tc.wantClaim)
 			}
@@ -234,14 +234,14 @@ func TestTouchNeverRecreatesASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(2 * time.Minute) // due for a touch
-	f.db.hook = func(ctx context.Context) { f.deleteItem(ctx, t, statetable.SessionKey(id, sess.ID)) }
+	f.db.hook = func(ctx context.Context) { f.deleteItem(ctx, t, identity.SessionKey(id, sess.ID)) }
 	if _, err := f.store.Authenticate(ctx, tok, racePolicy); !errors.Is(err, identity.ErrNotFound) {
 		t.Fatalf("Authenticate: %v, want ErrNotFound", err)
 	}
 	if f.db.hook != nil {
 		t.Fatal("no touch was written")
 	}
-	if it := f.item(t, statetable.SessionKey(id, sess.ID)); it != nil {
+	if it := f.item(t, identity.SessionKey(id, sess.ID)); it != nil {
 		t.Fatalf("the touch recreated the session item: %v", it)
 	}
 }
@@ -271,7 +271,7 @@ func TestTokensOnlyForAccountsNotBeingDeleted(t *testing.T) {
 			}
 			// Only a token of an account has a pointer: a decoy's would land in
 			// one shared partition, a hot key.
-			pointer := f.item(t, statetable.TokenRefKey(id, identity.TokenResetPassword, ids.Hash(value))) != nil
+			pointer := f.item(t, identity.TokenRefKey(id, identity.TokenResetPassword, ids.Hash(value))) != nil
 			if want := tc.want == nil && id != ""; pointer != want {
 				t.Fatalf("pointer stored: %v, want %v", pointer, want)
 			}

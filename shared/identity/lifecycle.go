@@ -20,7 +20,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Retention: lifecycle.Retention{Text: "while the account exists; an unverified signup 7 days (TTL)", TTL: true,
 			Until: "account deletion"},
 		Erasure: "account", Export: "account",
-		Match: lifecycle.Fixed(statetable.AccountKey("").PK, statetable.AccountKey("").SK),
+		Match: lifecycle.Fixed(AccountKey("").PK, AccountKey("").SK),
 	},
 	{
 		Name: "email_claim", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -29,7 +29,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			Until: "account deletion"},
 		Erasure: "account",
 		Export:  lifecycle.Withheld + "the address is in the account section; the password hash is never exported",
-		Match:   lifecycle.Fixed(statetable.EmailClaimKey("").PK, statetable.EmailClaimKey("").SK),
+		Match:   lifecycle.Fixed(EmailClaimKey("").PK, EmailClaimKey("").SK),
 	},
 	{
 		Name: "session", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -37,7 +37,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Retention: lifecycle.Retention{Text: "until logout or expiry (30 min idle, 12 h at most), then TTL", TTL: true,
 			Until: "logout"},
 		Erasure: "sessions", Export: "sessions",
-		Match: lifecycle.Under(statetable.AccountPartition(""), statetable.SessionPrefix),
+		Match: lifecycle.Under(AccountPartition(""), SessionPrefix),
 	},
 	{
 		Name: "token", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -46,7 +46,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			Until: "use"},
 		Erasure: "tokens",
 		Export:  lifecycle.Withheld + "only a hash of a link's token is kept, for at most a day",
-		Match:   tokenKeys(func(kind string) statetable.Key { return statetable.TokenKey(kind, "") }, false),
+		Match:   tokenKeys(func(kind string) statetable.Key { return TokenKey(kind, "") }, false),
 	},
 	{
 		Name: "token_pointer", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -55,7 +55,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			Until: "the token's use"},
 		Erasure: "tokens",
 		Export:  lifecycle.Withheld + "it holds a token's hash; the export says that links are kept hashed",
-		Match:   tokenKeys(func(kind string) statetable.Key { return statetable.TokenRefKey("", kind, "") }, true),
+		Match:   tokenKeys(func(kind string) statetable.Key { return TokenRefKey("", kind, "") }, true),
 	},
 }
 

@@ -107,7 +107,7 @@ func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPo
 	if err != nil {
 		return nil, "", fmt.Errorf("encode session: %w", err)
 	}
-	for k, v := range statetable.SessionKey(accountID, sess.ID).AV() {
+	for k, v := range SessionKey(accountID, sess.ID).AV() {
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(sess.ExpiresAt())
@@ -166,7 +166,7 @@ func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy)
 // deleted stops working the moment the deletion is accepted, and the
 // handler behind gets the account without reading it again.
 func (s *Store) sessionAndAccount(ctx context.Context, accountID, sessionID string) (session, account map[string]types.AttributeValue, err error) {
-	sessKey, acctKey := statetable.SessionKey(accountID, sessionID), statetable.AccountKey(accountID)
+	sessKey, acctKey := SessionKey(accountID, sessionID), AccountKey(accountID)
 	keys := []map[string]types.AttributeValue{sessKey.AV(), acctKey.AV()}
 	for attempt := 0; len(keys) > 0; attempt++ {
 		if attempt == 5 {
@@ -205,7 +205,7 @@ func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, 
 		return fmt.Errorf("build touch expression: %w", err)
 	}
 	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SessionKey(sess.AccountID, sess.ID).AV(),
+		TableName: aws.String(s.Name), Key: SessionKey(sess.AccountID, sess.ID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -221,7 +221,7 @@ func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, 
 // RevokeSession ends a session at once. Revoking one already gone is not an error.
 func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) error {
 	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SessionKey(accountID, sessionID).AV(),
+		TableName: aws.String(s.Name), Key: SessionKey(accountID, sessionID).AV(),
 	}); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
@@ -233,7 +233,7 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) 
 func (s *Store) Sessions(ctx context.Context, accountID string) ([]*Session, error) {
 	now := s.Now()
 	var out []*Session
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(accountID), statetable.SessionPrefix, nil,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, AccountPartition(accountID), SessionPrefix, nil,
 		func(item map[string]types.AttributeValue) error {
 			var sess Session
 			if err := attributevalue.UnmarshalMap(item, &sess); err != nil {
@@ -255,7 +255,7 @@ func (s *Store) Sessions(ctx context.Context, accountID string) ([]*Session, err
 // whether it was there (and live) to end.
 func (s *Store) RevokeSessionIfExists(ctx context.Context, accountID, sessionID string) (bool, error) {
 	out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SessionKey(accountID, sessionID).AV(),
+		TableName: aws.String(s.Name), Key: SessionKey(accountID, sessionID).AV(),
 		ReturnValues: types.ReturnValueAllOld,
 	})
 	if err != nil {
@@ -276,7 +276,7 @@ func (s *Store) RevokeSessionIfExists(ctx context.Context, accountID, sessionID 
 // request: every request reads its session strongly consistently.
 func (s *Store) RevokeSessions(ctx context.Context, accountID, keep string) (int, error) {
 	n := 0
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(accountID), statetable.SessionPrefix,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, AccountPartition(accountID), SessionPrefix,
 		[]string{statetable.SK}, func(item map[string]types.AttributeValue) error {
 			var k struct {
 				SK string `dynamodbav:"sk"`
@@ -284,7 +284,7 @@ func (s *Store) RevokeSessions(ctx context.Context, accountID, keep string) (int
 			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
 				return fmt.Errorf("decode session key: %w", err)
 			}
-			id := strings.TrimPrefix(k.SK, statetable.SessionPrefix)
+			id := strings.TrimPrefix(k.SK, SessionPrefix)
 			if id == keep {
 				return nil
 			}

@@ -44,7 +44,7 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 	if err != nil {
 		return "", fmt.Errorf("encode token: %w", err)
 	}
-	for k, v := range statetable.TokenKey(t.Kind, ids.Hash(value)).AV() {
+	for k, v := range TokenKey(t.Kind, ids.Hash(value)).AV() {
 		item[k] = v
 	}
 	item[statetable.ExpiresAt] = statetable.Epoch(s.Now().Add(ttl))
@@ -62,7 +62,7 @@ func (s *Store) IssueToken(ctx context.Context, t Token, ttl time.Duration) (str
 	if t.AccountID != "" {
 		// The pointer in the account's partition lets an account deletion
 		// find the token; it lapses with it.
-		ref := statetable.TokenRefKey(t.AccountID, t.Kind, ids.Hash(value)).AV()
+		ref := TokenRefKey(t.AccountID, t.Kind, ids.Hash(value)).AV()
 		ref[statetable.ExpiresAt] = item[statetable.ExpiresAt]
 		writes = append(writes, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.Name), Item: ref}})
 		live, err := AccountIn(s.Name, t.AccountID, StatusPending, StatusActive)
@@ -88,7 +88,7 @@ func (s *Store) LookupToken(ctx context.Context, kind, value string) (*Token, er
 		return nil, ErrNotFound
 	}
 	t := &Token{Hash: ids.Hash(value)}
-	found, err := s.Get(ctx, statetable.TokenKey(kind, t.Hash), t)
+	found, err := s.Get(ctx, TokenKey(kind, t.Hash), t)
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) consumeToken(t *Token) (types.TransactWriteItem, error) {
 		return types.TransactWriteItem{}, fmt.Errorf("build consume condition: %w", err)
 	}
 	return types.TransactWriteItem{Delete: &types.Delete{
-		TableName: aws.String(s.Name), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
+		TableName: aws.String(s.Name), Key: TokenKey(t.Kind, t.Hash).AV(),
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
 	}}, nil
 }
@@ -117,7 +117,7 @@ func (s *Store) consumeToken(t *Token) (types.TransactWriteItem, error) {
 // would remove it anyway).
 func (s *Store) DeleteToken(ctx context.Context, t *Token) error {
 	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.Name), Key: statetable.TokenKey(t.Kind, t.Hash).AV(),
+		TableName: aws.String(s.Name), Key: TokenKey(t.Kind, t.Hash).AV(),
 	}); err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}

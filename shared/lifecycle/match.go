@@ -4,7 +4,7 @@ import "strings"
 
 // Keys of a kind are described by the key builders of its owner, so a
 // registration repeats no key string: pass the prefix a builder returns
-// for an empty id (statetable.EmailClaimKey("") is {"EMAIL#", "EMAIL"}).
+// for an empty id (identity.EmailClaimKey("") is {"EMAIL#", "EMAIL"}).
 
 // Fixed matches keys whose pk is pkPrefix followed by something (an id),
 // and whose sk is exactly sk.

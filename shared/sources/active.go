@@ -40,7 +40,7 @@ type accountStatus struct {
 // failed condition apart.
 func (s *Store) accountActive(ctx context.Context, accountID string) (bool, error) {
 	var a accountStatus
-	found, err := s.Table.Get(ctx, statetable.AccountKey(accountID), &a)
+	found, err := s.Table.Get(ctx, identity.AccountKey(accountID), &a)
 	if err != nil {
 		return false, fmt.Errorf("read account: %w", err)
 	}
@@ -57,7 +57,7 @@ const batchGetAttempts = 5
 // accepted its sources are ErrAccountNotActive, before the deletion job has
 // removed them. It is what the internal credentials function reads.
 func (s *Store) GetActive(ctx context.Context, accountID, sourceID string) (*Source, error) {
-	srcKey, acctKey := statetable.SourceKey(accountID, sourceID), statetable.AccountKey(accountID)
+	srcKey, acctKey := SourceKey(accountID, sourceID), identity.AccountKey(accountID)
 	var srcItem, acctItem map[string]types.AttributeValue
 	keys := []map[string]types.AttributeValue{srcKey.AV(), acctKey.AV()}
 	for attempt := 1; len(keys) > 0; attempt++ {

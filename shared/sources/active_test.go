@@ -61,7 +61,7 @@ func (f *raceFixture) acceptDeletion(t *testing.T, a *identity.Account) {
 func (f *raceFixture) deleteAccountItem(t *testing.T, a *identity.Account) {
 	t.Helper()
 	if _, err := f.client.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(f.table),
-		Key: statetable.AccountKey(a.ID).AV()}); err != nil {
+		Key: identity.AccountKey(a.ID).AV()}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -110,7 +110,7 @@ func (f *raceFixture) intentsOf(t *testing.T, accountID string) int {
 func (f *raceFixture) sourceItems(t *testing.T, accountID string) int {
 	t.Helper()
 	n := 0
-	if err := statetable.EachInPartition(t.Context(), f.client, f.table, statetable.AccountPartition(accountID), statetable.SourcePrefix, nil,
+	if err := statetable.EachInPartition(t.Context(), f.client, f.table, identity.AccountPartition(accountID), sources.SourcePrefix, nil,
 		func(map[string]types.AttributeValue) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}

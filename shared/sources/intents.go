@@ -31,7 +31,7 @@ type Intent struct {
 // and Reconcile handles it within a quarter of an hour.
 const intentTTL = 7 * 24 * time.Hour
 
-func (i *Intent) key() statetable.Key { return statetable.IntentKey(i.CreatedMillis, i.SourceID) }
+func (i *Intent) key() statetable.Key { return IntentKey(i.CreatedMillis, i.SourceID) }
 
 func (i *Intent) clear(table string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(table), Key: i.key().AV()}}
@@ -97,7 +97,7 @@ func (s *Store) ClearIntent(ctx context.Context, in *Intent) error {
 // at most limit of them.
 func (s *Store) StaleIntents(ctx context.Context, cutoff time.Time, limit int) ([]*Intent, error) {
 	key, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(statetable.PK).Equal(expression.Value(statetable.IntentPartition)).
+		expression.Key(statetable.PK).Equal(expression.Value(IntentPartition)).
 			And(expression.Key(statetable.SK).LessThan(expression.Value(fmt.Sprintf("%013d", cutoff.UnixMilli()))))).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build intent query: %w", err)

@@ -3,9 +3,9 @@ package sources
 import (
 	"strings"
 
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/sources"
@@ -19,7 +19,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			"its secret's ARN, the last read check",
 		Retention: lifecycle.Retention{Text: "until the source or the account is deleted", Until: "the source's deletion"},
 		Erasure:   "sources", Export: "sources",
-		Match: lifecycle.Under(statetable.AccountPartition(""), statetable.SourcePrefix),
+		Match: lifecycle.Under(identity.AccountPartition(""), SourcePrefix),
 	},
 	{
 		Name: "source_intent", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -29,7 +29,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			"within 15 minutes; 7 days TTL as a last resort", TTL: true, Until: "the source write it precedes"},
 		Erasure: "sources",
 		Export:  lifecycle.NotExported + "it lives for milliseconds and names only ids and a secret's name",
-		Match:   lifecycle.InPartition(statetable.IntentPartition, ""),
+		Match:   lifecycle.InPartition(IntentPartition, ""),
 	},
 	{
 		Name: "source_secret", Owner: lifecycleOwner, Table: lifecycle.SecretsManager,

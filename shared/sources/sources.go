@@ -99,13 +99,13 @@ func NewStore(db DynamoDB, table string, now func() time.Time) *Store {
 // Get returns one of the account's sources, or ErrNotFound (also for another
 // account's source: the key holds the account id).
 func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, error) {
-	return statetable.Item[Source](ctx, s.Table, statetable.SourceKey(accountID, sourceID), "source", ErrNotFound)
+	return statetable.Item[Source](ctx, s.Table, SourceKey(accountID, sourceID), "source", ErrNotFound)
 }
 
 // List returns the account's sources, oldest first.
 func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
 	out := []*Source{}
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, statetable.AccountPartition(accountID), statetable.SourcePrefix, nil,
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, identity.AccountPartition(accountID), SourcePrefix, nil,
 		func(item map[string]types.AttributeValue) error {
 			var src Source
 			if err := attributevalue.UnmarshalMap(item, &src); err != nil {
@@ -131,7 +131,7 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 	if err != nil {
 		return fmt.Errorf("encode source: %w", err)
 	}
-	for k, v := range statetable.SourceKey(src.AccountID, src.ID).AV() {
+	for k, v := range SourceKey(src.AccountID, src.ID).AV() {
 		item[k] = v
 	}
 	count, err := expression.NewBuilder().
@@ -147,7 +147,7 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 		return fmt.Errorf("build source condition: %w", err)
 	}
 	items := []types.TransactWriteItem{
-		{Update: statetable.Update(s.Name, statetable.AccountKey(src.AccountID), count)},
+		{Update: statetable.Update(s.Name, identity.AccountKey(src.AccountID), count)},
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
 	}
@@ -242,7 +242,7 @@ func (s *Store) LockCredentials(ctx context.Context, accountID, sourceID, token 
 		return fmt.Errorf("build lock: %w", err)
 	}
 	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		TableName: aws.String(s.Name), Key: SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -264,7 +264,7 @@ func (s *Store) UnlockCredentials(ctx context.Context, accountID, sourceID, toke
 		return fmt.Errorf("build unlock: %w", err)
 	}
 	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		TableName: aws.String(s.Name), Key: SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -322,7 +322,7 @@ func (s *Store) updateSource(ctx context.Context, accountID, sourceID string, co
 		return nil, fmt.Errorf("build source update: %w", err)
 	}
 	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		TableName: aws.String(s.Name), Key: SourceKey(accountID, sourceID).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValues: types.ReturnValueAllNew,
 	})
@@ -353,9 +353,9 @@ func (s *Store) Delete(ctx context.Context, accountID, sourceID string) error {
 		return fmt.Errorf("build count expression: %w", err)
 	}
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: statetable.SourceKey(accountID, sourceID).AV(),
+		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: SourceKey(accountID, sourceID).AV(),
 			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		{Update: statetable.Update(s.Name, statetable.AccountKey(accountID), count)},
+		{Update: statetable.Update(s.Name, identity.AccountKey(accountID), count)},
 	}})
 	if failed, ok := statetable.CancelledByCondition(err); ok && failed[0] {
 		return ErrNotFound

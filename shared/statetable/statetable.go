@@ -1,10 +1,13 @@
-// Package statetable describes the layout of the state table: one DynamoDB
-// table holding accounts, email claims, sessions and single-use tokens, each
-// kind under its own key prefix, with the TTL attribute expires_at.
+// Package statetable holds what every owner of the state table shares: the
+// key type, the table handle, strongly consistent reads, paginated partition
+// queries, conditional updates, one lease and the TTL attribute expires_at.
+// It knows no item kind: each package owns its items' keys, attributes and
+// conditions (identity's accounts and sessions, sources' sources, ...), and
+// registers them with package lifecycle.
 //
-// Everything an account owns lives in the account's partition
-// (pk = ACCOUNT#<id>), so it can be listed with one strongly consistent
-// Query and deleted without an index.
+// Everything an account owns lives in the account's partition (identity's
+// AccountPartition), so it can be listed with one strongly consistent Query
+// and deleted without an index.
 package statetable
 
 import (
@@ -39,37 +42,6 @@ func (k Key) AV() map[string]types.AttributeValue {
 		PK: &types.AttributeValueMemberS{Value: k.PK},
 		SK: &types.AttributeValueMemberS{Value: k.SK},
 	}
-}
-
-// AccountPartition is the partition key of everything an account owns.
-func AccountPartition(accountID string) string { return "ACCOUNT#" + accountID }
-
-// AccountKey is the key of an account's profile item.
-func AccountKey(accountID string) Key { return Key{AccountPartition(accountID), "ACCOUNT"} }
-
-// SessionKey is the key of one session of an account.
-func SessionKey(accountID, sessionID string) Key {
-	return Key{AccountPartition(accountID), SessionPrefix + sessionID}
-}
-
-// SessionPrefix begins the sort key of every session item.
-const SessionPrefix = "SESSION#"
-
-// EmailClaimKey is the key of the item that reserves an address for one account.
-func EmailClaimKey(normalizedEmail string) Key { return Key{"EMAIL#" + normalizedEmail, "EMAIL"} }
-
-// TokenKey is the key of a single-use token, stored by the hash of its value.
-func TokenKey(kind, tokenHash string) Key { return Key{"TOKEN#" + kind + "#" + tokenHash, "TOKEN"} }
-
-// TokenRefPrefix begins the sort key of the items that point from an
-// account's partition to its single-use tokens, so that deleting an account
-// finds them without a scan.
-const TokenRefPrefix = "TOKENREF#"
-
-// TokenRefKey is the key of the pointer to one of an account's tokens; its
-// sort key after the prefix is "<kind>#<token hash>".
-func TokenRefKey(accountID, kind, tokenHash string) Key {
-	return Key{AccountPartition(accountID), TokenRefPrefix + kind + "#" + tokenHash}
 }
 
 // Epoch renders t as the epoch-seconds number DynamoDB TTL expects.
@@ -114,34 +86,6 @@ func CancelledByCondition(err error) ([]bool, bool) {
 		}
 	}
 	return failed, any
-}
-
-// ThrottleKey is the key of a consecutive-failure counter (kind "login")
-// for a subject's pseudonym.
-func ThrottleKey(kind, pseudonym string) Key {
-	return Key{"THROTTLE#" + kind + "#" + pseudonym, "THROTTLE"}
-}
-
-// RateKey is the key of one fixed window of a per-client rate counter.
-func RateKey(action, pseudonym string, windowStart int64) Key {
-	return Key{"RATE#" + action + "#" + pseudonym, strconv.FormatInt(windowStart, 10)}
-}
-
-// SourcePrefix begins the sort key of every source item of an account.
-const SourcePrefix = "SOURCE#"
-
-// SourceKey is the key of one of an account's storage sources.
-func SourceKey(accountID, sourceID string) Key {
-	return Key{AccountPartition(accountID), SourcePrefix + sourceID}
-}
-
-// IntentPartition holds the write-ahead records of secrets being created or
-// deleted, so that a secret orphaned by a crash can be found and removed.
-const IntentPartition = "INTENT#source-secret"
-
-// IntentKey is the key of one such record; its sort key orders by time.
-func IntentKey(createdMillis int64, sourceID string) Key {
-	return Key{IntentPartition, fmt.Sprintf("%013d#%s", createdMillis, sourceID)}
 }
 
 // DynamoDB is the part of the DynamoDB API the state table's users call;
@@ -216,16 +160,6 @@ func Get(ctx context.Context, db DynamoDB, table string, k Key, now time.Time, d
 	return true, nil
 }
 
-// StripeCustomerKey is the key of the item that links a Stripe customer to
-// the account it was created for (the account item links back).
-func StripeCustomerKey(customerID string) Key {
-	return Key{"STRIPE_CUSTOMER#" + customerID, "STRIPE_CUSTOMER"}
-}
-
-// StripeEventKey is the key of the record of one Stripe event being or
-// having been processed, which makes a redelivery a no-op.
-func StripeEventKey(eventID string) Key { return Key{"STRIPE_EVENT#" + eventID, "STRIPE_EVENT"} }
-
 // Update is a transaction entry that applies e (its condition and update)
 // to the item k.
 func Update(table string, k Key, e expression.Expression) *types.Update {
@@ -248,20 +182,6 @@ func ConditionalUpdate(ctx context.Context, db DynamoDB, table string, k Key, e 
 		return false, err
 	}
 	return true, nil
-}
-
-// DeletionKey is the key of an account-deletion job (and, once finished,
-// its receipt).
-func DeletionKey(deletionID string) Key { return Key{"DELETION#" + deletionID, "DELETION"} }
-
-// PendingDeletionPartition lists the deletion jobs not yet finished, so the
-// scheduled housekeeping can resume stalled ones without a scan.
-const PendingDeletionPartition = "DELETIONS#pending"
-
-// PendingDeletionKey is the key of one unfinished job's entry; its sort key
-// orders by the time the deletion was accepted.
-func PendingDeletionKey(acceptedMillis int64, deletionID string) Key {
-	return Key{PendingDeletionPartition, fmt.Sprintf("%013d#%s", acceptedMillis, deletionID)}
 }
 
 // Table is the state table as a store sees it: the client, the table's

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/throttle"
@@ -20,7 +19,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Retention: lifecycle.Retention{Text: "30 days after the last failure (a year once locked), TTL, or until a success or reset",
 			TTL: true, Until: "a successful login or a password reset"},
 		Erasure: "login_failures", Export: "login_failures",
-		Match: lifecycle.Fixed(statetable.ThrottleKey("login", "").PK, statetable.ThrottleKey("login", "").SK),
+		Match: lifecycle.Fixed(FailureKey("login", "").PK, FailureKey("login", "").SK),
 	},
 	{
 		Name: "mail_cap", Owner: lifecycleOwner, Table: lifecycle.StateTable,
@@ -37,7 +36,7 @@ var LifecycleKinds = []lifecycle.Kind{
 func RateCounterKeys(actions ...string) func(pk, sk string) bool {
 	var ms []func(pk, sk string) bool
 	for _, a := range actions {
-		prefix := statetable.RateKey(a, "", 0).PK
+		prefix := RateKey(a, "", 0).PK
 		ms = append(ms, func(pk, sk string) bool {
 			return len(pk) > len(prefix) && strings.HasPrefix(pk, prefix) && sk != "" && strings.Trim(sk, "0123456789") == ""
 		})

@@ -118,7 +118,7 @@ func (f Failures) Delayed(p Policy) bool { return f.Count >= p.FreeFailures }
 // LoginFailures reads the subject's record (zero when none).
 func (s *Store) LoginFailures(ctx context.Context, subject string) (Failures, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: FailureKey("login", subject).AV(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return Failures{}, fmt.Errorf("get failure counter: %w", err)
@@ -157,7 +157,7 @@ const maxSlotRounds = 32
 // sequential ones: each is judged against every attempt that took its slot
 // before it, and no more attempts are evaluated than the policy allows.
 func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait, error) {
-	key := statetable.ThrottleKey("login", subject).AV()
+	key := FailureKey("login", subject).AV()
 	for range maxSlotRounds {
 		now := s.now()
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -215,7 +215,7 @@ func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait,
 // ClearFailures forgets the subject's failures (a success, or a reset).
 func (s *Store) ClearFailures(ctx context.Context, subject string) error {
 	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(),
+		TableName: aws.String(s.table), Key: FailureKey("login", subject).AV(),
 	}); err != nil {
 		return fmt.Errorf("clear failure counter: %w", err)
 	}
@@ -259,7 +259,7 @@ func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time
 	prevCh := make(chan read, 1)
 	go func() {
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(s.table), Key: statetable.RateKey(action, client, start-w).AV(),
+			TableName: aws.String(s.table), Key: RateKey(action, client, start-w).AV(),
 		})
 		if err != nil {
 			prevCh <- read{err: fmt.Errorf("get previous window: %w", err)}
@@ -274,7 +274,7 @@ func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time
 		return 0, fmt.Errorf("build rate update: %w", err)
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.RateKey(action, client, start).AV(),
+		TableName: aws.String(s.table), Key: RateKey(action, client, start).AV(),
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})
@@ -342,7 +342,7 @@ func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool
 		return false, fmt.Errorf("build slot update: %w", err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: statetable.RateKey(action, subject, start).AV(),
+		TableName: aws.String(s.table), Key: RateKey(action, subject, start).AV(),
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
@@ -359,7 +359,7 @@ func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool
 // (a password reset clears the lock in the same write that sets the password).
 func (s *Store) ClearFailuresItem(subject string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{
-		TableName: aws.String(s.table), Key: statetable.ThrottleKey("login", subject).AV(),
+		TableName: aws.String(s.table), Key: FailureKey("login", subject).AV(),
 	}}
 }
 
@@ -372,7 +372,7 @@ func (s *Store) ForgetClient(ctx context.Context, action, client string, window 
 	n := 0
 	for _, ws := range []int64{start, start - w} {
 		out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
-			Key: statetable.RateKey(action, client, ws).AV(), ReturnValues: types.ReturnValueAllOld})
+			Key: RateKey(action, client, ws).AV(), ReturnValues: types.ReturnValueAllOld})
 		if err != nil {
 			return n, fmt.Errorf("delete rate counter: %w", err)
 		}

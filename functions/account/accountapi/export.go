@@ -52,7 +52,7 @@ const (
 // sessions and sources are itemised; the pointers to single-use tokens
 // (which hold a token's hash) are declared in withheld. Any other kind
 // found is named in other_records and logged, never silently left out.
-var coveredKinds = []string{"ACCOUNT", kindOf(statetable.SessionPrefix), kindOf(statetable.SourcePrefix), kindOf(statetable.TokenRefPrefix),
+var coveredKinds = []string{"ACCOUNT", kindOf(identity.SessionPrefix), kindOf(sources.SourcePrefix), kindOf(identity.TokenRefPrefix),
 	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix)}
 
 // heldElsewhere says, in plain English, what is held about the account
@@ -332,7 +332,7 @@ func (e *exporter) requestLogs(ctx context.Context, accountID, cursor string, no
 // the sort keys and expiry times are read.
 func (e *exporter) otherRecords(ctx context.Context, accountID string) ([]otherRecord, error) {
 	counts := map[string]int{}
-	err := statetable.EachInPartition(ctx, e.db, e.table, statetable.AccountPartition(accountID), "",
+	err := statetable.EachInPartition(ctx, e.db, e.table, identity.AccountPartition(accountID), "",
 		[]string{statetable.SK, statetable.ExpiresAt}, func(item map[string]types.AttributeValue) error {
 			if statetable.Expired(item, e.now()) {
 				return nil // gone for every read; TTL removes it

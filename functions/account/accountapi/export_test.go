@@ -279,7 +279,7 @@ func (f *fixture) fullAccount(t *testing.T, d *exportDeps, tag string) *person {
 	}
 	p.secrets = append(p.secrets, p.token2, strings.SplitN(p.token2, ".", 3)[2])
 	// The stored hashes of the session secrets.
-	err = statetable.EachInPartition(ctx, f.db, d.table, statetable.AccountPartition(p.id), statetable.SessionPrefix, nil,
+	err = statetable.EachInPartition(ctx, f.db, d.table, identity.AccountPartition(p.id), identity.SessionPrefix, nil,
 		func(item map[string]types.AttributeValue) error {
 			var s identity.Session
 			if err := attributevalue.UnmarshalMap(item, &s); err != nil {
@@ -709,7 +709,7 @@ func TestExportRefusals(t *testing.T) {
 	t.Run("account gone, session left", func(t *testing.T) {
 		gone, goneTok := f.account(t)
 		if _, err := f.db.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(f.stack.Tables["StateTable"]),
-			Key: statetable.AccountKey(gone).AV()}); err != nil {
+			Key: identity.AccountKey(gone).AV()}); err != nil {
 			t.Fatal(err)
 		}
 		f.do(t, http.MethodGet, "/v1/account/export", goneTok).want(t, http.StatusUnauthorized, "unauthenticated")
@@ -725,10 +725,10 @@ func TestExportDeclaresOtherRecords(t *testing.T) {
 	other, otherTok := f.account(t)
 	table := f.stack.Tables["StateTable"]
 	for _, it := range []struct{ pk, sk string }{
-		{statetable.AccountPartition(acct), "FUTURE_FEATURE#one"},
-		{statetable.AccountPartition(acct), "FUTURE_FEATURE#two"},
-		{statetable.AccountPartition(acct), "lower-case kind"},
-		{statetable.AccountPartition(other), "ELSEWHERE#x"},
+		{identity.AccountPartition(acct), "FUTURE_FEATURE#one"},
+		{identity.AccountPartition(acct), "FUTURE_FEATURE#two"},
+		{identity.AccountPartition(acct), "lower-case kind"},
+		{identity.AccountPartition(other), "ELSEWHERE#x"},
 	} {
 		if _, err := f.db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: it.pk}, "sk": &types.AttributeValueMemberS{Value: it.sk},

@@ -16,7 +16,6 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/sources"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 // The keys of the test sources: not shaped like AWS keys, so that the
@@ -109,7 +108,7 @@ func TestInvokeRefusesSourcesOfAccountsNotActive(t *testing.T) {
 		}, false, "account_not_active"},
 		{"account item gone, source item left", func(t *testing.T, acct *identity.Account, src *sources.Source) credentialsfn.Request {
 			if _, err := f.client.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(f.table),
-				Key: statetable.AccountKey(acct.ID).AV()}); err != nil {
+				Key: identity.AccountKey(acct.ID).AV()}); err != nil {
 				t.Fatal(err)
 			}
 			return credentialsfn.Request{AccountID: acct.ID, SourceID: src.ID}

@@ -71,8 +71,8 @@ func TestStatusOnlyReadsAndTheStreamRunsTheJob(t *testing.T) {
 	ev := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "INSERT", EventSource: "aws:dynamodb",
 		Change: events.DynamoDBStreamRecord{SequenceNumber: "100000000000000000001", StreamViewType: "KEYS_ONLY",
 			Keys: map[string]events.DynamoDBAttributeValue{
-				statetable.PK: events.NewStringAttribute(statetable.DeletionKey(job.ID).PK),
-				statetable.SK: events.NewStringAttribute(statetable.DeletionKey(job.ID).SK)}}}}}
+				statetable.PK: events.NewStringAttribute(deletion.JobKey(job.ID).PK),
+				statetable.SK: events.NewStringAttribute(deletion.JobKey(job.ID).SK)}}}}}
 	payload, _ := json.Marshal(ev)
 	raw, err := fn.Invoke(context.Background(), payload)
 	if err != nil || string(raw) != `{"batchItemFailures":[]}` {

@@ -100,7 +100,7 @@ func TestHousekeepingAndTheStreamRaceToOneReceipt(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, job.ID)
-		k := statetable.DeletionKey(job.ID)
+		k := deletion.JobKey(job.ID)
 		rec := events.DynamoDBEventRecord{EventName: "INSERT", EventSource: "aws:dynamodb", Change: events.DynamoDBStreamRecord{
 			SequenceNumber: fmt.Sprintf("%021d", i+1), Keys: map[string]events.DynamoDBAttributeValue{
 				statetable.PK: events.NewStringAttribute(k.PK), statetable.SK: events.NewStringAttribute(k.SK)}}}

@@ -32,7 +32,6 @@ import (
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
-	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -349,7 +348,7 @@ func (f *fixture) account(t testing.TB, plan string) (acctID, token string) {
 	id := testenv.ActiveAccount(t, f.accounts, f.clock.Now())
 	if plan != identity.PlanStandard {
 		if _, err := f.rawDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(f.stack.Tables["StateTable"]), Key: statetable.AccountKey(id).AV(),
+			TableName: aws.String(f.stack.Tables["StateTable"]), Key: identity.AccountKey(id).AV(),
 			UpdateExpression:          aws.String("SET #p = :p"),
 			ExpressionAttributeNames:  map[string]string{"#p": "plan"},
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": &ddbtypes.AttributeValueMemberS{Value: plan}},
@@ -551,7 +550,7 @@ func (f *fixture) intents(t testing.TB) []*sources.Intent {
 func (f *fixture) sourceItem(t testing.TB, acctID, srcID string) map[string]ddbtypes.AttributeValue {
 	t.Helper()
 	out, err := f.rawDB.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(f.stack.Tables["StateTable"]), Key: statetable.SourceKey(acctID, srcID).AV(), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(f.stack.Tables["StateTable"]), Key: sources.SourceKey(acctID, srcID).AV(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		t.Fatal(err)

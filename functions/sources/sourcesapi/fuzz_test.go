@@ -174,7 +174,7 @@ func newFuzzService(t testing.TB) *fuzzService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range statetable.AccountKey(acct.ID).AV() {
+	for k, v := range identity.AccountKey(acct.ID).AV() {
 		item[k] = v
 	}
 	db.items[memKey(item)] = item

@@ -208,7 +208,7 @@ func billingState(plan, status string) billing.State {
 	return billing.State{Plan: plan, Status: status}
 }
 
-func accountKey(id string) map[string]types.AttributeValue { return statetable.AccountKey(id).AV() }
+func accountKey(id string) map[string]types.AttributeValue { return identity.AccountKey(id).AV() }
 
 // failingUpdates fails the next UpdateItem (the write of the billing state)
 // when asked, as an outage would.

@@ -101,7 +101,7 @@ func (r *Runner) state() statetable.Table { return statetable.NewTable(r.DB, r.T
 
 // lease takes the job for this run.
 func (r *Runner) lease(ctx context.Context, job *deletion.Job) (*statetable.Lease, error) {
-	lease, err := r.state().TakeLease(ctx, statetable.DeletionKey(job.ID), LeaseDuration,
+	lease, err := r.state().TakeLease(ctx, deletion.JobKey(job.ID), LeaseDuration,
 		expression.Name("status").NotEqual(expression.Value(deletion.StatusDone)),
 		expression.Set(expression.Name("status"), expression.Value(deletion.StatusRunning)))
 	if errors.Is(err, statetable.ErrLeaseRefused) {
@@ -193,20 +193,20 @@ func (r *Runner) deleteSessions(ctx context.Context, job *deletion.Job, lease *s
 // verification, password reset) through the pointers in its partition.
 func (r *Runner) deleteTokens(ctx context.Context, job *deletion.Job, lease *statetable.Lease) error {
 	n := 0
-	err := r.eachInAccount(ctx, job.AccountID, statetable.TokenRefPrefix, func(sk string) error {
-		kind, hash, ok := strings.Cut(strings.TrimPrefix(sk, statetable.TokenRefPrefix), "#")
+	err := r.eachInAccount(ctx, job.AccountID, identity.TokenRefPrefix, func(sk string) error {
+		kind, hash, ok := strings.Cut(strings.TrimPrefix(sk, identity.TokenRefPrefix), "#")
 		if !ok {
 			return fmt.Errorf("malformed token pointer")
 		}
 		out, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(r.Table),
-			Key: statetable.TokenKey(kind, hash).AV(), ReturnValues: types.ReturnValueAllOld})
+			Key: identity.TokenKey(kind, hash).AV(), ReturnValues: types.ReturnValueAllOld})
 		if err != nil {
 			return fmt.Errorf("delete token: %w", err)
 		}
 		if out.Attributes != nil {
 			n++
 		}
-		return r.deleteItem(ctx, r.Table, statetable.Key{PK: statetable.AccountPartition(job.AccountID), SK: sk})
+		return r.deleteItem(ctx, r.Table, statetable.Key{PK: identity.AccountPartition(job.AccountID), SK: sk})
 	})
 	if err != nil {
 		return err
@@ -310,7 +310,7 @@ func (r *Runner) deleteLoginFailures(ctx context.Context, job *deletion.Job, acc
 		return nil
 	}
 	out, err := r.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(r.Table),
-		Key: statetable.ThrottleKey("login", r.Keyer.Of(pseudonym.EmailDomain, acct.Email)).AV(), ReturnValues: types.ReturnValueAllOld})
+		Key: throttle.FailureKey("login", r.Keyer.Of(pseudonym.EmailDomain, acct.Email)).AV(), ReturnValues: types.ReturnValueAllOld})
 	if err != nil {
 		return fmt.Errorf("delete failed-login counter: %w", err)
 	}
@@ -335,11 +335,11 @@ func (r *Runner) deleteAccount(ctx context.Context, job *deletion.Job, acct *bil
 	found := acct != nil
 	rest := 0
 	err := r.eachInAccount(ctx, job.AccountID, "", func(sk string) error {
-		if sk == statetable.AccountKey(job.AccountID).SK {
+		if sk == identity.AccountKey(job.AccountID).SK {
 			return nil
 		}
 		rest++
-		return r.deleteItem(ctx, r.Table, statetable.Key{PK: statetable.AccountPartition(job.AccountID), SK: sk})
+		return r.deleteItem(ctx, r.Table, statetable.Key{PK: identity.AccountPartition(job.AccountID), SK: sk})
 	})
 	if err != nil {
 		return err
@@ -367,13 +367,13 @@ func (r *Runner) deleteAccount(ctx context.Context, job *deletion.Job, acct *bil
 		return fmt.Errorf("build receipt: %w", err)
 	}
 	items := []types.TransactWriteItem{
-		{Update: statetable.Update(r.Table, statetable.DeletionKey(job.ID), fin)},
-		{Delete: &types.Delete{TableName: aws.String(r.Table), Key: statetable.PendingDeletionKey(job.RequestedAt.UnixMilli(), job.ID).AV()}},
-		{Delete: &types.Delete{TableName: aws.String(r.Table), Key: statetable.AccountKey(job.AccountID).AV()}},
+		{Update: statetable.Update(r.Table, deletion.JobKey(job.ID), fin)},
+		{Delete: &types.Delete{TableName: aws.String(r.Table), Key: deletion.PendingKey(job.RequestedAt.UnixMilli(), job.ID).AV()}},
+		{Delete: &types.Delete{TableName: aws.String(r.Table), Key: identity.AccountKey(job.AccountID).AV()}},
 	}
 	if found {
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(r.Table),
-			Key:                       statetable.EmailClaimKey(acct.Email).AV(),
+			Key:                       identity.EmailClaimKey(acct.Email).AV(),
 			ConditionExpression:       aws.String("attribute_not_exists(account_id) OR account_id = :a"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: job.AccountID}},
 		}})
@@ -397,7 +397,7 @@ func boolCount(b bool) int {
 // eachInAccount calls fn with the sort key of every item of the account's
 // partition in the state table whose sort key begins with prefix.
 func (r *Runner) eachInAccount(ctx context.Context, accountID, prefix string, fn func(sk string) error) error {
-	return statetable.EachInPartition(ctx, r.DB, r.Table, statetable.AccountPartition(accountID), prefix,
+	return statetable.EachInPartition(ctx, r.DB, r.Table, identity.AccountPartition(accountID), prefix,
 		[]string{statetable.SK}, func(item map[string]types.AttributeValue) error {
 			var k struct {
 				SK string `dynamodbav:"sk"`

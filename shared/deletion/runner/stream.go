@@ -34,9 +34,9 @@ func JobInserted(rec events.DynamoDBEventRecord) (id string, ok bool) {
 		return "", false
 	}
 	pk, sk := keyString(rec.Change.Keys[statetable.PK]), keyString(rec.Change.Keys[statetable.SK])
-	prefix := statetable.DeletionKey("").PK
+	prefix := deletion.JobKey("").PK
 	id, found := strings.CutPrefix(pk, prefix)
-	if !found || !ids.Valid(deletion.IDPrefix, id) || statetable.DeletionKey(id) != (statetable.Key{PK: pk, SK: sk}) {
+	if !found || !ids.Valid(deletion.IDPrefix, id) || deletion.JobKey(id) != (statetable.Key{PK: pk, SK: sk}) {
 		return "", false
 	}
 	return id, true

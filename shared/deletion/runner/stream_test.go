@@ -15,6 +15,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/deletion/runner"
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
@@ -47,19 +48,19 @@ func TestStreamStartsOnlyNewJobs(t *testing.T) {
 	// INSERT: the other job changed or removed, its pending entry, the
 	// account and its email claim, a malformed job key.
 	ignored := []events.DynamoDBEventRecord{
-		record(1, events.DynamoDBOperationTypeModify, statetable.DeletionKey(waiting.ID)),
-		record(2, events.DynamoDBOperationTypeRemove, statetable.DeletionKey(waiting.ID)),
-		record(3, events.DynamoDBOperationTypeInsert, statetable.PendingDeletionKey(waiting.RequestedAt.UnixMilli(), waiting.ID)),
-		record(4, events.DynamoDBOperationTypeModify, statetable.AccountKey(other.acct.ID)),
-		record(5, events.DynamoDBOperationTypeInsert, statetable.Key{PK: statetable.DeletionKey(waiting.ID).PK, SK: "OTHER"}),
-		record(6, events.DynamoDBOperationTypeInsert, statetable.DeletionKey("del_not-an-id")),
+		record(1, events.DynamoDBOperationTypeModify, deletion.JobKey(waiting.ID)),
+		record(2, events.DynamoDBOperationTypeRemove, deletion.JobKey(waiting.ID)),
+		record(3, events.DynamoDBOperationTypeInsert, deletion.PendingKey(waiting.RequestedAt.UnixMilli(), waiting.ID)),
+		record(4, events.DynamoDBOperationTypeModify, identity.AccountKey(other.acct.ID)),
+		record(5, events.DynamoDBOperationTypeInsert, statetable.Key{PK: deletion.JobKey(waiting.ID).PK, SK: "OTHER"}),
+		record(6, events.DynamoDBOperationTypeInsert, deletion.JobKey("del_not-an-id")),
 	}
 	for _, rec := range ignored {
 		if id, ok := runner.JobInserted(rec); ok {
 			t.Errorf("record %s %v starts job %s", rec.EventName, rec.Change.Keys, id)
 		}
 	}
-	res, err := f.runner.HandleStream(ctx, batch(append(ignored, record(7, events.DynamoDBOperationTypeInsert, statetable.DeletionKey(job.ID)))...))
+	res, err := f.runner.HandleStream(ctx, batch(append(ignored, record(7, events.DynamoDBOperationTypeInsert, deletion.JobKey(job.ID)))...))
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("batch: %v %+v", err, res)
 	}
@@ -77,7 +78,7 @@ func TestStreamStartsOnlyNewJobs(t *testing.T) {
 
 	// The same record again, for a job already done: nothing happens.
 	deletes := f.backend.Calls("DELETE /v1/customers/{id}")
-	res, err = f.runner.HandleStream(ctx, batch(record(8, events.DynamoDBOperationTypeInsert, statetable.DeletionKey(job.ID))))
+	res, err = f.runner.HandleStream(ctx, batch(record(8, events.DynamoDBOperationTypeInsert, deletion.JobKey(job.ID))))
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("redelivery: %v %+v", err, res)
 	}
@@ -90,7 +91,7 @@ func TestStreamStartsOnlyNewJobs(t *testing.T) {
 		t.Errorf("a done job's record called Stripe again: %d deletions, then %d", deletes, n)
 	}
 	// A record for a job that does not exist (a receipt past its year) is no failure.
-	res, err = f.runner.HandleStream(ctx, batch(record(9, events.DynamoDBOperationTypeInsert, statetable.DeletionKey("del_aaaaaaaaaaaaaaaaaaaaaaaaaa"))))
+	res, err = f.runner.HandleStream(ctx, batch(record(9, events.DynamoDBOperationTypeInsert, deletion.JobKey("del_aaaaaaaaaaaaaaaaaaaaaaaaaa"))))
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Errorf("unknown job: %v %+v", err, res)
 	}
@@ -110,7 +111,7 @@ func TestStreamDuplicatesAndHousekeepingEndInOneReceipt(t *testing.T) {
 			t.Fatal(err)
 		}
 		deletes := f.backend.Calls("DELETE /v1/customers/{id}")
-		rec := record(100+round, events.DynamoDBOperationTypeInsert, statetable.DeletionKey(job.ID))
+		rec := record(100+round, events.DynamoDBOperationTypeInsert, deletion.JobKey(job.ID))
 		var wg sync.WaitGroup
 		results := make([]events.DynamoDBEventResponse, 2)
 		errs := make([]error, 3)
@@ -161,7 +162,7 @@ func TestStreamFailureIsDeliveredAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := record(1, events.DynamoDBOperationTypeInsert, statetable.DeletionKey(job.ID))
+	rec := record(1, events.DynamoDBOperationTypeInsert, deletion.JobKey(job.ID))
 	f.backend.Fail = func(method, path string) error {
 		if method == http.MethodDelete {
 			return &stripe.Error{HTTPStatusCode: 500, Type: stripe.ErrorTypeAPI}
@@ -193,8 +194,8 @@ func TestStreamFailureIsDeliveredAgain(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	recs := batch(record(2, events.DynamoDBOperationTypeModify, statetable.AccountKey(next.acct.ID)),
-		record(3, events.DynamoDBOperationTypeInsert, statetable.DeletionKey(late.ID)))
+	recs := batch(record(2, events.DynamoDBOperationTypeModify, identity.AccountKey(next.acct.ID)),
+		record(3, events.DynamoDBOperationTypeInsert, deletion.JobKey(late.ID)))
 	res, err = f.runner.HandleStream(short, recs)
 	if err != nil || len(res.BatchItemFailures) != 2 || res.BatchItemFailures[1].ItemIdentifier != recs.Records[1].Change.SequenceNumber {
 		t.Fatalf("out of time: %v %+v, want both records left for redelivery", err, res)
@@ -203,7 +204,7 @@ func TestStreamFailureIsDeliveredAgain(t *testing.T) {
 		t.Errorf("a job was started without time to run it: %+v", j)
 	}
 	// A record without a sequence number is a batch Lambda never sends.
-	bad := record(4, events.DynamoDBOperationTypeInsert, statetable.DeletionKey(late.ID))
+	bad := record(4, events.DynamoDBOperationTypeInsert, deletion.JobKey(late.ID))
 	bad.Change.SequenceNumber = ""
 	if _, err := f.runner.HandleStream(ctx, batch(bad)); err == nil {
 		t.Error("a record without a sequence number was accepted")
