@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -41,13 +42,42 @@ func readme(t *testing.T) string {
 	return string(b)
 }
 
-// TestErasuresAreDeletionSteps: each kind is erased by a step the deletion
-// runs, or says why none does.
-func TestErasuresAreDeletionSteps(t *testing.T) {
-	for _, k := range all(t).Kinds() {
+// TestDeletionErasesEveryKind: the deletion runner is the list of the
+// owners' erasers, and each registered kind is erased by an eraser of its
+// owner (or by the runner's last step, or by TTL, or is about no one);
+// no eraser erases a kind nobody registered; and the steps are the ones a
+// job records and its status shows (deletion.Steps).
+func TestDeletionErasesEveryKind(t *testing.T) {
+	r := all(t)
+	erasers := runner.Erasers(runner.Parts{})
+	if err := lifecycle.CheckErasers(r, erasers, deletion.StepAccount); err != nil {
+		t.Error(err)
+	}
+	if got := (&runner.Runner{Erasers: erasers}).Steps(); !slices.Equal(got, deletion.Steps) {
+		t.Errorf("the runner's steps %v are not the job's steps %v", got, deletion.Steps)
+	}
+	for _, k := range r.Kinds() {
 		if k.Erasure != lifecycle.ErasedByTTL && k.Erasure != lifecycle.NotPersonal && !slices.Contains(deletion.Steps, k.Erasure) {
 			t.Errorf("%s: erased by %q, which is no deletion step (%v)", k.Name, k.Erasure, deletion.Steps)
 		}
+	}
+
+	// It fails when a kind is registered with an erasure no eraser carries
+	// out, and when an eraser outlives the kinds it erased.
+	widget := lifecycle.Kind{Name: "widget", Owner: "github.com/atrium-cdn/atrium/shared/widgets", Table: lifecycle.StateTable,
+		Purpose: "a throwaway kind", Retention: lifecycle.Retention{Text: "while the account exists", Until: "account deletion"},
+		Erasure: "widgets", Export: lifecycle.NotExported + "it is a throwaway kind of this test",
+		Match: lifecycle.Under(identity.AccountPartition(""), "WIDGET#")}
+	withWidget, err := lifecycle.New(append(registry.Owners(), []lifecycle.Kind{widget})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lifecycle.CheckErasers(withWidget, erasers, deletion.StepAccount); err == nil || !strings.Contains(err.Error(), `"widget"`) {
+		t.Errorf("a kind no eraser erases was not named: %v", err)
+	}
+	stray := append(slices.Clone(erasers), lifecycle.Eraser{Step: "widgets", Owner: widget.Owner})
+	if err := lifecycle.CheckErasers(r, stray, deletion.StepAccount); err == nil || !strings.Contains(err.Error(), `"widgets"`) {
+		t.Errorf("an eraser of no registered kind was not named: %v", err)
 	}
 }
 

@@ -17,7 +17,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Name: "stripe_customer_link", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "links a Stripe customer id to the account it was created for (webhooks name only the customer)",
 		Retention: lifecycle.Retention{Text: "until the Stripe customer is deleted", Until: "the customer's deletion"},
-		Erasure:   "stripe_customer", Export: "billing",
+		Erasure:   eraseStripeCustomer, Export: "billing",
 		Match: lifecycle.Fixed(StripeCustomerKey("").PK, StripeCustomerKey("").SK),
 	},
 	{
@@ -34,7 +34,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			"held by Stripe (never by Atrium)",
 		Retention: lifecycle.Retention{Text: "until the account is deleted; Stripe keeps invoices and payments as the law requires",
 			Until: "account deletion"},
-		Erasure: "stripe_customer", Export: "billing",
+		Erasure: eraseStripeCustomer, Export: "billing",
 		Match: func(id, sk string) bool { return sk == "" && len(id) > len("cus_") && strings.HasPrefix(id, "cus_") },
 	},
 }

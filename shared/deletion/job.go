@@ -23,7 +23,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -53,13 +52,13 @@ const (
 	StepTokens      = "tokens"
 	StepSources     = "sources"
 	StepStripe      = "stripe_customer"
-	StepThrottle    = "login_failures"
+	StepCounters    = "counters" // the failed-login, email-cap and compliance counters kept under pseudonyms
 	StepRequestLogs = "request_logs"
 	StepAccount     = "account"
 )
 
 // Steps lists the steps in order.
-var Steps = []string{StepSessions, StepTokens, StepSources, StepStripe, StepThrottle, StepRequestLogs, StepAccount}
+var Steps = []string{StepSessions, StepTokens, StepSources, StepStripe, StepCounters, StepRequestLogs, StepAccount}
 
 // Job is a deletion as stored. AccountID is removed when the job finishes:
 // the receipt keeps only counts, times and the digest.
@@ -96,6 +95,9 @@ func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store
 	return &Store{statetable.NewTable(db, table, now)}
 }
 
+// accounts is the account owner's view of the same table.
+func (s *Store) accounts() *identity.Store { return identity.NewStore(s.DB, s.Name, s.Now) }
+
 // ErrNotFound reports an unknown deletion id (or a receipt past its retention).
 var ErrNotFound = statetable.NotFound("deletion not found")
 
@@ -126,37 +128,22 @@ func (s *Store) Accept(ctx context.Context, acct *identity.Account) (job *Job, c
 	}
 	pending := PendingKey(now.UnixMilli(), j.ID).AV()
 	pending["deletion_id"] = &types.AttributeValueMemberS{Value: j.ID}
-	acctExpr, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").Equal(expression.Value(identity.StatusActive))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(identity.StatusDeleting)).
-			Set(expression.Name("deletion_id"), expression.Value(j.ID))).Build()
+	stop, err := identity.MarkDeleting(s.Name, acct, j.ID)
 	if err != nil {
-		return nil, false, fmt.Errorf("build account expression: %w", err)
+		return nil, false, err
 	}
-	claimExpr, err := expression.NewBuilder().
-		WithCondition(expression.Name("account_id").Equal(expression.Value(acct.ID))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(identity.StatusDeleting))).Build()
-	if err != nil {
-		return nil, false, fmt.Errorf("build claim expression: %w", err)
-	}
-	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item,
 			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": statetable.PK}}},
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: pending}},
-		{Update: statetable.Update(s.Name, identity.AccountKey(acct.ID), acctExpr)},
-		{Update: statetable.Update(s.Name, identity.EmailClaimKey(acct.Email), claimExpr)},
-	}})
+	}, stop...)})
 	if statetable.IsConditionFailed(err) {
-		var a struct {
-			Status     string `dynamodbav:"status"`
-			DeletionID string `dynamodbav:"deletion_id"`
-		}
-		found, gerr := s.Table.Get(ctx, identity.AccountKey(acct.ID), &a)
+		underway, gerr := s.accounts().DeletionUnderway(ctx, acct.ID)
 		if gerr != nil {
 			return nil, false, gerr
 		}
-		if found && a.Status == identity.StatusDeleting && a.DeletionID != "" {
-			existing, gerr := s.Get(ctx, a.DeletionID)
+		if underway != "" {
+			existing, gerr := s.Get(ctx, underway)
 			return existing, false, gerr
 		}
 		return nil, false, ErrAccountNotActive

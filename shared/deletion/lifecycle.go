@@ -24,7 +24,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Name: "deletion_pending", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "lists an unfinished deletion (its id, by time accepted) so housekeeping resumes stalled ones without a scan",
 		Retention: lifecycle.Retention{Text: "until the deletion finishes", Until: "the deletion's last step"},
-		Erasure:   "account",
+		Erasure:   StepAccount,
 		Export:    lifecycle.NotExported + "it holds only a deletion id, for as long as the deletion runs",
 		Match:     lifecycle.InPartition(PendingPartition, ""),
 	},

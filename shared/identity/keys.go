@@ -43,3 +43,11 @@ const TokenRefPrefix = "TOKENREF#"
 func TokenRefKey(accountID, kind, tokenHash string) statetable.Key {
 	return statetable.Key{PK: AccountPartition(accountID), SK: TokenRefPrefix + kind + "#" + tokenHash}
 }
+
+// Attributes of the account item and the email claim that other owners'
+// transactions condition on, through this package's functions.
+const (
+	attrStatus     = "status"
+	attrAccountID  = "account_id"
+	attrDeletionID = "deletion_id"
+)

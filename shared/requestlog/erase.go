@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -44,4 +45,16 @@ func EraseAccount(ctx context.Context, db EraseDB, table, accountID string, onBa
 		}
 	}
 	return nil
+}
+
+// eraseRequestLogs is the deletion step that erases an account's request logs.
+const eraseRequestLogs = "request_logs"
+
+// Eraser is this package's part of an account's deletion: every request-log
+// item of the account (EraseAccount).
+func Eraser(db EraseDB, table string) lifecycle.Eraser {
+	return lifecycle.Eraser{Step: eraseRequestLogs, Owner: lifecycleOwner,
+		Erase: func(ctx context.Context, sub lifecycle.Subject, count lifecycle.Count) error {
+			return EraseAccount(ctx, db, table, sub.AccountID, func(n int) error { return count("request_logs", n) })
+		}}
 }

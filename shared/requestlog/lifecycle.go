@@ -19,7 +19,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Purpose: "one signed-in API request: account id, request id, function, method, route pattern, status, error code, latency, time",
 		Retention: lifecycle.Retention{Text: "90 days, then deleted by the sweep within the hour (TTL as a safety net)", TTL: true,
 			Until: "account deletion"},
-		Erasure: "request_logs", Export: "request_logs",
+		Erasure: eraseRequestLogs, Export: "request_logs",
 		Match: logKey(partition("x", time.Time{})),
 	},
 	{

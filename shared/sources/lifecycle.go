@@ -18,7 +18,7 @@ var LifecycleKinds = []lifecycle.Kind{
 		Purpose: "a storage source: name, type, bucket, region, prefix, endpoint, the access key id's last four characters, " +
 			"its secret's ARN, the last read check",
 		Retention: lifecycle.Retention{Text: "until the source or the account is deleted", Until: "the source's deletion"},
-		Erasure:   "sources", Export: "sources",
+		Erasure:   eraseSources, Export: "sources",
 		Match: lifecycle.Under(identity.AccountPartition(""), SourcePrefix),
 	},
 	{
@@ -27,7 +27,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			"so a secret orphaned by a crash is found and removed",
 		Retention: lifecycle.Retention{Text: "milliseconds (cleared with the source's write); a leftover is removed by housekeeping " +
 			"within 15 minutes; 7 days TTL as a last resort", TTL: true, Until: "the source write it precedes"},
-		Erasure: "sources",
+		Erasure: eraseSources,
 		Export:  lifecycle.NotExported + "it lives for milliseconds and names only ids and a secret's name",
 		Match:   lifecycle.InPartition(IntentPartition, ""),
 	},
@@ -37,7 +37,7 @@ var LifecycleKinds = []lifecycle.Kind{
 			"named <prefix><account id>/<source id>",
 		Retention: lifecycle.Retention{Text: "until the source is deleted (then at once, no recovery window)",
 			Until: "the source's deletion"},
-		Erasure: "sources",
+		Erasure: eraseSources,
 		Export:  lifecycle.Withheld + "the keys are never exported; the sources section shows the access key id's last four characters",
 		Match:   secretName,
 	},

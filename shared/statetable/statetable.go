@@ -239,3 +239,16 @@ func Item[T any](ctx context.Context, t Table, k Key, what string, notFound erro
 	}
 	return &v, nil
 }
+
+// Raw reads the item at k strongly consistently as stored, for callers
+// that hand it to several owners to decode; nil when absent or expired.
+func (t Table) Raw(ctx context.Context, k Key) (map[string]types.AttributeValue, error) {
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name), Key: k.AV(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("get item: %w", err)
+	}
+	if out.Item == nil || Expired(out.Item, t.now()) {
+		return nil, nil
+	}
+	return out.Item, nil
+}

@@ -56,11 +56,11 @@ func New(ctx context.Context, env coldstart.Env) (*Handler, error) {
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	deleter, err := runner.New(ctx, b, cfg)
+	parts, err := runner.OpenParts(ctx, b, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{store: deleter.Sources, vault: deleter.Vault, deleter: deleter, logger: b.Logger,
+	return &Handler{store: parts.Sources, vault: parts.Vault, deleter: runner.FromParts(b, parts), logger: b.Logger,
 		sweeper: &requestlog.Sweeper{DB: b.DynamoDB, Table: b.RequestLogTable, Now: b.Now},
 		metrics: b.Logs, name: b.FunctionName, clock: time.Now}, nil
 }

@@ -5,9 +5,14 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/deletion"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
+	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
 // Config is what a function that runs deletion jobs reads from its environment.
@@ -29,25 +34,69 @@ func ReadConfig(b *coldstart.Base) Config {
 	}
 }
 
-// New builds a Runner once per cold start, reading its secrets.
-func New(ctx context.Context, b *coldstart.Base, c Config) (*Runner, error) {
+// OpenParts builds, once per cold start, the stores and clients the
+// erasers work through, reading their secrets.
+func OpenParts(ctx context.Context, b *coldstart.Base, c Config) (Parts, error) {
 	vault, err := sources.NewVault(b.SecretsManager(), c.SourcesSecretPrefix, "")
 	if err != nil {
-		return nil, err
+		return Parts{}, err
 	}
 	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, c.ClientKeySecretARN)
 	if err != nil {
-		return nil, err
+		return Parts{}, err
 	}
 	stripe, _, err := billing.Open(ctx, billing.Settings{SecretARN: c.StripeSecretARN, APIURL: c.StripeAPIURL}, b.SecretJSON, false)
 	if err != nil {
-		return nil, err
+		return Parts{}, err
 	}
-	return &Runner{
-		DB: b.DynamoDB, Table: b.Table, RequestLogTable: b.RequestLogTable,
-		Jobs: deletion.NewStore(b.DynamoDB, b.Table, b.Now), Accounts: b.Identity,
+	return Parts{Accounts: b.Identity,
 		Sources: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault,
 		Billing: billing.NewStore(b.DynamoDB, b.Table, b.Now), Stripe: stripe,
-		Keyer: keyer, Logger: b.Logger, Now: b.Now,
-	}, nil
+		Limits: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now), Keyer: keyer,
+		DB: b.DynamoDB, RequestLogTable: b.RequestLogTable}, nil
+}
+
+// New builds a Runner once per cold start, reading its secrets.
+func New(ctx context.Context, b *coldstart.Base, c Config) (*Runner, error) {
+	p, err := OpenParts(ctx, b, c)
+	if err != nil {
+		return nil, err
+	}
+	return FromParts(b, p), nil
+}
+
+// FromParts builds a Runner over parts already open.
+func FromParts(b *coldstart.Base, p Parts) *Runner {
+	return &Runner{DB: b.DynamoDB, Table: b.Table, Jobs: deletion.NewStore(b.DynamoDB, b.Table, b.Now),
+		Erasers: Erasers(p), Logger: b.Logger, Now: b.Now}
+}
+
+// Parts are the stores and clients the owners' erasers work through.
+type Parts struct {
+	Accounts        *identity.Store
+	Sources         *sources.Store
+	Vault           *sources.Vault
+	Billing         *billing.Store
+	Stripe          *billing.Stripe
+	Limits          *throttle.Store
+	Keyer           *pseudonym.Keyer // pseudonyms of email addresses and account ids (the counters' keys)
+	DB              requestlog.EraseDB
+	RequestLogTable string
+}
+
+// Erasers lists every owner's part of an account's deletion, in the order
+// they run: what holds the keys to the rest (sessions, links) goes first,
+// what only a pseudonym of the address finds (the counters) while the
+// address is still known, and the request logs last, just before the
+// runner's own step deletes what is left of the account's partition and
+// the account. A test checks that every registered kind's Erasure is
+// carried out here (lifecycle.CheckErasers).
+func Erasers(p Parts) []lifecycle.Eraser {
+	return append(p.Accounts.Erasers(),
+		sources.Eraser(p.Sources, p.Vault),
+		billing.Eraser(p.Billing, p.Stripe),
+		p.Limits.Eraser(p.Keyer),
+		compliance.Eraser(p.Limits, p.Keyer),
+		requestlog.Eraser(p.DB, p.RequestLogTable),
+	)
 }

@@ -75,9 +75,11 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f.jobs = deletion.NewStore(f.db, f.table, nil)
-	f.runner = &runner.Runner{DB: f.db, Table: f.table, RequestLogTable: f.logTable, Jobs: f.jobs,
-		Accounts: f.accounts, Sources: f.sources, Vault: f.vault, Billing: f.billing,
-		Stripe: billing.NewStripeWithBackend("sk_test_deletionfixture", f.backend), Keyer: f.keyer,
+	f.runner = &runner.Runner{DB: f.db, Table: f.table, Jobs: f.jobs,
+		Erasers: runner.Erasers(runner.Parts{Accounts: f.accounts, Sources: f.sources, Vault: f.vault, Billing: f.billing,
+			Stripe: billing.NewStripeWithBackend("sk_test_deletionfixture", f.backend),
+			Limits: throttle.NewStore(f.db, f.table, throttle.DefaultPolicy(), nil), Keyer: f.keyer,
+			DB: f.db, RequestLogTable: f.logTable}),
 		Logger: logging.New(f.logs, slog.LevelDebug), Now: time.Now}
 	return f
 }
