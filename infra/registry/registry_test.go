@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrium-cdn/atrium/functions/account/accountapi"
+
 	"github.com/atrium-cdn/atrium/functions/compliance/complianceapi"
 	"github.com/atrium-cdn/atrium/infra/registry"
 	"github.com/atrium-cdn/atrium/shared/billing"
@@ -78,6 +80,35 @@ func TestDeletionErasesEveryKind(t *testing.T) {
 	stray := append(slices.Clone(erasers), lifecycle.Eraser{Step: "widgets", Owner: widget.Owner})
 	if err := lifecycle.CheckErasers(r, stray, deletion.StepAccount); err == nil || !strings.Contains(err.Error(), `"widgets"`) {
 		t.Errorf("an eraser of no registered kind was not named: %v", err)
+	}
+}
+
+// TestExportShowsEveryKind: the export is the list of the owners'
+// exporters, and each registered kind shown in a section is shown there by
+// an exporter of its owner; no exporter fills a section no kind names.
+func TestExportShowsEveryKind(t *testing.T) {
+	r := all(t)
+	exporters := accountapi.Exporters(accountapi.ExportParts{})
+	if err := lifecycle.CheckExporters(r, exporters); err != nil {
+		t.Error(err)
+	}
+
+	// It fails when a kind names a section no exporter fills, and when an
+	// exporter fills a section of no kind.
+	widget := lifecycle.Kind{Name: "widget", Owner: "github.com/atrium-cdn/atrium/shared/widgets", Table: lifecycle.StateTable,
+		Purpose: "a throwaway kind", Retention: lifecycle.Retention{Text: "while the account exists", Until: "account deletion"},
+		Erasure: deletion.StepAccount, Export: "widgets",
+		Match: lifecycle.Under(identity.AccountPartition(""), "WIDGET#")}
+	withWidget, err := lifecycle.New(append(registry.Owners(), []lifecycle.Kind{widget})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lifecycle.CheckExporters(withWidget, exporters); err == nil || !strings.Contains(err.Error(), `"widget"`) {
+		t.Errorf("a kind no exporter shows was not named: %v", err)
+	}
+	stray := append(slices.Clone(exporters), lifecycle.Exporter{Section: "widgets", Owner: widget.Owner})
+	if err := lifecycle.CheckExporters(r, stray); err == nil || !strings.Contains(err.Error(), `"widgets"`) {
+		t.Errorf("an exporter of no registered kind was not named: %v", err)
 	}
 }
 

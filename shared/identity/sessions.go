@@ -65,6 +65,10 @@ func (s *Session) DecodeAccount(dst any) error {
 	return nil
 }
 
+// AccountItem is the account item read with the session, as stored (nil
+// when none was read), for callers that hand it to several owners.
+func (s *Session) AccountItem() map[string]types.AttributeValue { return s.account }
+
 // ExpiresAt is when the session ends unless used again.
 func (s *Session) ExpiresAt() time.Time { return time.Unix(min(s.IdleUntil, s.EndsAt), 0).UTC() }
 

@@ -9,15 +9,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Subject is the account an eraser erases: its id and, while the account
-// item still exists, its (normalised) email address and the account item as
-// stored, which each owner decodes for the attributes it keeps there (the
-// Stripe customer's id, say). Email and Item are empty once the account
-// item is gone (a deletion resumed after its last step began).
+// Subject is the account an eraser erases or an exporter shows: its id
+// and, while the account item still exists, its (normalised) email address
+// and the account item as stored, which each owner decodes for the
+// attributes it keeps there (the Stripe customer's id, say). Email and
+// Item are empty once the account item is gone (a deletion resumed after
+// its last step began). SessionID is the session an export is asked with
+// ("" in a deletion).
 type Subject struct {
 	AccountID string
 	Email     string
 	Item      map[string]types.AttributeValue
+	SessionID string
 }
 
 // Count adds n items of a category to a deletion's receipt

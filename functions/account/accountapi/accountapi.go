@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
@@ -41,12 +42,12 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	logs := requestlog.NewReader(b.DynamoDB, b.RequestLogTable, b.Now)
-	ex := &exporter{db: b.DynamoDB, table: b.Table,
-		sessions: b.Identity, sources: sources.NewStore(b.DynamoDB, b.Table, b.Now),
-		records: compliance.NewStore(b.DynamoDB, b.Table, b.Now),
-		// Only LoginFailures is called, which the policy does not affect.
-		throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now),
-		keyer:    keyer, logs: logs, logger: b.Logger, now: b.Now}
+	ex := &exporter{db: b.DynamoDB, table: b.Table, logs: logs, logger: b.Logger, now: b.Now,
+		sections: Exporters(ExportParts{Accounts: b.Identity, Billing: billing.NewStore(b.DynamoDB, b.Table, b.Now),
+			Sources: sources.NewStore(b.DynamoDB, b.Table, b.Now),
+			// Only LoginFailures is called, which the policy does not affect.
+			Throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now), Keyer: keyer,
+			Compliance: compliance.NewStore(b.DynamoDB, b.Table, b.Now), Logs: logs})}
 	rt := web.NewRouter(b.Logger)
 	rt.Handle("GET /v1/account", b.Auth.Require(getAccount(b.Identity)))
 	rt.Handle("GET /v1/logs", b.Auth.Require(listLogs(logs, b.Now)))

@@ -2,6 +2,7 @@ package accountapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,12 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -29,17 +31,8 @@ import (
 // ExportFormat names the shape of the export document (P8).
 const ExportFormat = "atrium-export-v1"
 
-// Bounds of GET /v1/account/export.
+// Bounds of GET /v1/account/export's query.
 const (
-	// exportLogItems is the most request-log items one response carries.
-	exportLogItems = 1000
-	// exportLogPage is the most items asked of DynamoDB in one query (the
-	// reader's page size, as GET /v1/logs allows).
-	exportLogPage = 100
-	// exportLogQueries bounds the queries of one response, so that many
-	// expired items not yet swept (filtered out after DynamoDB's limit)
-	// cannot keep a response going: the rest follows by next_cursor.
-	exportLogQueries = 2 * exportLogItems / exportLogPage
 	// maxExportQuery bounds the raw query string: one cursor (at most 128
 	// bytes) and its name fit with room to spare.
 	maxExportQuery = 256
@@ -75,58 +68,6 @@ var withheld = []string{
 	"The failed-login counter is stored under a keyed hash (pseudonym) of your email address, never the address itself.",
 }
 
-// accountExport is the profile as GET /v1/account shows it, with what that
-// leaves out.
-type accountExport struct {
-	identity.AccountView
-	Status     string     `json:"status"`
-	VerifiedAt *time.Time `json:"verified_at"`
-}
-
-// billingExport is the billing state Atrium keeps (Stripe keeps the rest).
-type billingExport struct {
-	Plan                 string     `json:"plan"`
-	SubscriptionStatus   string     `json:"subscription_status"`
-	CurrentPeriodEnd     *time.Time `json:"current_period_end"`
-	CancelAtPeriodEnd    bool       `json:"cancel_at_period_end"`
-	GraceUntil           *time.Time `json:"grace_until"`
-	StripeCustomerID     *string    `json:"stripe_customer_id"`
-	StripeSubscriptionID *string    `json:"stripe_subscription_id"`
-}
-
-// sourceExport is a source's description: never its credentials.
-type sourceExport struct {
-	ID              string             `json:"id"`
-	Name            string             `json:"name"`
-	Type            string             `json:"type"`
-	Bucket          string             `json:"bucket"`
-	Region          string             `json:"region"`
-	Prefix          string             `json:"prefix"`
-	Endpoint        string             `json:"endpoint"`
-	AccessKeyIDHint string             `json:"access_key_id_hint"`
-	CreatedAt       time.Time          `json:"created_at"`
-	UpdatedAt       time.Time          `json:"updated_at"`
-	Verification    verificationExport `json:"verification"`
-}
-
-type verificationExport struct {
-	Status    string    `json:"status"`
-	CheckedAt time.Time `json:"checked_at"`
-}
-
-// failuresExport is the consecutive failed logins of the account's address.
-type failuresExport struct {
-	Count         int       `json:"count"`
-	LastFailureAt time.Time `json:"last_failure_at"`
-}
-
-// requestLogsExport is up to exportLogItems request-log items, newest
-// first, as GET /v1/logs shows them; NextCursor is set when more may remain.
-type requestLogsExport struct {
-	Items      []requestlog.Item `json:"items"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
 // otherRecord counts items of a kind the export does not render yet.
 type otherRecord struct {
 	Kind  string `json:"kind"`
@@ -134,45 +75,44 @@ type otherRecord struct {
 	Note  string `json:"note"`
 }
 
-// exportDocument is the first response of GET /v1/account/export.
-type exportDocument struct {
-	Format        string                 `json:"format"`
-	ExportedAt    time.Time              `json:"exported_at"`
-	Account       accountExport          `json:"account"`
-	Billing       billingExport          `json:"billing"`
-	Sources       []sourceExport         `json:"sources"`
-	Sessions      []identity.SessionView `json:"sessions"`
-	LoginFailures *failuresExport        `json:"login_failures"`
-	Compliance    complianceExport       `json:"compliance"`
-	RequestLogs   requestLogsExport      `json:"request_logs"`
-	OtherRecords  []otherRecord          `json:"other_records"`
-	HeldElsewhere []string               `json:"held_elsewhere"`
-	Withheld      []string               `json:"withheld"`
-}
-
-// complianceExport holds the NDA acceptances and compliance requests, as
-// the compliance routes show them.
-type complianceExport struct {
-	NDAAcceptances []compliance.NDAView     `json:"nda_acceptances"`
-	Requests       []compliance.RequestView `json:"requests"`
-}
-
 // exportContinuation is a later response: the next request logs only.
 type exportContinuation struct {
 	Format      string            `json:"format"`
 	ExportedAt  time.Time         `json:"exported_at"`
-	RequestLogs requestLogsExport `json:"request_logs"`
+	RequestLogs requestlog.Export `json:"request_logs"`
+}
+
+// ExportParts are the stores the owners' exporters read through.
+type ExportParts struct {
+	Accounts   *identity.Store
+	Billing    *billing.Store
+	Sources    *sources.Store
+	Throttle   *throttle.Store
+	Keyer      *pseudonym.Keyer // the failed-login counter is kept under the address's pseudonym
+	Compliance *compliance.Store
+	Logs       *requestlog.Reader
+}
+
+// Exporters lists the owners' sections of the export, in the document's
+// order. A test checks that every registered kind's Export section is
+// filled here by an exporter of its owner (lifecycle.CheckExporters).
+func Exporters(p ExportParts) []lifecycle.Exporter {
+	return []lifecycle.Exporter{
+		p.Accounts.AccountExporter(),
+		billing.Exporter(p.Billing),
+		sources.Exporter(p.Sources),
+		p.Accounts.SessionsExporter(),
+		p.Throttle.Exporter(p.Keyer),
+		compliance.Exporter(p.Compliance),
+		p.Logs.Exporter(),
+	}
 }
 
 // exporter gathers everything held about an account. It only reads.
 type exporter struct {
 	db       statetable.DynamoDB // the state table, for the census of the partition
 	table    string
-	sessions *identity.Store
-	sources  *sources.Store
-	records  *compliance.Store
-	throttle *throttle.Store
-	keyer    *pseudonym.Keyer
+	sections []lifecycle.Exporter
 	logs     *requestlog.Reader
 	logger   *slog.Logger
 	now      func() time.Time
@@ -189,15 +129,15 @@ func (e *exporter) export(w http.ResponseWriter, r *http.Request) error {
 	now := e.now().UTC()
 	var doc any
 	if cursor != "" {
-		logs, err := e.requestLogs(ctx, me.AccountID, cursor, now)
+		logs, err := e.logs.Export(ctx, me.AccountID, cursor)
 		if err != nil {
-			return err
+			return exportError(err)
 		}
 		doc = exportContinuation{Format: ExportFormat, ExportedAt: now, RequestLogs: logs}
 	} else {
 		full, err := e.document(ctx, me, now)
 		if err != nil {
-			return err
+			return exportError(err)
 		}
 		doc = full
 	}
@@ -206,124 +146,78 @@ func (e *exporter) export(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// document reads everything held about the caller's account.
-func (e *exporter) document(ctx context.Context, me *identity.Session, now time.Time) (*exportDocument, error) {
-	rec := &billing.Record{} // read with the session, which only an active account's authenticates
-	if err := me.DecodeAccount(rec); err != nil {
-		return nil, err
+// exportError answers a cursor the reader does not recognise as a bad
+// parameter.
+func exportError(err error) error {
+	if errors.Is(err, requestlog.ErrBadCursor) {
+		return badCursor()
 	}
-	doc := &exportDocument{Format: ExportFormat, ExportedAt: now,
-		Account: viewAccount(&rec.Account, now), Billing: viewBilling(rec, now),
-		Sources: []sourceExport{}, Sessions: []identity.SessionView{}, OtherRecords: []otherRecord{},
-		HeldElsewhere: heldElsewhere, Withheld: withheld}
+	return err
+}
 
-	srcs, err := e.sources.List(ctx, me.AccountID)
+// document reads everything held about the caller's account: each owner's
+// section in turn, then what no section shows (other_records), what is held
+// elsewhere and what is withheld. The account item was read with the
+// session, which only an active account's authenticates.
+func (e *exporter) document(ctx context.Context, me *identity.Session, now time.Time) (*orderedObject, error) {
+	item := me.AccountItem()
+	if item == nil {
+		return nil, identity.ErrNotFound
+	}
+	var a identity.Account
+	if err := attributevalue.UnmarshalMap(item, &a); err != nil {
+		return nil, fmt.Errorf("decode account: %w", err)
+	}
+	sub := lifecycle.Subject{AccountID: me.AccountID, Email: a.Email, Item: item, SessionID: me.ID}
+	doc := &orderedObject{}
+	doc.add("format", ExportFormat)
+	doc.add("exported_at", now)
+	for _, sec := range e.sections {
+		v, err := sec.Export(ctx, sub)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", sec.Section, err)
+		}
+		doc.add(sec.Section, v)
+	}
+	other, err := e.otherRecords(ctx, me.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range srcs {
-		doc.Sources = append(doc.Sources, viewSource(s))
-	}
-	sessions, err := e.sessions.Sessions(ctx, me.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	doc.Sessions = identity.ViewSessions(sessions, me.ID)
-	// The counter is keyed by the pseudonym of the (normalised, as stored) address.
-	f, err := e.throttle.LoginFailures(ctx, e.keyer.Of(pseudonym.EmailDomain, rec.Email))
-	if err != nil {
-		return nil, err
-	}
-	if f.Count > 0 {
-		doc.LoginFailures = &failuresExport{Count: f.Count, LastFailureAt: time.UnixMilli(f.LastMillis).UTC()}
-	}
-	recs, err := e.records.Records(ctx, me.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	doc.Compliance = complianceExport{NDAAcceptances: []compliance.NDAView{}, Requests: []compliance.RequestView{}}
-	for _, a := range recs.NDAs {
-		doc.Compliance.NDAAcceptances = append(doc.Compliance.NDAAcceptances, compliance.ViewNDA(a))
-	}
-	for _, r := range recs.Requests {
-		doc.Compliance.Requests = append(doc.Compliance.Requests, compliance.ViewRequest(r))
-	}
-	if doc.RequestLogs, err = e.requestLogs(ctx, me.AccountID, "", now); err != nil {
-		return nil, err
-	}
-	if doc.OtherRecords, err = e.otherRecords(ctx, me.AccountID); err != nil {
-		return nil, err
-	}
+	doc.add("other_records", other)
+	doc.add("held_elsewhere", heldElsewhere)
+	doc.add("withheld", withheld)
 	return doc, nil
 }
 
-func viewAccount(a *identity.Account, now time.Time) accountExport {
-	v := accountExport{AccountView: identity.ViewAccount(a, now), Status: a.Status}
-	if a.VerifiedAt != nil {
-		t := a.VerifiedAt.UTC()
-		v.VerifiedAt = &t
-	}
-	return v
+// orderedObject is a JSON object whose members keep the order they were
+// added in (a map would sort them), so the export reads top-down.
+type orderedObject struct {
+	names  []string
+	values []any
 }
 
-func viewBilling(rec *billing.Record, now time.Time) billingExport {
-	v := billingExport{Plan: rec.PlanAt(now), SubscriptionStatus: rec.Status, CancelAtPeriodEnd: rec.CancelAtPeriodEnd}
-	if v.SubscriptionStatus == "" {
-		v.SubscriptionStatus = billing.StatusNone
-	}
-	epoch := func(sec int64) *time.Time {
-		if sec <= 0 {
-			return nil
+func (o *orderedObject) add(name string, v any) {
+	o.names, o.values = append(o.names, name), append(o.values, v)
+}
+
+// MarshalJSON writes the members in order.
+func (o *orderedObject) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, name := range o.names {
+		if i > 0 {
+			buf = append(buf, ',')
 		}
-		t := time.Unix(sec, 0).UTC()
-		return &t
-	}
-	v.CurrentPeriodEnd, v.GraceUntil = epoch(rec.CurrentPeriodEnd), epoch(rec.PlanGraceUntil)
-	if rec.StripeCustomerID != "" {
-		v.StripeCustomerID = aws.String(rec.StripeCustomerID)
-	}
-	if rec.SubscriptionID != "" {
-		v.StripeSubscriptionID = aws.String(rec.SubscriptionID)
-	}
-	return v
-}
-
-func viewSource(s *sources.Source) sourceExport {
-	return sourceExport{ID: s.ID, Name: s.Name, Type: s.Type, Bucket: s.Bucket, Region: s.Region, Prefix: s.Prefix,
-		Endpoint: s.Endpoint, AccessKeyIDHint: s.AccessKeyHint, CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
-		Verification: verificationExport{Status: s.Verification.Status, CheckedAt: s.Verification.CheckedAt.UTC()}}
-}
-
-// requestLogs reads up to exportLogItems of the account's live request
-// logs, newest first, from the cursor on ("" for the newest), in pages of
-// at most exportLogPage; it sets NextCursor when more may remain. The
-// reader's key condition holds the caller's own partition: no cursor
-// reaches another account's items.
-func (e *exporter) requestLogs(ctx context.Context, accountID, cursor string, now time.Time) (requestLogsExport, error) {
-	q := requestlog.ListQuery{AccountID: accountID, Cursor: cursor,
-		// Nothing older is kept; nothing newer exists (a minute of clock skew allowed).
-		Since: now.Add(-requestlog.Retention), Until: now.Add(time.Minute)}
-	out := requestLogsExport{Items: []requestlog.Item{}}
-	for range exportLogQueries {
-		q.Limit = min(exportLogPage, exportLogItems-len(out.Items))
-		page, err := e.logs.List(ctx, q)
-		if errors.Is(err, requestlog.ErrBadCursor) {
-			return out, badCursor()
-		}
+		k, err := json.Marshal(name)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out.Items = append(out.Items, page.Items...)
-		if page.Next == "" {
-			return out, nil
+		v, err := json.Marshal(o.values[i])
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", name, err)
 		}
-		q.Cursor = page.Next
-		if len(out.Items) >= exportLogItems {
-			break
-		}
+		buf = append(append(append(buf, k...), ':'), v...)
 	}
-	out.NextCursor = q.Cursor
-	return out, nil
+	return append(buf, '}'), nil
 }
 
 // otherRecords counts the items of the account's partition whose kind the
