@@ -174,18 +174,19 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 		}
 	}
 	outside := []struct {
-		table     lifecycle.Table
-		key, want string
+		table         lifecycle.Table
+		key, sk, want string
 	}{
-		{lifecycle.SecretsManager, "atrium/sources/" + acct + "/src_bbbbbbbbbbbbbbbbbbbbbbbbbb", "source_secret"},
-		{lifecycle.Stripe, "cus_PgafmB7WZ01zgk", "stripe_customer"},
+		{lifecycle.StateStream, identity.EmailClaimKey("a@example.com").PK, identity.EmailClaimKey("a@example.com").SK, "state_stream_record"},
+		{lifecycle.SecretsManager, "atrium/sources/" + acct + "/src_bbbbbbbbbbbbbbbbbbbbbbbbbb", "", "source_secret"},
+		{lifecycle.Stripe, "cus_PgafmB7WZ01zgk", "", "stripe_customer"},
 	}
 	for _, o := range outside {
-		if got, ok := r.Of(o.table, o.key, ""); !ok || got.Name != o.want {
-			t.Errorf("%s %s: kinds %v, want %s", o.table, o.key, names(r.Matching(o.table, o.key, "")), o.want)
+		if got, ok := r.Of(o.table, o.key, o.sk); !ok || got.Name != o.want {
+			t.Errorf("%s %s: kinds %v, want %s", o.table, o.key, names(r.Matching(o.table, o.key, o.sk)), o.want)
 		}
 	}
-	seen := map[string]bool{"source_secret": true, "stripe_customer": true,
+	seen := map[string]bool{"source_secret": true, "stripe_customer": true, "state_stream_record": true,
 		// request-log kinds: shown by the whole-API scan
 		"request_log": true, "anonymous_request_log": true, "request_log_watermark": true, "dmca_rate_counter": true}
 	for name := range state {

@@ -28,4 +28,15 @@ var LifecycleKinds = []lifecycle.Kind{
 		Export:    lifecycle.NotExported + "it holds only a deletion id, for as long as the deletion runs",
 		Match:     lifecycle.InPartition(PendingPartition, ""),
 	},
+	{
+		Name: "state_stream_record", Owner: lifecycleOwner, Table: lifecycle.StateStream,
+		Purpose: "the state table's stream, which starts each deletion the moment it is accepted: AWS keeps the key " +
+			"(pk and sk, no other attribute) of every item written — an email claim's key holds its address, a token's its hash",
+		Retention: lifecycle.Retention{Text: "24 hours, then AWS removes it (nothing can erase a record sooner)",
+			Until: "24 hours after the write"},
+		Erasure: lifecycle.ErasedByTTL,
+		Export:  lifecycle.NotExported + "AWS keeps these copies of keys for a day, for the deletion function alone to read",
+		// Every key written to the state table has its copy here.
+		Match: func(pk, sk string) bool { return pk != "" && sk != "" },
+	},
 }

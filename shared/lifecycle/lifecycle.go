@@ -28,6 +28,9 @@ const (
 	RequestLogTable Table = "request_log"
 	SecretsManager  Table = "secrets_manager" // outside copy: a secret's name is its key
 	Stripe          Table = "stripe"          // outside copy: the Stripe object's id is its key
+	// StateStream is the state table's DynamoDB stream (KEYS_ONLY): a
+	// copy of the key of every item written, kept by AWS for 24 hours.
+	StateStream Table = "state_stream"
 )
 
 // Erasures that are not a deletion step (deletion.Steps).
@@ -89,7 +92,7 @@ func (k Kind) Validate() error {
 		errs = append(errs, fmt.Errorf("owner %q is not a package of this module", k.Owner))
 	}
 	switch k.Table {
-	case StateTable, RequestLogTable, SecretsManager, Stripe:
+	case StateTable, RequestLogTable, SecretsManager, Stripe, StateStream:
 	default:
 		errs = append(errs, fmt.Errorf("unknown table %q", k.Table))
 	}
@@ -102,7 +105,7 @@ func (k Kind) Validate() error {
 	if !namePattern.MatchString(k.Erasure) {
 		errs = append(errs, fmt.Errorf("erasure %q is neither a deletion step nor %q nor %q", k.Erasure, ErasedByTTL, NotPersonal))
 	}
-	if k.Erasure == ErasedByTTL && !k.Retention.TTL && k.Table != Stripe && k.Table != SecretsManager {
+	if k.Erasure == ErasedByTTL && !k.Retention.TTL && k.Table != Stripe && k.Table != SecretsManager && k.Table != StateStream {
 		errs = append(errs, errors.New("erased by TTL, but its items carry none"))
 	}
 	switch {
