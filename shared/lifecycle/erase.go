@@ -52,55 +52,54 @@ type Exporter struct {
 // outlive its kinds. final is the step the deletion carries out itself
 // (whatever is left in the account's partition, and the account).
 func CheckErasers(r *Registry, erasers []Eraser, final string) error {
-	var errs []error
-	type stepOwner struct{ step, owner string }
-	have := map[stepOwner]bool{}
-	for _, e := range erasers {
-		have[stepOwner{e.Step, e.Owner}] = true
+	parts := make([]ownedPart, len(erasers))
+	for i, e := range erasers {
+		parts[i] = ownedPart{e.Step, e.Owner}
 	}
-	named := map[stepOwner]bool{}
-	for _, k := range r.Kinds() {
-		if k.Erasure == ErasedByTTL || k.Erasure == NotPersonal || k.Erasure == final {
-			continue
-		}
-		named[stepOwner{k.Erasure, k.Owner}] = true
-		if !have[stepOwner{k.Erasure, k.Owner}] {
-			errs = append(errs, fmt.Errorf("lifecycle kind %q is erased by step %q, but no eraser of %s carries that step out",
-				k.Name, k.Erasure, k.Owner))
-		}
-	}
-	for _, e := range erasers {
-		if !named[stepOwner{e.Step, e.Owner}] {
-			errs = append(errs, fmt.Errorf("eraser of %s for step %q erases no registered kind", e.Owner, e.Step))
-		}
-	}
-	return errors.Join(errs...)
+	return checkParts(r, parts, "erased by step", "eraser", func(k Kind) (string, bool) {
+		return k.Erasure, k.Erasure != ErasedByTTL && k.Erasure != NotPersonal && k.Erasure != final
+	})
 }
 
 // CheckExporters reports every kind of r whose Export names a section that
 // no exporter of its owner fills, and every exporter whose section no kind
 // of its owner names.
 func CheckExporters(r *Registry, exporters []Exporter) error {
+	parts := make([]ownedPart, len(exporters))
+	for i, e := range exporters {
+		parts[i] = ownedPart{e.Section, e.Owner}
+	}
+	return checkParts(r, parts, "exported in section", "exporter", func(k Kind) (string, bool) {
+		return k.Export, namePattern.MatchString(k.Export) // not withheld or left out with a reason
+	})
+}
+
+// ownedPart is an eraser's step or an exporter's section, with its owner.
+type ownedPart struct{ name, owner string }
+
+// checkParts pairs the part each kind names (partOf; false when it names
+// none) with the parts the owners provide, and reports the kinds whose
+// owner provides no such part and the parts no kind of their owner names.
+func checkParts(r *Registry, parts []ownedPart, names, provider string, partOf func(Kind) (string, bool)) error {
 	var errs []error
-	type sectionOwner struct{ section, owner string }
-	have := map[sectionOwner]bool{}
-	for _, e := range exporters {
-		have[sectionOwner{e.Section, e.Owner}] = true
+	have := map[ownedPart]bool{}
+	for _, p := range parts {
+		have[p] = true
 	}
-	named := map[sectionOwner]bool{}
+	named := map[ownedPart]bool{}
 	for _, k := range r.Kinds() {
-		if !namePattern.MatchString(k.Export) {
-			continue // withheld or not exported, with the reason
+		name, ok := partOf(k)
+		if !ok {
+			continue
 		}
-		named[sectionOwner{k.Export, k.Owner}] = true
-		if !have[sectionOwner{k.Export, k.Owner}] {
-			errs = append(errs, fmt.Errorf("lifecycle kind %q is exported in section %q, but no exporter of %s fills it",
-				k.Name, k.Export, k.Owner))
+		named[ownedPart{name, k.Owner}] = true
+		if !have[ownedPart{name, k.Owner}] {
+			errs = append(errs, fmt.Errorf("lifecycle kind %q is %s %q, but no %s of %s provides it", k.Name, names, name, provider, k.Owner))
 		}
 	}
-	for _, e := range exporters {
-		if !named[sectionOwner{e.Section, e.Owner}] {
-			errs = append(errs, fmt.Errorf("exporter of %s fills section %q, which no registered kind of it names", e.Owner, e.Section))
+	for _, p := range parts {
+		if !named[p] {
+			errs = append(errs, fmt.Errorf("%s of %s for %q serves no registered kind", provider, p.owner, p.name))
 		}
 	}
 	return errors.Join(errs...)
