@@ -122,9 +122,10 @@ func ParseOrigins(list string) ([]string, error) {
 			continue
 		}
 		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" ||
-			u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") ||
-			o != strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host) {
+		// Rebuilt from scheme and host alone, an origin is unchanged: no user,
+		// path, query, fragment or trailing slash, and in lower case.
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+			o != u.Scheme+"://"+strings.ToLower(u.Host) {
 			return nil, fmt.Errorf("allowed origin %q: want scheme://host[:port] in lower case, such as https://app.example.com, with no path or trailing slash", o)
 		}
 		out = append(out, o)
