@@ -11,7 +11,6 @@ import (
 
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
-	"github.com/atrium-cdn/atrium/shared/identity"
 )
 
 const (
@@ -258,8 +257,19 @@ func TestCORSOnTheLocalAPI(t *testing.T) {
 		t.Fatalf("answer to a stranger carries CORS headers: %v", corsHeaders(r.Header))
 	}
 
-	token, _ := signUpAndVerify(t, newAddress(t), strongPassword(t))
-	cookie := &http.Cookie{Name: identity.CookieName, Value: token}
+	// A credentialed fetch from the dashboard stores the session cookie only when the answer
+	// names the origin and allows credentials; the cookie is host-only (__Host-: Secure, Path=/,
+	// no Domain), so with the API on api.example.com and the dashboard on app.example.com (same
+	// site) the browser sends it back to the API, and to nothing else.
+	email, password := newAddress(t), strongPassword(t)
+	signUpAndVerify(t, email, password)
+	r = do(t, request{method: "POST", path: "/v1/login", body: map[string]string{"email": email, "password": password},
+		header: map[string]string{"Origin": dashboard}})
+	if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != dashboard || r.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("login from the dashboard: %d %v", r.Status, corsHeaders(r.Header))
+	}
+	cookie := sessionCookie(t, r)
+	remember(cookie.Value)
 	for _, origin := range theStack.Origins {
 		pre := do(t, request{method: "OPTIONS", path: "/v1/sessions", header: map[string]string{"Origin": origin, "Access-Control-Request-Method": "GET"}})
 		if pre.Header.Get("Access-Control-Allow-Origin") != origin {
