@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -167,6 +168,10 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 		"dmca_notice":             complianceapi.NoticeKey("dmca_x"),
 		"deletion_job":            deletion.JobKey("del_x"),
 		"deletion_pending":        deletion.PendingKey(time.Now().UnixMilli(), "del_x"),
+		"second_factor":           mfa.FactorKey(identity.AccountPartition(acct), "mfa_x"),
+		"recovery_codes":          mfa.RecoveryKey(identity.AccountPartition(acct)),
+		"mfa_challenge":           mfa.ChallengeKey(identity.AccountPartition(acct), "mfac_x"),
+		"second_factor_failures":  mfa.FailuresKey(identity.AccountPartition(acct)),
 	}
 	for want, k := range state {
 		if got, ok := r.Of(lifecycle.StateTable, k.PK, k.SK); !ok || got.Name != want {

@@ -20,6 +20,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -46,7 +47,7 @@ const (
 // (which hold a token's hash) are declared in withheld. Any other kind
 // found is named in other_records and logged, never silently left out.
 var coveredKinds = []string{"ACCOUNT", kindOf(identity.SessionPrefix), kindOf(sources.SourcePrefix), kindOf(identity.TokenRefPrefix),
-	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix)}
+	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix), kindOf(mfa.Prefix)}
 
 // heldElsewhere says, in plain English, what is held about the account
 // outside the state and request-log tables.
@@ -66,6 +67,8 @@ var withheld = []string{
 	"Email verification and password reset links are stored only as SHA-256 hashes (with a pointer in your account's records), " +
 		"for at most 24 hours and 1 hour; they are never exported.",
 	"The failed-login counter is stored under a keyed hash (pseudonym) of your email address, never the address itself.",
+	"Each authenticator app's secret is kept sealed (AES-256-GCM, under a key only the sign-in function can read) and is never exported; " +
+		"recovery codes are kept only as SHA-256 hashes and sign-ins waiting for a second factor only as a token's hash, for five minutes.",
 }
 
 // otherRecord counts items of a kind the export does not render yet.
@@ -91,6 +94,9 @@ type ExportParts struct {
 	Keyer      *pseudonym.Keyer // the failed-login counter is kept under the address's pseudonym
 	Compliance *compliance.Store
 	Logs       *requestlog.Reader
+	// MFA and MFAThrottle read the second factors and their failure count.
+	MFA         *mfa.Store
+	MFAThrottle *throttle.Store
 }
 
 // Exporters lists the owners' sections of the export, in the document's
@@ -103,6 +109,7 @@ func Exporters(p ExportParts) []lifecycle.Exporter {
 		sources.Exporter(p.Sources),
 		p.Accounts.SessionsExporter(),
 		p.Throttle.Exporter(p.Keyer),
+		mfa.Exporter(p.MFA, p.MFAThrottle),
 		compliance.Exporter(p.Compliance),
 		p.Logs.Exporter(),
 	}

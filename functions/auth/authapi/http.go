@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -71,6 +72,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
 	answerFloor := r.Duration("ANSWER_MIN_DURATION", DefaultAnswerFloor, 0, 10*time.Second)
 	limits.Mail.Max = r.Int("MAIL_CAP_PER_ADDRESS", limits.Mail.Max, 1, 1000)
+	mfaKeySecret := r.Required("MFA_KEY_SECRET_ARN")
+	stepUpWindow := r.Duration("STEP_UP_WINDOW", mfa.DefaultStepUpWindow, time.Minute, time.Hour)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -79,6 +82,10 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := mfa.SealerFromSecret(ctx, b.SecretJSON, mfaKeySecret)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +112,9 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
 		Mail: smtp, AppURL: appURL, Logger: b.Logger,
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
-		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now)})
+		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now),
+		MFA: MFADeps{Store: mfa.NewStore(b.DynamoDB, b.Table, sealer, b.Now),
+			Throttle: throttle.NewStore(b.DynamoDB, b.Table, MFAPolicy(), b.Now), StepUpWindow: stepUpWindow}})
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +141,18 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
 	rt.Handle("DELETE /v1/sessions/{id}", auth.Require(s.handleRevokeSession))
 	rt.Handle("DELETE /v1/account", auth.Require(s.handleDeleteAccount))
+	// Second factors (mfa_http.go). Finishing a login is limited per client
+	// (s.limits.Login, counted in FinishLogin) and per account (the
+	// second factor's brake); a step-up per account.
+	rt.Handle("POST /v1/login/mfa", s.handleLoginMFA)
+	rt.Handle("POST /v1/session/step-up", auth.Require(s.handleStepUp))
+	rt.Handle("GET /v1/mfa", auth.Require(s.handleListFactors))
+	// Adding or removing a factor and new recovery codes need a fresh
+	// step-up (mfa.StepUp); confirming an enrolment needs its first code.
+	rt.Handle("POST /v1/mfa/totp", auth.Require(s.stepUp.Require(s.handleEnrolTOTP)))
+	rt.Handle("POST /v1/mfa/totp/{id}/confirm", auth.Require(s.handleConfirmTOTP))
+	rt.Handle("DELETE /v1/mfa/factors/{id}", auth.Require(s.stepUp.Require(s.handleRemoveFactor)))
+	rt.Handle("POST /v1/mfa/recovery-codes", auth.Require(s.stepUp.Require(s.handleRegenerateCodes)))
 	return rt
 }
 
@@ -271,6 +292,30 @@ func (s *Service) problem(err error, field string) error {
 	case errors.Is(err, ErrPasswordChanged):
 		return web.CodePasswordChanged.New()
 	}
+	var (
+		mfaDelayed  *SecondFactorDelayedError
+		unavailable *MethodUnavailableError
+	)
+	switch {
+	case errors.As(err, &mfaDelayed):
+		return web.CodeSecondFactorDelayed.New().WithRetryAfter(mfaDelayed.RetryAfter)
+	case errors.Is(err, ErrSecondFactorLocked):
+		return web.CodeSecondFactorLocked.New()
+	case errors.Is(err, errWrongCodeSignedIn):
+		return web.CodeWrongCode.New()
+	case errors.Is(err, ErrWrongSecondFactor):
+		return web.CodeInvalidSecondFactor.New()
+	case errors.Is(err, ErrInvalidMFAToken):
+		return web.CodeInvalidMfaToken.New()
+	case errors.Is(err, ErrStepUpRequired):
+		return web.CodeStepUpRequired.New()
+	case errors.As(err, &unavailable):
+		detail := "the account has no such second factor"
+		if unavailable.Method == "password" {
+			detail = "the account has a second factor: step up with it"
+		}
+		return web.Invalid(web.FieldError{Field: "method", Code: "method_unavailable", Detail: detail})
+	}
 	return err
 }
 
@@ -321,7 +366,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	start := time.Now()
-	acct, sess, token, err := s.Login(r.Context(), s.client(r), email, pass)
+	res, err := s.Login(r.Context(), s.client(r), email, pass)
 	if errors.Is(err, errLockedNow) {
 		// Only a real account is sent the lock email: the locking failure
 		// of every address is answered at the same moment.
@@ -330,7 +375,11 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.problem(err, "")
 	}
-	return writeSession(w, http.StatusOK, acct, sess, token)
+	if c := res.Challenge; c != nil {
+		web.WriteJSON(w, http.StatusOK, MFARequiredView{Required: true, Token: c.Token, Methods: c.Methods, ExpiresAt: c.ExpiresAt})
+		return nil
+	}
+	return writeSession(w, http.StatusOK, res.Account, res.Session, res.Token)
 }
 
 func writeSession(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string) error {

@@ -12,10 +12,12 @@ const (
 	rateSignup   = "signup"
 	rateVerify   = "verify"
 	ratePassword = "password" // forgot and reset share it
+	// rateLoginMFA counts POST /v1/login/mfa (its limit is the login's).
+	rateLoginMFA = "login-mfa"
 )
 
 // clientRateActions are all of them, for the lifecycle registry.
-var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword}
+var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword, rateLoginMFA}
 
 // LifecycleKinds are the items this package writes for itself: the
 // per-client request counters of its routes (infra/registry collects

@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -34,6 +35,13 @@ var Routes = []string{
 	"DELETE /v1/sessions",
 	"DELETE /v1/sessions/{id}",
 	"DELETE /v1/account",
+	"POST /v1/login/mfa",
+	"POST /v1/session/step-up",
+	"GET /v1/mfa",
+	"POST /v1/mfa/totp",
+	"POST /v1/mfa/totp/{id}/confirm",
+	"DELETE /v1/mfa/factors/{id}",
+	"POST /v1/mfa/recovery-codes",
 }
 
 // Hasher hashes and verifies passwords; *password.Hasher is the real one.
@@ -84,6 +92,12 @@ type Service struct {
 	answerFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
 	deletions   *deletion.Store
+
+	// Second factors (mfa.go): nil mfa means none can be enrolled.
+	mfa         *mfa.Store
+	mfaThrottle *throttle.Store
+	stepUp      *mfa.StepUp
+	passkeys    PasskeyFactor
 }
 
 // Limits are the per-client rate limits of each way in.
@@ -127,6 +141,8 @@ type Deps struct {
 	Pause func(ctx context.Context, until time.Time)
 	// Deletions accepts account deletions (DELETE /v1/account).
 	Deletions *deletion.Store
+	// MFA holds the second factors' collaborators.
+	MFA MFADeps
 }
 
 // DefaultAnswerFloor comfortably exceeds a signup's writes and an SMTP round
@@ -186,7 +202,15 @@ func NewService(d Deps) (*Service, error) {
 	svc := &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
-		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions}
+		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions,
+		mfa: d.MFA.Store, mfaThrottle: d.MFA.Throttle, passkeys: d.MFA.Passkeys}
+	if svc.mfa == nil {
+		return nil, errors.New("authapi: no second-factor store (Deps.MFA.Store)")
+	}
+	if svc.mfaThrottle == nil {
+		return nil, errors.New("authapi: no second-factor brake (Deps.MFA.Throttle)")
+	}
+	svc.stepUp = mfa.NewStepUp(svc.mfa, d.MFA.StepUpWindow, svc.otherFactors()...)
 	if svc.pause == nil {
 		svc.pause = sleepUntil
 	}
@@ -390,29 +414,46 @@ func (e *DelayedError) Error() string { return fmt.Sprintf("login delayed for %s
 //  1. loginRecord: the client's limit, and the address's login record;
 //  2. checkPassword: the address's slot, the hash, the count (the same
 //     step that password change and account deletion use);
-//  3. secondFactor: the slot where a second factor plugs in (none yet);
+//  3. secondFactor: an account with an active second factor gets a
+//     challenge (an mfa_token) instead of a session, finished by
+//     POST /v1/login/mfa (FinishLogin);
 //  4. loginSucceeded: the hash upgrade, the session, the notices.
-func (s *Service) Login(ctx context.Context, client, email, pass string) (*identity.Account, *identity.Session, string, error) {
+//
+// Whether an account has a second factor is read while the password is
+// hashed, and shows only once the password has proven right.
+func (s *Service) Login(ctx context.Context, client, email, pass string) (LoginResult, error) {
 	cred, noAccount, err := s.loginRecord(ctx, client, email)
 	if err != nil {
-		return nil, nil, "", err
+		return LoginResult{}, err
 	}
-	// The account is read while the password is hashed; it is needed only
-	// once the password is right.
-	var acct *identity.Account
+	// The account and its second factors are read while the password is
+	// hashed; they are needed only once the password is right.
+	var (
+		acct    *identity.Account
+		methods []string
+	)
 	readAccount := func(ctx context.Context, accountID string) (err error) {
-		acct, err = s.store.Account(ctx, accountID)
+		if acct, err = s.store.Account(ctx, accountID); err != nil {
+			return err
+		}
+		methods, err = s.methods(ctx, accountID)
 		return err
 	}
 	checked, err := s.checkPassword(ctx, passwordCheck{event: "login", email: email, pass: pass,
 		cred: cred, noAccount: noAccount, alongside: readAccount})
 	if err != nil {
-		return nil, nil, "", err
+		return LoginResult{}, err
 	}
-	if err := s.secondFactor(ctx, acct); err != nil {
-		return nil, nil, "", err
+	if checked.rehash {
+		s.upgradeHash(ctx, cred, pass)
+		checked.rehash = false
 	}
-	return s.loginSucceeded(ctx, email, pass, cred, checked, acct)
+	challenge, err := s.secondFactor(ctx, cred, checked, methods)
+	if err != nil || challenge != nil {
+		return LoginResult{Challenge: challenge}, err
+	}
+	a, sess, tok, err := s.loginSucceeded(ctx, email, pass, cred, checked, acct)
+	return LoginResult{Account: a, Session: sess, Token: tok}, err
 }
 
 // loginRecord applies the client's rate limit and reads the address's login
@@ -521,20 +562,6 @@ func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordR
 		return passwordResult{}, err
 	}
 	return passwordResult{rehash: rehash, previous: att.Previous}, nil
-}
-
-// secondFactor is the login's slot for a second factor: it runs once the
-// password has proven right and before any session starts, and a login
-// goes no further unless it passes. No account can enrol a second factor
-// yet, so it passes.
-//
-// A factor (TOTP, a passkey) plugs in here: the factors the account has
-// enrolled are looked up from acct, and each must pass, or the login ends
-// with the factor's challenge instead of a session. A factor needs its own
-// slot-before-work counting: the password's failures are already cleared
-// by the time this step runs.
-func (s *Service) secondFactor(_ context.Context, _ *identity.Account) error {
-	return nil
 }
 
 // takeAttempt takes the address's slot for one password check (see
