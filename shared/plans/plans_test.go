@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
@@ -41,8 +42,8 @@ func TestPlanAt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := read.PlanAt(now); got != tc.want {
-			t.Errorf("%s: decoded from the item, %s, want %s", tc.name, got, tc.want)
+		if v := identity.ViewAccount(&identity.Account{}, read.PlanAt(now)); v.Plan != tc.want {
+			t.Errorf("%s: the view shows %s, want %s", tc.name, v.Plan, tc.want)
 		}
 	}
 }

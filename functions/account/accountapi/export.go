@@ -213,7 +213,7 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 		return nil, err
 	}
 	doc := &exportDocument{Format: ExportFormat, ExportedAt: now,
-		Account: viewAccount(&rec.Account, now), Billing: viewBilling(rec, now),
+		Account: viewAccount(&rec.Account, rec.PlanAt(now)), Billing: viewBilling(rec, now),
 		Sources: []sourceExport{}, Sessions: []identity.SessionView{}, OtherRecords: []otherRecord{},
 		HeldElsewhere: heldElsewhere, Withheld: withheld}
 
@@ -257,8 +257,8 @@ func (e *exporter) document(ctx context.Context, me *identity.Session, now time.
 	return doc, nil
 }
 
-func viewAccount(a *identity.Account, now time.Time) accountExport {
-	v := accountExport{AccountView: identity.ViewAccount(a, now), Status: a.Status}
+func viewAccount(a *identity.Account, plan string) accountExport {
+	v := accountExport{AccountView: identity.ViewAccount(a, plan), Status: a.Status}
 	if a.VerifiedAt != nil {
 		t := a.VerifiedAt.UTC()
 		v.VerifiedAt = &t
