@@ -124,7 +124,7 @@ type failuresExport struct {
 // first, as GET /v1/logs shows them; NextCursor is set when more may remain.
 type requestLogsExport struct {
 	Items      []requestlog.Item `json:"items"`
-	NextCursor string            `json:"next_cursor,omitempty"`
+	NextCursor *string           `json:"next_cursor"` // null once every item is exported
 }
 
 // otherRecord counts items of a kind the export does not render yet.
@@ -322,7 +322,7 @@ func (e *exporter) requestLogs(ctx context.Context, accountID, cursor string, no
 			break
 		}
 	}
-	out.NextCursor = q.Cursor
+	out.NextCursor = &q.Cursor // more may remain
 	return out, nil
 }
 
