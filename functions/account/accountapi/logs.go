@@ -99,6 +99,11 @@ func parseLogQuery(v map[string][]string, now time.Time) (requestlog.ListQuery, 
 	if q.Since.Before(now.Add(-requestlog.Retention)) {
 		q.Since = now.Add(-requestlog.Retention) // nothing older is kept
 	}
+	if q.Since.After(now.Add(time.Minute)) {
+		// Named as itself: "until must be after since" misled a client that sent no until.
+		f = append(f, web.FieldError{Field: "since", Code: "invalid_range", Detail: "must not be in the future"})
+		return q, web.Invalid(f...)
+	}
 	if q.Until.After(now.Add(time.Minute)) {
 		q.Until = now.Add(time.Minute) // nothing newer exists (a minute of clock skew allowed)
 	}

@@ -208,6 +208,7 @@ func TestLogsQueryValidation(t *testing.T) {
 		{"since after until", "since=" + ts(-time.Hour) + "&until=" + ts(-2*time.Hour), "until", "invalid_range"},
 		{"since equal to until", "since=" + ts(-time.Hour) + "&until=" + ts(-time.Hour), "until", "invalid_range"},
 		{"until before 90 days ago", "until=" + ts(-91*24*time.Hour), "until", "invalid_range"},
+		{"since in the future", "since=" + ts(time.Hour), "since", "invalid_range"},
 		{"since before 90 days ago is clamped", "since=" + ts(-200*24*time.Hour), "", ""},
 		{"an hour's window", "since=" + ts(-time.Hour) + "&until=" + ts(0), "", ""},
 		{"offset zone", "since=" + url.QueryEscape(f.clock.Now().Add(-time.Hour).In(time.FixedZone("", -5*3600)).Format(time.RFC3339)), "", ""},
