@@ -12,7 +12,7 @@ LOCAL := $(GO) run ./infra/local/cmd/atrium-local
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: help tools run test vet staticcheck lint bench build deploy clean
+.PHONY: help tools run test vet staticcheck openapi-lint lint bench build deploy clean
 
 help:
 	@echo "make run     start the local stack (API on :3000, Mailpit UI on :8025)"
@@ -23,7 +23,8 @@ help:
 	@echo "make deploy  sam build && sam deploy --guided"
 
 # --- tools -------------------------------------------------------------------
-# Pinned in infra/tools/go.mod (tool directives) and infra/local/package-lock.json.
+# Pinned in infra/tools/go.mod (tool directives) and infra/local/package-lock.json
+# (DynamoDB Local and Redocly CLI).
 TOOL_BINS := $(BIN)/mailpit $(BIN)/aws-lambda-rie $(BIN)/stripe-mock $(BIN)/staticcheck $(BIN)/gosec
 DDB_LOCAL := infra/local/node_modules/.package-lock.json
 
@@ -50,7 +51,12 @@ vet:
 staticcheck: tools
 	$(BIN)/staticcheck ./...
 
-test: tools vet staticcheck
+# The API contract (infra/openapi/openapi.yaml) linted by Redocly CLI, with the
+# rules and the one explained exception in infra/openapi/redocly.yaml.
+openapi-lint: $(DDB_LOCAL)
+	cd infra/openapi && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ../local/node_modules/.bin/redocly lint --config redocly.yaml openapi.yaml
+
+test: tools vet staticcheck openapi-lint
 	$(LOCAL) exec -- $(GO) test -race -count=1 -timeout 30m ./...
 
 lint: tools
