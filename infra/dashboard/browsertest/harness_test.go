@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -122,9 +123,18 @@ func start(t testing.TB) (*env, error) {
 	}
 	e.apiURL, e.appURL, e.evilURL = "http://localhost:"+apiPort, "http://localhost:"+appPort, "http://127.0.0.2:"+evilPort
 
+	if e.artifacts, err = os.MkdirTemp("", "atrium-browsertest-*"); err != nil {
+		return nil, err
+	}
+	// The functions' log lines, for a failure's post-mortem.
+	logs, err := os.Create(filepath.Join(e.artifacts, "functions.log"))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = logs.Close() })
 	e.stack = testenv.NewStack(t)
 	api, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
-		return e.stack.ColdstartEnv(fn, io.Discard, map[string]string{
+		return e.stack.ColdstartEnv(fn, logs, map[string]string{
 			"APP_BASE_URL": e.appURL, "ALLOWED_ORIGINS": e.appURL,
 			// Every request comes from 127.0.0.1: the per-client limits are
 			// the auth package's tests' business.
@@ -140,7 +150,8 @@ func start(t testing.TB) (*env, error) {
 	}
 	if _, err := gateway.StartStreams(context.Background(), gateway.StreamOptions{
 		RepoRoot: testenv.RepoRoot(t), DynamoDBEndpoint: e.stack.DynamoDBEndpoint, Tables: e.stack.Tables,
-		Env: func(fn string) coldstart.Env { return e.stack.ColdstartEnv(fn, io.Discard, nil) },
+		Env:    func(fn string) coldstart.Env { return e.stack.ColdstartEnv(fn, logs, nil) },
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	}); err != nil {
 		return nil, err
 	}
@@ -155,9 +166,6 @@ func start(t testing.TB) (*env, error) {
 		_, _ = io.WriteString(w, "<!doctype html><title>another site</title><p>Not the dashboard.</p>")
 	}))
 
-	if e.artifacts, err = os.MkdirTemp("", "atrium-browsertest-*"); err != nil {
-		return nil, err
-	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1200, 900))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -247,7 +255,7 @@ func (b *tab) saveArtifacts(log string) {
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	_ = os.WriteFile(filepath.Join(dir, "console.log"), []byte("page: "+loc+"\n"+log+"\n"), 0o644)
-	b.t.Logf("screenshot and console log of the failure: %s", dir)
+	b.t.Logf("screenshot and console log of the failure: %s (the API's log: %s)", dir, filepath.Join(b.e.artifacts, "functions.log"))
 }
 
 const timeout = 20 * time.Second
@@ -390,7 +398,9 @@ func (e *env) call(t testing.TB, method, path string, body any, header map[strin
 	return out
 }
 
-func bearer(token string) map[string]string { return map[string]string{"Authorization": "Bearer " + token} }
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
 
 // login opens a session through the API and returns its token.
 func (e *env) login(t testing.TB, email, password string) string {

@@ -30,7 +30,8 @@ const uid = (name) => `f${++seq}-${name}`;
 export function field(label, name, type = 'text', opts = {}) {
   const id = opts.id || uid(name);
   const hintId = opts.hint ? `${id}-hint` : undefined;
-  const common = { id, name, required: opts.required !== false, 'aria-describedby': hintId, autocomplete: opts.autocomplete };
+  // A checkbox is checked by the form's own code, with a message of its own.
+  const common = { id, name, required: type !== 'checkbox' && opts.required !== false, 'aria-describedby': hintId, autocomplete: opts.autocomplete };
   let control;
   if (type === 'select') {
     control = h('select', common, (opts.options || []).map(([v, l]) => h('option', { value: v }, l)));

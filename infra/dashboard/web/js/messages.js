@@ -56,7 +56,8 @@ function retryText(seconds) {
 // describe turns an error into lines of text: the message first, then one
 // line per invalid field.
 export function describe(err) {
-  if (!err || typeof err.code !== 'string') return [messages.internal_error];
+  if (!err) return [messages.internal_error];
+  if (typeof err.code !== 'string') return [String(err.message || messages.internal_error)]; // the dashboard's own check
   let msg = messages[err.code];
   if (!msg) msg = err.detail || `The API answered with an error (HTTP ${err.status}).`;
   if (withDetail.has(err.code) && err.detail) msg = `${msg} ${err.detail}`;
