@@ -229,6 +229,7 @@ func CheckTemplate(t *Template, repoRoot string) []error {
 	ps = append(ps, checkCredentialsFunction(t)...)
 	ps = append(ps, checkKeyPolicy(t)...)
 	ps = append(ps, checkPackages(t, repoRoot)...)
+	ps = append(ps, checkConditions(t)...)
 	slices.SortFunc(ps, compareProblems)
 	errs := make([]error, len(ps))
 	for i, p := range ps {

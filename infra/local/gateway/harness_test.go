@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -125,6 +126,11 @@ func api(t testing.TB) string {
 			},
 			Logger: logging.New(logs, slog.LevelDebug),
 		}); err != nil {
+			apiErr = err
+			return
+		}
+		// API Gateway's CORS rules, read from template.yaml with the stack's parameters.
+		if h, err = gateway.WithCORS(h, filepath.Join(testenv.RepoRoot(t), "template.yaml"), theStack.Parameters()); err != nil {
 			apiErr = err
 			return
 		}

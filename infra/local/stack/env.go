@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -62,7 +65,11 @@ type Stack struct {
 	SMTPSecretARN   string
 	ClientKeyARN    string
 	StripeSecretARN string
-	Origins         string
+	// Origins are the dashboard origins allowed to call the API with the
+	// session cookie: the template's AllowedOrigins parameter, which feeds
+	// both the HTTP API's CORS rules (Parameters) and the functions'
+	// ALLOWED_ORIGINS (Env). Prepare sets LocalDashboardOrigins.
+	Origins []string
 }
 
 // Prepare creates the tables (named under prefix) and seeds the SMTP
@@ -90,7 +97,49 @@ func Prepare(ctx context.Context, s *Services, repoRoot, prefix string) (*Stack,
 		return nil, err
 	}
 	return &Stack{Services: s, Prefix: prefix, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN, StripeSecretARN: stripeARN,
-		Origins: "http://localhost:5173,http://127.0.0.1:5173"}, nil
+		Origins: LocalDashboardOrigins()}, nil
+}
+
+// LocalDashboardOrigins are the origins of a dashboard served at LocalAppURL,
+// under both of its loopback names: the default allowed origins locally.
+func LocalDashboardOrigins() []string {
+	u, err := url.Parse(LocalAppURL)
+	if err != nil {
+		panic(err) // a constant
+	}
+	return []string{u.Scheme + "://" + u.Host, u.Scheme + "://" + net.JoinHostPort("127.0.0.1", u.Port())}
+}
+
+// ParseOrigins reads a comma-separated list of allowed origins, each
+// scheme://host[:port] with no path and no trailing slash, as API Gateway
+// compares them with a browser's Origin header. "*" is refused: the API
+// allows credentials, which a wildcard origin cannot have.
+func ParseOrigins(list string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		// Rebuilt from scheme and host alone, an origin is unchanged: no user,
+		// path, query, fragment or trailing slash, and in lower case.
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+			o != u.Scheme+"://"+strings.ToLower(u.Host) {
+			return nil, fmt.Errorf("allowed origin %q: want scheme://host[:port] in lower case, such as https://app.example.com, with no path or trailing slash", o)
+		}
+		out = append(out, o)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no allowed origin given")
+	}
+	return out, nil
+}
+
+// Parameters are the values of template.yaml's parameters this stack
+// deploys with, as far as the local gateway resolves them (its CORS rules).
+func (s *Stack) Parameters() map[string]string {
+	return map[string]string{"AllowedOrigins": strings.Join(s.Origins, ",")}
 }
 
 // SecretsManagerClient is a client for the local Secrets Manager endpoint.
@@ -138,7 +187,7 @@ func (s *Stack) Env(function string) map[string]string {
 		"STAGE":                            coldstart.LocalStage,
 		"STATE_TABLE":                      s.Tables["StateTable"],
 		"REQUEST_LOG_TABLE":                s.Tables["RequestLogTable"],
-		"ALLOWED_ORIGINS":                  s.Origins,
+		"ALLOWED_ORIGINS":                  strings.Join(s.Origins, ","),
 		"LOG_LEVEL":                        "info",
 		"APP_BASE_URL":                     LocalAppURL,
 		"MAIL_FROM":                        LocalMailFrom,

@@ -8,7 +8,10 @@
 // 3001), DYNAMODB_PORT (8000), MAILPIT_PORT (8025), MAILPIT_SMTP_PORT (1025),
 // SECRETS_MANAGER_PORT (4566), STRIPE_MOCK_PORT (12111), S3_PORT (a demo bucket, 9000) and
 // DASHBOARD_PORT (the reference dashboard, 5173, the origin emails link to); its data is
-// kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1.
+// kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1. ATRIUM_ALLOWED_ORIGINS
+// (comma-separated; default the local dashboard's, http://localhost:5173,http://127.0.0.1:5173)
+// is the template's AllowedOrigins parameter: the HTTP API's CORS rules and the functions'
+// ALLOWED_ORIGINS both follow it.
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -130,6 +134,13 @@ func run(root string) error {
 		}
 		*p.dst = v
 	}
+	origins := stack.LocalDashboardOrigins()
+	if v := os.Getenv("ATRIUM_ALLOWED_ORIGINS"); v != "" {
+		var err error
+		if origins, err = stack.ParseOrigins(v); err != nil {
+			return fmt.Errorf("ATRIUM_ALLOWED_ORIGINS: %w", err)
+		}
+	}
 	o.DataDir = os.Getenv("ATRIUM_DATA_DIR")
 	if o.DataDir == "" {
 		o.DataDir = filepath.Join(root, ".local")
@@ -151,8 +162,14 @@ func run(root string) error {
 	if err != nil {
 		return err
 	}
+	st.Origins = origins
 	envOf := func(fn string) coldstart.Env { return st.ColdstartEnv(fn, os.Stdout, nil) }
-	api, err := gateway.New(ctx, envOf)
+	functions, err := gateway.New(ctx, envOf)
+	if err != nil {
+		return err
+	}
+	// API Gateway's CORS rules, read from template.yaml with this stack's parameters.
+	api, err := gateway.WithCORS(functions, filepath.Join(root, "template.yaml"), st.Parameters())
 	if err != nil {
 		return err
 	}
@@ -201,6 +218,10 @@ func run(root string) error {
 	fmt.Printf(`atrium-local: ready (data in %s; ATRIUM_FRESH=1 starts empty)
   dashboard                http://localhost:%d   (infra/dashboard/web; the emails link here)
   API                      http://127.0.0.1:%d
+                           (a dashboard on localhost calls it as http://localhost:%d: same site,
+                           so the browser sends the session cookie)
+  allowed origins          %s
+                           (CORS and cookie sessions; set ATRIUM_ALLOWED_ORIGINS to change)
   invoked functions        http://127.0.0.1:%d/2015-03-31/functions/{credentials,housekeeping}/invocations
                            (loopback only; housekeeping also runs every minute)
   deletion stream          the state table's stream, polled as Lambda does: each
@@ -214,7 +235,7 @@ func run(root string) error {
                            send a signed test event: go run ./infra/local/cmd/stripe-event -h
   demo S3 bucket           http://127.0.0.1:%d  bucket %s, read-only keys %s / %s
 Press Ctrl-C to stop everything.
-`, o.DataDir, dashboardPort, apiPort, internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
+`, o.DataDir, dashboardPort, apiPort, apiPort, strings.Join(origins, ", "), internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
 		st.Tables["StateTable"], svc.SecretsManagerEndpoint, svc.StripeAPIURL, stack.LocalStripeKey, stack.LocalPremiumPrice,
 		apiPort, stack.LocalWebhookSecret, s3Port, demoBucket, demoKeyID, demoSecret)
 	<-ctx.Done()
