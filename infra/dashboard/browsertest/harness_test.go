@@ -133,9 +133,10 @@ func start(t testing.TB) (*env, error) {
 	}
 	closers = append(closers, func() { _ = logs.Close() })
 	e.stack = testenv.NewStack(t)
+	e.stack.Origins = []string{e.appURL} // the template's AllowedOrigins: CORS and ALLOWED_ORIGINS alike
 	api, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
 		return e.stack.ColdstartEnv(fn, logs, map[string]string{
-			"APP_BASE_URL": e.appURL, "ALLOWED_ORIGINS": e.appURL,
+			"APP_BASE_URL": e.appURL,
 			// Every request comes from 127.0.0.1: the per-client limits are
 			// the auth package's tests' business.
 			"RATE_LIMIT_LOGIN": "100000", "RATE_LIMIT_SIGNUP": "100000",
@@ -145,7 +146,8 @@ func start(t testing.TB) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if api, err = withCORS(t, e, api); err != nil {
+	// API Gateway's CORS rules, read from template.yaml with the stack's parameters.
+	if api, err = gateway.WithCORS(api, filepath.Join(testenv.RepoRoot(t), "template.yaml"), e.stack.Parameters()); err != nil {
 		return nil, err
 	}
 	if _, err := gateway.StartStreams(context.Background(), gateway.StreamOptions{
