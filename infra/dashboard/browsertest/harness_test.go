@@ -230,7 +230,7 @@ func newTab(t *testing.T) *tab {
 		}
 		// A policy violation or an uncaught exception is a failure wherever it happens.
 		for _, line := range strings.Split(log, "\n") {
-			if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "Trusted Type") || strings.HasPrefix(line, string(chromedp.ConsoleException)) {
+			if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "Trusted") || strings.HasPrefix(line, string(chromedp.ConsoleException)) {
 				t.Errorf("console: %s", line)
 			}
 		}

@@ -8,7 +8,7 @@ export function h(tag, props = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
-    else if (k === 'value' || k === 'checked') el[k] = v;
+    else if ((k === 'value' && tag === 'select') || k === 'checked') el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);
