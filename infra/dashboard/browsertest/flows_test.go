@@ -21,6 +21,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("BillingLogsExport", billingLogsExport)
 	t.Run("Compliance", complianceFlow)
 	t.Run("DMCA", dmcaFlow)
+	t.Run("RetryAfter", retryAfter)
 	t.Run("Keyboard", keyboardLogin)
 	t.Run("CORS", corsFlow)
 	t.Run("FirstLoad", firstLoad)
@@ -353,5 +354,28 @@ func corsFlow(t *testing.T) {
 	b.waitText("#sessions tbody", "This session")
 	if !strings.Contains(b.text("main"), "Sessions") {
 		t.Fatal("the session did not survive the other site's requests")
+	}
+}
+
+// A 429 says when to try again (Retry-After, readable through CORS).
+func retryAfter(t *testing.T) {
+	b := newTab(t)
+	email, password := b.e.account(t)
+	b.open("/login", "/login")
+	b.fill("#login input[name=email]", email)
+	for i := 0; ; i++ {
+		b.fill("#login input[name=password]", password+"-wrong")
+		b.click("#login-submit")
+		b.waitFor("an answer", "!document.querySelector('#login-submit').disabled && document.querySelector('#login-error').textContent !== ''")
+		msg := b.text("#login-error")
+		if strings.Contains(msg, "Too many failed attempts") {
+			if !regexp.MustCompile(`Try again in \d+ seconds? \(after .+\)\.`).MatchString(msg) {
+				t.Fatalf("the 429 does not say when to retry: %q", msg)
+			}
+			return
+		}
+		if i == 10 {
+			t.Fatalf("no login_delayed after %d failures: %q", i+1, msg)
+		}
 	}
 }
