@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -179,6 +180,8 @@ type SessionView struct {
 type sessionResponse struct {
 	Account identity.AccountView `json:"account"`
 	Session SessionView          `json:"session"`
+	// RecoveryCodesLeft: after a login with a recovery code only.
+	RecoveryCodesLeft *int `json:"recovery_codes_left,omitempty"`
 }
 
 // decodeCredentials validates a signup or login body: a valid address, and
@@ -383,9 +386,19 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func writeSession(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string) error {
+	return writeSessionWith(w, status, acct, sess, token, nil)
+}
+
+// writeSessionWith is writeSession with the recovery codes left after a
+// login with one.
+func writeSessionWith(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string, left *int) error {
+	plan, err := plans.Of(acct) // from the account item as read, no second read
+	if err != nil {
+		return err
+	}
 	identity.SetSessionCookie(w, token, time.Unix(sess.EndsAt, 0))
-	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct, sess.CreatedAt),
-		Session: SessionView{Token: token, ExpiresAt: sess.ExpiresAt()}})
+	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct, plan.PlanAt(sess.CreatedAt)),
+		Session: SessionView{Token: token, ExpiresAt: sess.ExpiresAt()}, RecoveryCodesLeft: left})
 	return nil
 }
 

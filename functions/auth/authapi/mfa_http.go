@@ -103,16 +103,7 @@ func (s *Service) handleLoginMFA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.problem(err, "")
 	}
-	identity.SetSessionCookie(w, res.Token, time.Unix(res.Session.EndsAt, 0))
-	web.WriteJSON(w, http.StatusOK, loginMFAResponse{Account: identity.ViewAccount(res.Account, res.Session.CreatedAt),
-		Session: SessionView{Token: res.Token, ExpiresAt: res.Session.ExpiresAt()}, RecoveryCodesLeft: res.RecoveryCodesLeft})
-	return nil
-}
-
-type loginMFAResponse struct {
-	Account           identity.AccountView `json:"account"`
-	Session           SessionView          `json:"session"`
-	RecoveryCodesLeft *int                 `json:"recovery_codes_left,omitempty"`
+	return writeSessionWith(w, http.StatusOK, res.Account, res.Session, res.Token, res.RecoveryCodesLeft)
 }
 
 // StepUp refreshes the session's proof of a factor: the password (only

@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -253,9 +254,13 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request, limit we
 	if err != nil {
 		return err
 	}
-	plan := acct.PlanAt(s.Records.Now())
+	stored, err := plans.Of(identity.SessionFrom(ctx)) // read with the session
+	if err != nil {
+		return err
+	}
+	plan := stored.PlanAt(s.Records.Now())
 	need := compliance.Types[req.Type]
-	if need.Premium && plan != identity.PlanPremium {
+	if need.Premium && plan != plans.Premium {
 		s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "type", req.Type, "outcome", "premium_required")
 		return web.CodePremiumRequired.Errorf("%s", premiumMessage(req.Type))
 	}
@@ -311,10 +316,19 @@ type NDAState struct {
 	Accepted       *compliance.NDAView `json:"accepted"` // null until the current version is accepted
 }
 
+// cursorOrNull is a page's next cursor as the API shows it: null when
+// there is no next page.
+func cursorOrNull(next string) *string {
+	if next == "" {
+		return nil
+	}
+	return &next
+}
+
 // ListResponse is the answer of GET /v1/compliance/requests.
 type ListResponse struct {
 	Requests   []compliance.RequestView `json:"requests"`
-	NextCursor string                   `json:"next_cursor,omitempty"`
+	NextCursor *string                  `json:"next_cursor"` // null on the last page
 	NDA        NDAState                 `json:"nda"`
 }
 
@@ -363,7 +377,7 @@ func (s *Service) listRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := ListResponse{Requests: make([]compliance.RequestView, 0, len(page.Requests)), NextCursor: page.Next,
+	resp := ListResponse{Requests: make([]compliance.RequestView, 0, len(page.Requests)), NextCursor: cursorOrNull(page.Next),
 		NDA: NDAState{CurrentVersion: s.NDAVersion}}
 	for _, req := range page.Requests {
 		resp.Requests = append(resp.Requests, compliance.ViewRequest(req))

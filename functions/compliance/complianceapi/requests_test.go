@@ -13,7 +13,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
-	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -44,10 +44,10 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 
 	type account struct{ id, token string }
 	accounts := map[string]account{}
-	for _, plan := range []string{identity.PlanStandard, identity.PlanPremium} {
+	for _, plan := range []string{plans.Standard, plans.Premium} {
 		for _, nda := range []string{"none", "current", "old"} {
 			id, token := f.account(t)
-			if plan == identity.PlanPremium {
+			if plan == plans.Premium {
 				f.makePremium(t, id, activePremium, time.Time{})
 			}
 			switch nda {
@@ -67,13 +67,13 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 	made := map[string][]string{} // account id → request ids, oldest first
 	var all []string
 	for _, typ := range compliance.TypeNames {
-		for _, plan := range []string{identity.PlanStandard, identity.PlanPremium} {
+		for _, plan := range []string{plans.Standard, plans.Premium} {
 			for _, nda := range []string{"none", "current", "old"} {
 				t.Run(typ+"/"+plan+"/nda_"+nda, func(t *testing.T) {
 					want := http.StatusCreated
 					code := ""
 					switch {
-					case compliance.Types[typ].Premium && plan == identity.PlanStandard:
+					case compliance.Types[typ].Premium && plan == plans.Standard:
 						want, code = http.StatusForbidden, "premium_required"
 					case compliance.Types[typ].NDA && nda != "current":
 						want, code = http.StatusForbidden, "nda_required"
@@ -131,8 +131,8 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 		}
 		want := slices.Clone(made[a.id])
 		slices.Reverse(want)
-		if !slices.Equal(got, want) || list.NextCursor != "" {
-			t.Errorf("%s lists %v (next %q), want %v", key, got, list.NextCursor, want)
+		if !slices.Equal(got, want) || list.NextCursor != nil {
+			t.Errorf("%s lists %v (next %q), want %v", key, got, deref(list.NextCursor), want)
 		}
 		if accepted := list.NDA.Accepted != nil; list.NDA.CurrentVersion != "2026-01" || accepted != strings.HasSuffix(key, "/current") {
 			t.Errorf("%s: nda %+v", key, list.NDA)
@@ -218,7 +218,7 @@ func TestPlanChangeThroughTheWebhook(t *testing.T) {
 func TestGracePeriodEnds(t *testing.T) {
 	f := newFixture(t, nil)
 	acct, token := f.account(t)
-	f.makePremium(t, acct, billing.State{Plan: identity.PlanPremium, Status: "past_due", PastDue: true}, f.clock.Now().Add(time.Hour))
+	f.makePremium(t, acct, billing.State{Plan: plans.Premium, Status: "past_due", PastDue: true}, f.clock.Now().Add(time.Hour))
 	body := bodyOf(compliance.TypeSecurityQuestionnaire, f.clock.Now())
 	if w := f.call("POST", "/v1/compliance/requests", token, body); w.Code != http.StatusCreated {
 		t.Fatalf("in grace: %d %s", w.Code, w.Body)
@@ -360,10 +360,10 @@ func TestListPages(t *testing.T) {
 		for _, r := range page.Requests {
 			got = append(got, r.ID)
 		}
-		if page.NextCursor == "" {
+		if page.NextCursor == nil {
 			break
 		}
-		cursor = page.NextCursor
+		cursor = *page.NextCursor
 	}
 	if !slices.Equal(got, made) || pages != 3 {
 		t.Errorf("%d pages of %v, want 3 pages of %v", pages, got, made)
