@@ -147,7 +147,7 @@ func FuzzDecodeChangeRequest(f *testing.F) {
 func FuzzDecodeLoginMFARequest(f *testing.F) {
 	fuzzDecode[LoginMFARequest](f,
 		`{"mfa_token":"acct_x.mfac_y.z","method":"totp","code":"123456"}`,
-		`{"mfa_token":"t","method":"recovery_code","code":"abcd-efgh-ijkl-mnop"}`,
+		`{"mfa_token":"t","method":"recovery_code","code":"abcd-efgh-ijkl-mnop-qrst-uvwx"}`,
 		`{"mfa_token":"t","method":"passkey","credential":{"id":"x","response":{"clientDataJSON":"e30"}}}`,
 		`{"mfa_token":"t","method":"passkey","credential":[1,2]}`, `{"mfa_token":"t","method":"totp","code":123456}`,
 		`{"mfa_token":"t","MFA_token":"u"}`, `{"mfa_token":"t","method":"totp","code":"1","extra":true}`)

@@ -28,7 +28,7 @@ func FuzzMFARoutes(f *testing.F) {
 	paths := []string{"/v1/login/mfa", "/v1/session/step-up", "/v1/mfa/totp", "/v1/mfa/totp/" + u.factorID + "/confirm"}
 	for _, s := range append(slices.Clone(fuzzBodySeeds),
 		mfaJSON(LoginMFARequest{MFAToken: token, Method: "totp", Code: "000000"}),
-		mfaJSON(LoginMFARequest{MFAToken: token, Method: "recovery_code", Code: "aaaa-bbbb-cccc-dddd"}),
+		mfaJSON(LoginMFARequest{MFAToken: token, Method: "recovery_code", Code: "aaaa-bbbb-cccc-dddd-eeee-ffff"}),
 		mfaJSON(LoginMFARequest{MFAToken: token, Method: "passkey", Credential: json.RawMessage(`{"id":"x"}`)}),
 		mfaJSON(LoginMFARequest{MFAToken: "x.y.z", Method: "sms", Code: "1"}),
 		stepUpBody("password", strong), stepUpBody("totp", "12345"), `{"name":"phone"}`, `{"code":"123456"}`,

@@ -90,7 +90,7 @@ func TestSecondFactorsThroughTheAPI(t *testing.T) {
 	r = do(t, request{method: "POST", path: "/v1/login", body: map[string]string{"email": email, "password": pass}})
 	remember(r.str("mfa_token"))
 	wantProblem(t, do(t, request{method: "POST", path: "/v1/login/mfa", body: map[string]string{"mfa_token": r.str("mfa_token"),
-		"method": "recovery_code", "code": "zzzz-zzzz-zzzz-zzzz"}}), http.StatusUnauthorized, "invalid_second_factor")
+		"method": "recovery_code", "code": "zzzz-zzzz-zzzz-zzzz-zzzz-zzzz"}}), http.StatusUnauthorized, "invalid_second_factor")
 
 	// The session proved TOTP a moment ago: its step-up is fresh.
 	r = do(t, request{method: "DELETE", path: "/v1/account", header: bearer(token), body: map[string]string{"password": pass}})
