@@ -68,6 +68,27 @@ func TestRecoveryCodeIsUsedOnceUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestTOTPCodeIsUsedOnceUnderConcurrency: one TOTP code sent at once on
+// many challenges from many source addresses makes exactly one session;
+// the others are replays (401 invalid_second_factor, each counted, so
+// past the free failures 429 second_factor_delayed).
+func TestTOTPCodeIsUsedOnceUnderConcurrency(t *testing.T) {
+	f := newFixture(t, io.Discard)
+	u := f.newMFAUser(t)
+	const n = 24
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = f.challenge(t, u)
+	}
+	code := f.code(t, u)
+	answers := f.mfaBurst(t, n, func(i int) string {
+		return mfaJSON(LoginMFARequest{MFAToken: tokens[i], Method: "totp", Code: code})
+	})
+	if answers["200 "] != 1 || answers["401 invalid_second_factor"]+answers["429 second_factor_delayed"] != n-1 {
+		t.Fatalf("answers %v: want one 200, and %d × 401 invalid_second_factor or 429 second_factor_delayed", answers, n-1)
+	}
+}
+
 // mfaBurst posts n bodies to POST /v1/login/mfa at once, each from its
 // own loopback source address, and tallies the answers ("status code").
 func (f *fixture) mfaBurst(t *testing.T, n int, body func(i int) string) map[string]int {
@@ -201,8 +222,9 @@ func TestNoSecondFactorSecretInLogs(t *testing.T) {
 	f.nextStep()
 	tok := f.challenge(t, u)
 	code := f.code(t, u)
-	secrets = append(secrets, tok, code, strings.ReplaceAll(u.codes[1], "-", ""))
-	if status, out := f.finish(t, tok, "totp", "000001"); status != http.StatusUnauthorized {
+	const wrong = "604817" // a wrong code is a code too: never logged
+	secrets = append(secrets, tok, code, wrong, strings.ReplaceAll(u.codes[1], "-", ""))
+	if status, out := f.finish(t, tok, "totp", wrong); status != http.StatusUnauthorized {
 		t.Fatalf("wrong code: %d %v", status, out)
 	}
 	status, out := f.finish(t, tok, "totp", code)
