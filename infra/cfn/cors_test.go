@@ -154,6 +154,9 @@ func TestRepositoryCors(t *testing.T) {
 			}
 			p, _ := e["Properties"].(map[string]any)
 			m, _ := p["Method"].(string)
+			if path, _ := p["Path"].(string); m == "" && path == "" {
+				continue // the $default route: no route of the API, only the answer to unknown ones
+			}
 			// Every route's method must pass a preflight (a JSON POST is preflighted too).
 			if !slices.Contains(c.AllowMethods, strings.ToUpper(m)) {
 				t.Errorf("%s.%s: method %s is not in AllowMethods %v", id, name, m, c.AllowMethods)

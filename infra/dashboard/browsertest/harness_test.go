@@ -134,7 +134,7 @@ func start(t testing.TB) (*env, error) {
 	closers = append(closers, func() { _ = logs.Close() })
 	e.stack = testenv.NewStack(t)
 	e.stack.Origins = []string{e.appURL} // the template's AllowedOrigins: CORS and ALLOWED_ORIGINS alike
-	api, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
+	api, err := gateway.New(context.Background(), filepath.Join(testenv.RepoRoot(t), "template.yaml"), func(fn string) coldstart.Env {
 		return e.stack.ColdstartEnv(fn, logs, map[string]string{
 			"APP_BASE_URL": e.appURL,
 			// Every request comes from 127.0.0.1: the per-client limits are
