@@ -26,6 +26,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("CORS", corsFlow)
 	t.Run("Bearer", bearerFlow)
 	t.Run("FirstLoad", firstLoad)
+	t.Run("Screenshots", screenshots)
 }
 
 // (a) sign up, confirm from the email's link choosing the password, log out, log in.
