@@ -643,7 +643,8 @@ func TestRepositoryEnvironment(t *testing.T) {
 // TestRepositoryEvents checks how the functions without routes are reached: the internal
 // credentials function by IAM callers, who find its ARN in an output, never by an event (P4); the
 // housekeeping function by one schedule every 15 minutes; and the deletion function, beside its
-// route, by the state table's stream, filtered to new deletion jobs.
+// route and the HTTP API's $default route (what no route matches), by the
+// state table's stream, filtered to new deletion jobs.
 func TestRepositoryEvents(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
 	out, _ := tpl.Outputs["CredentialsFunctionArn"].(map[string]any)
@@ -900,8 +901,11 @@ func checkDeletionEvents(t *testing.T, tpl *Template) {
 		kinds = append(kinds, ty)
 	}
 	slices.Sort(kinds)
-	if !slices.Equal(kinds, []string{"DynamoDB", "HttpApi"}) {
-		t.Errorf("DeletionFunction events are %v, want its route and one stream", kinds)
+	if !slices.Equal(kinds, []string{"DynamoDB", "HttpApi", "HttpApi"}) {
+		t.Errorf("DeletionFunction events are %v, want its route, the API's $default route and one stream", kinds)
+	}
+	if id, err := tpl.DefaultRouteFunction(); id != "DeletionFunction" || err != nil {
+		t.Errorf("the $default route is served by %q (%v), want DeletionFunction", id, err)
 	}
 	mappings, err := tpl.StreamEvents()
 	if err != nil {

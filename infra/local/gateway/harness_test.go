@@ -130,7 +130,7 @@ func api(t testing.TB) string {
 	t.Helper()
 	apiOnce.Do(func() {
 		theStack = testenv.NewStack(t)
-		h, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
+		h, err := gateway.New(context.Background(), filepath.Join(testenv.RepoRoot(t), "template.yaml"), func(fn string) coldstart.Env {
 			return theStack.ColdstartEnv(fn, logs, map[string]string{
 				"LOG_LEVEL": "debug",
 				// Every test request comes from 127.0.0.1: per-client limits are
