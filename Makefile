@@ -12,15 +12,23 @@ LOCAL := $(GO) run ./infra/local/cmd/atrium-local
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: help tools chromium run test vet staticcheck openapi-lint lint bench build deploy clean
+.PHONY: help tools chromium run test vet staticcheck openapi-lint lint bench build check-deploy check-sam deploy clean
 
 help:
-	@echo "make run     start the local stack (API on :3000, Mailpit UI on :8025)"
-	@echo "make test    vet, staticcheck and every test against real local services"
-	@echo "make bench   benchmarks (login vs bare argon2id, zip sizes, init times)"
-	@echo "make build   one bootstrap zip per function in .build/ (arm64)"
-	@echo "make lint    gosec"
-	@echo "make deploy  sam build && sam deploy --guided"
+	@echo "make run           start the local stack (API on :3000, Mailpit UI on :8025)"
+	@echo "make test          vet, staticcheck, openapi-lint and every test against real local services"
+	@echo "make vet           go vet"
+	@echo "make staticcheck   staticcheck"
+	@echo "make openapi-lint  lint the API contract with Redocly CLI"
+	@echo "make lint          gosec"
+	@echo "make bench         benchmarks (login vs bare argon2id, zip sizes, init times)"
+	@echo "make build         one bootstrap zip per function in .build/ (arm64)"
+	@echo "make check-deploy  before deploying: template checks, the parameters and their meaning, the SAM CLI version"
+	@echo "make check-sam     the SAM CLI alone: installed, at the version README.md names"
+	@echo "make deploy        check the SAM CLI, then sam build && sam deploy --guided"
+	@echo "make tools         install the pinned tools into .bin and DynamoDB Local (the other targets call it)"
+	@echo "make chromium      install headless Chromium for the dashboard's browser tests"
+	@echo "make clean         remove .build"
 
 # --- tools -------------------------------------------------------------------
 # Pinned in infra/tools/go.mod (tool directives) and infra/local/package-lock.json
@@ -91,7 +99,16 @@ FORCE:
 build-%Function:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $* | tr A-Z a-z)
 
-deploy:
+# What an operator runs before deploying (README.md, Deploying): the project's own
+# template checks (infra/cfn), the parameters with their Description, and the SAM CLI.
+check-deploy:
+	@$(GO) run ./infra/cmd/check-deploy
+
+# make deploy stops here, with how to install it, when the SAM CLI is missing or too old.
+check-sam:
+	@$(GO) run ./infra/cmd/check-deploy -sam-only
+
+deploy: check-sam
 	sam build && sam deploy --guided
 
 clean:

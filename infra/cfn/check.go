@@ -651,7 +651,14 @@ func mayNameSourcesKey(r any) bool {
 // namesOneSecret reports whether a resource is !Ref of an AWS::SecretsManager::Secret of the
 // template (whose Ref is its ARN) or of a String parameter (an operator-given secret ARN, such as
 // the SMTP credentials'): one secret, which cannot be a customer source secret.
+//
+// An Fn::If names one secret when both its branches do (the Stripe and SMTP secrets: the
+// operator's, or the stack's own placeholder).
 func (t *Template) namesOneSecret(r any) bool {
+	if name, arg, ok := intrinsic(r); ok && name == "Fn::If" {
+		args, isList := arg.([]any)
+		return isList && len(args) == 3 && t.namesOneSecret(args[1]) && t.namesOneSecret(args[2])
+	}
 	id, ok := refTarget(r)
 	if !ok {
 		return false

@@ -258,7 +258,7 @@ func TestRepositoryPermissions(t *testing.T) {
 	}})
 	// The operator's Stripe secret, and no other, for the Stripe-facing functions and the ones
 	// that run account deletions (which delete the Stripe customer).
-	stripeSecret := text(map[string]any{"Ref": "StripeSecretArn"})
+	stripeSecret := text(stripeSecretRef)
 	// The pseudonym key: auth, and the account deletions (the failed-login counter's key).
 	clientKey := text(map[string]any{"Ref": "ClientKeySecret"})
 	// What an account deletion erases, and its job: the deletion function and housekeeping.
@@ -272,7 +272,7 @@ func TestRepositoryPermissions(t *testing.T) {
 			onTable("ACCOUNT#*", "EMAIL#*", "TOKEN#*", "THROTTLE#login#*", "RATE#*", "DELETION#*", "DELETIONS#pending")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "ConditionCheckItem"),
 			onRequestLogs("PutItem"),
 			[]grant{
-				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
+				{"secretsmanager:GetSecretValue", text(smtpSecretRef), ""},
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""},
 				// The key sealing TOTP secrets: auth's alone (no other role is granted it).
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "MfaKeySecret"}), ""},
@@ -372,7 +372,7 @@ func TestRepositoryPermissions(t *testing.T) {
 			onTable("ACCOUNT#*", "RATE#compliance#*", "RATE#dmca#*", "DMCA#*")("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "ConditionCheckItem"),
 			onRequestLogs("PutItem"),
 			[]grant{
-				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
+				{"secretsmanager:GetSecretValue", text(smtpSecretRef), ""},
 				{"secretsmanager:GetSecretValue", clientKey, ""},
 			},
 		),
@@ -561,7 +561,7 @@ func TestRepositoryEnvironment(t *testing.T) {
 	deletionEnv := map[string]string{
 		"SOURCES_SECRET_PREFIX": prefix,
 		"CLIENT_KEY_SECRET_ARN": text(map[string]any{"Ref": "ClientKeySecret"}),
-		"STRIPE_SECRET_ARN":     text(map[string]any{"Ref": "StripeSecretArn"}),
+		"STRIPE_SECRET_ARN":     text(stripeSecretRef),
 	}
 	want := map[string]map[string]string{
 		"SourcesFunction": {
@@ -582,12 +582,12 @@ func TestRepositoryEnvironment(t *testing.T) {
 		// The secret's ARN, never its value; the roles may read that one secret.
 		"BillingFunction": {
 			"APP_BASE_URL":      text(map[string]any{"Ref": "AppBaseUrl"}),
-			"STRIPE_SECRET_ARN": text(map[string]any{"Ref": "StripeSecretArn"}),
+			"STRIPE_SECRET_ARN": text(stripeSecretRef),
 			"STRIPE_PRICE_ID":   text(map[string]any{"Ref": "StripePriceId"}),
 		},
 		// No STRIPE_API_URL (api.stripe.com) and no STRIPE_WEBHOOK_TOLERANCE (stripe-go's default).
 		"StripeWebhookFunction": {
-			"STRIPE_SECRET_ARN":    text(map[string]any{"Ref": "StripeSecretArn"}),
+			"STRIPE_SECRET_ARN":    text(stripeSecretRef),
 			"STRIPE_PRICE_ID":      text(map[string]any{"Ref": "StripePriceId"}),
 			"BILLING_GRACE_PERIOD": text(map[string]any{"Ref": "BillingGracePeriod"}),
 		},
@@ -603,7 +603,7 @@ func TestRepositoryEnvironment(t *testing.T) {
 			"MAIL_FROM":                   text(map[string]any{"Ref": "MailFrom"}),
 			"SMTP_HOST":                   text(smtpHost),
 			"SMTP_PORT":                   text(map[string]any{"Ref": "SmtpPort"}),
-			"SMTP_CREDENTIALS_SECRET_ARN": text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}),
+			"SMTP_CREDENTIALS_SECRET_ARN": text(smtpSecretRef),
 			"CLIENT_KEY_SECRET_ARN":       text(map[string]any{"Ref": "ClientKeySecret"}),
 		},
 	}
@@ -646,7 +646,8 @@ func TestRepositoryEnvironment(t *testing.T) {
 // TestRepositoryEvents checks how the functions without routes are reached: the internal
 // credentials function by IAM callers, who find its ARN in an output, never by an event (P4); the
 // housekeeping function by one schedule every 15 minutes; and the deletion function, beside its
-// route, by the state table's stream, filtered to new deletion jobs.
+// route and the HTTP API's $default route (what no route matches), by the
+// state table's stream, filtered to new deletion jobs.
 func TestRepositoryEvents(t *testing.T) {
 	tpl, _ := loadRepositoryTemplate(t)
 	out, _ := tpl.Outputs["CredentialsFunctionArn"].(map[string]any)
@@ -760,16 +761,17 @@ func TestRepositoryStripeParameters(t *testing.T) {
 		}
 	}
 
+	// Optional (issue #18): empty, the stack creates the secret with a placeholder.
 	secret := param("StripeSecretArn")
-	if _, ok := secret["Default"]; ok {
-		t.Errorf("StripeSecretArn has a Default %v; the operator names the secret", text(secret["Default"]))
+	if d, ok := secret["Default"]; !ok || d != "" {
+		t.Errorf("StripeSecretArn Default = %v, want \"\" (the stack's own secret)", text(d))
 	}
 	if smtp := param("SmtpCredentialsSecretArn")["AllowedPattern"]; secret["AllowedPattern"] != smtp {
 		t.Errorf("StripeSecretArn AllowedPattern = %v, want the full-ARN pattern of SmtpCredentialsSecretArn, %v", secret["AllowedPattern"], smtp)
 	}
 	check("StripeSecretArn",
-		[]string{"arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/stripe-AbC123"},
-		[]string{"", "*", "atrium/stripe", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
+		[]string{"", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/stripe-AbC123"},
+		[]string{" ", "*", "atrium/stripe", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
 			"arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/*", "arn:aws:secretsmanager:*:123456789012:secret:x"})
 
 	if _, ok := param("StripePriceId")["Default"]; ok {
@@ -786,6 +788,15 @@ func TestRepositoryStripeParameters(t *testing.T) {
 		t.Errorf("BillingGracePeriod Default = %q, want 168h (7 days)", def)
 	}
 }
+
+// The secrets the Stripe-facing and the email-sending functions read: the operator's (a
+// parameter), or the stack's own placeholder when the parameter is empty (issue #18).
+var (
+	stripeSecretRef = map[string]any{"Fn::If": []any{"CreateStripeSecret",
+		map[string]any{"Ref": "StripeSecret"}, map[string]any{"Ref": "StripeSecretArn"}}}
+	smtpSecretRef = map[string]any{"Fn::If": []any{"CreateSmtpSecret",
+		map[string]any{"Ref": "SmtpCredentialsSecret"}, map[string]any{"Ref": "SmtpCredentialsSecretArn"}}}
+)
 
 // TestRepositoryComplianceParameters checks the compliance function's settings: the two
 // recipients are addresses the operator names (no default), behind a pattern that accepts no
@@ -903,8 +914,11 @@ func checkDeletionEvents(t *testing.T, tpl *Template) {
 		kinds = append(kinds, ty)
 	}
 	slices.Sort(kinds)
-	if !slices.Equal(kinds, []string{"DynamoDB", "HttpApi"}) {
-		t.Errorf("DeletionFunction events are %v, want its route and one stream", kinds)
+	if !slices.Equal(kinds, []string{"DynamoDB", "HttpApi", "HttpApi"}) {
+		t.Errorf("DeletionFunction events are %v, want its route, the API's $default route and one stream", kinds)
+	}
+	if id, err := tpl.DefaultRouteFunction(); id != "DeletionFunction" || err != nil {
+		t.Errorf("the $default route is served by %q (%v), want DeletionFunction", id, err)
 	}
 	mappings, err := tpl.StreamEvents()
 	if err != nil {

@@ -313,3 +313,53 @@ func scalar(n *yaml.Node) any {
 	}
 	return n.Value
 }
+
+// DefaultRoute is the route key API Gateway gives an HTTP API's catch-all
+// route: an HttpApi event with neither Path nor Method (SAM's "default
+// path") receives every request no other route matches.
+const DefaultRoute = "$default"
+
+// HTTPRoutes returns each function's HttpApi routes, sorted, keyed by its
+// logical id: "METHOD /path" as API Gateway's route keys spell them, or
+// DefaultRoute for an event with neither Path nor Method.
+func (t *Template) HTTPRoutes() map[string][]string {
+	out := map[string][]string{}
+	for _, id := range t.Functions() {
+		events, _ := t.Resources[id].Properties["Events"].(map[string]any)
+		for _, ev := range events {
+			e, _ := ev.(map[string]any)
+			if e["Type"] != "HttpApi" {
+				continue
+			}
+			p, _ := e["Properties"].(map[string]any)
+			method, _ := p["Method"].(string)
+			path, _ := p["Path"].(string)
+			if method == "" && path == "" {
+				out[id] = append(out[id], DefaultRoute)
+				continue
+			}
+			out[id] = append(out[id], strings.ToUpper(method)+" "+path)
+		}
+		slices.Sort(out[id])
+	}
+	return out
+}
+
+// DefaultRouteFunction returns the logical id of the function that serves
+// the HTTP API's DefaultRoute ("" when none does); more than one is an error.
+func (t *Template) DefaultRouteFunction() (string, error) {
+	var ids []string
+	for id, routes := range t.HTTPRoutes() {
+		if slices.Contains(routes, DefaultRoute) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) > 1 {
+		return "", fmt.Errorf("%d functions serve the %s route (%v); an HTTP API has one", len(ids), DefaultRoute, ids)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0], nil
+}

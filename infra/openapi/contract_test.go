@@ -61,17 +61,11 @@ func templateRoutes(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, id := range tmpl.Functions() {
-		events, _ := tmpl.Resources[id].Properties["Events"].(map[string]any)
-		for _, ev := range events {
-			e, _ := ev.(map[string]any)
-			if e["Type"] != "HttpApi" {
-				continue
+	for _, routes := range tmpl.HTTPRoutes() {
+		for _, r := range routes {
+			if r != cfn.DefaultRoute { // unmatched requests: the NotFound and MethodNotAllowed answers
+				out = append(out, r)
 			}
-			p, _ := e["Properties"].(map[string]any)
-			method, _ := p["Method"].(string)
-			path, _ := p["Path"].(string)
-			out = append(out, strings.ToUpper(method)+" "+path)
 		}
 	}
 	sort.Strings(out)

@@ -166,10 +166,27 @@ func (b *Base) SecretJSON(ctx context.Context, id string, dst any) error {
 	if err != nil {
 		return fmt.Errorf("read secret: %w", err)
 	}
-	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), dst); err != nil {
+	value := []byte(aws.ToString(out.SecretString))
+	if config.IsPlaceholder(value) {
+		return &config.NotConfiguredError{Secret: id,
+			Need: "it still holds the placeholder value the stack created it with; put the real value in (README.md, Deploying)"}
+	}
+	if err := json.Unmarshal(value, dst); err != nil {
 		return fmt.Errorf("decode secret: not the expected JSON") // the value itself is never echoed
 	}
 	return nil
+}
+
+// NotConfigured is the handler of an HTTP function whose secret is not set
+// yet (see config.PlaceholderKey): it logs one line naming the secret and
+// what it needs (never a value), once per cold start, and answers every
+// request 503 not_configured through the shared request path. The function
+// becomes ready at its next cold start after the secret is set.
+func (b *Base) NotConfigured(nc *config.NotConfiguredError) http.Handler {
+	b.Logger.Error("not_configured", logging.SecretID("configure", nc.Secret), "need", nc.Need)
+	return b.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		web.WriteError(w, r, b.Logger, web.CodeNotConfigured.New())
+	}))
 }
 
 // Serve puts h behind the shared request path (request ids, limits, problem

@@ -195,6 +195,9 @@ func redactAttr(groups []string, a slog.Attr) slog.Attr {
 			// Lambda request id is a UUID, which Scrub takes for a secret.
 			return slog.String(key, string(id))
 		}
+		if id, ok := v.Any().(secretIDValue); ok {
+			return secretIDAttr(key, id)
+		}
 		return slog.Attr{Key: key, Value: redactAny(v.Any())}
 	}
 	return slog.Attr{Key: key, Value: v}

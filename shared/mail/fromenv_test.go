@@ -70,3 +70,42 @@ func TestSettingsErrors(t *testing.T) {
 		t.Errorf("Open: %v", err)
 	}
 }
+
+// The SMTP secret's shape is checked at cold start with a clear error that
+// names the secret and what is wrong, never the value; a placeholder is "not
+// configured" with what to put there.
+func TestOpenChecksTheSecretsShape(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:atrium/smtp-AbC123"
+	s := mail.Settings{From: "noreply@atrium.example", Host: "smtp.example", Port: 587, CredentialsSecret: arn}
+	for _, tc := range []struct {
+		creds mail.Credentials
+		want  string
+	}{
+		{mail.Credentials{Username: "", Password: "pw-0123456789"}, `"username" is missing or empty`},
+		{mail.Credentials{Username: "AKIAEXAMPLE", Password: " "}, `"password" is missing or empty`},
+		{mail.Credentials{Username: "AKIA\r\nEXAMPLE", Password: "pw-0123456789"}, `"username" holds a line break`},
+	} {
+		_, err := s.Open(context.Background(), func(_ context.Context, _ string, dst any) error {
+			*dst.(*mail.Credentials) = tc.creds
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), arn) {
+			t.Errorf("%+v: %v, want an error naming %s and saying %s", tc.creds, err, arn, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw-0123456789") {
+			t.Errorf("the error quotes the password: %v", err)
+		}
+	}
+	_, err := s.Open(context.Background(), func(_ context.Context, id string, _ any) error {
+		return &config.NotConfiguredError{Secret: id, Need: "generic"}
+	})
+	if nc, ok := config.AsNotConfigured(err); !ok || nc.Secret != arn || nc.Need != mail.NeedCredentials {
+		t.Errorf("placeholder: %v, want not configured with mail.NeedCredentials", err)
+	}
+	if _, err := s.Open(context.Background(), func(_ context.Context, _ string, dst any) error {
+		*dst.(*mail.Credentials) = mail.Credentials{Username: "AKIAEXAMPLE", Password: "pw-0123456789"}
+		return nil
+	}); err != nil {
+		t.Errorf("a good login: %v", err)
+	}
+}

@@ -27,6 +27,8 @@ const (
 	CodeInternalError        Code = "internal_error"
 	CodeBadEvent             Code = "bad_event"
 	CodeRateLimited          Code = "rate_limited"
+	// A function whose secret still holds the stack's placeholder (shared/coldstart).
+	CodeNotConfigured Code = "not_configured"
 
 	// Sessions (shared/identity).
 	CodeUnauthenticated  Code = "unauthenticated"
@@ -106,6 +108,7 @@ var registry = map[Code]entry{
 	CodeInternalError:        {http.StatusInternalServerError, "Something failed on our side", "Something went wrong on our side. Try again later."},
 	CodeBadEvent:             {http.StatusBadRequest, "API Gateway sent a malformed event", ""},
 	CodeRateLimited:          {http.StatusTooManyRequests, "Too many requests; see Retry-After", ""},
+	CodeNotConfigured:        {http.StatusServiceUnavailable, "The service is not set up yet", "This service is not set up yet: its operator has not configured it. Try again later."},
 
 	CodeUnauthenticated:  {http.StatusUnauthorized, "No live session", "Log in first: this route needs a valid session."},
 	CodeOriginNotAllowed: {http.StatusForbidden, "A cookie-authenticated request from another origin", "Cookie-authenticated requests must come from the dashboard's origin."},

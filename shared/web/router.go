@@ -14,6 +14,7 @@ type Router struct {
 
 	mu       sync.RWMutex
 	patterns map[string]bool // every pattern registered, as the mux spells it
+	fallback http.Handler    // serves what no pattern matches; nil: answer 404/405
 }
 
 // NewRouter returns an empty Router.
@@ -47,6 +48,13 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.mux.ServeHTTP(w, r)
 		return
 	}
+	rt.mu.RLock()
+	fallback := rt.fallback
+	rt.mu.RUnlock()
+	if fallback != nil {
+		fallback.ServeHTTP(w, r)
+		return
+	}
 	// No route matched: let the mux decide between 404 and 405 (with its
 	// Allow header), then answer that status as a problem document.
 	probe := &statusProbe{header: http.Header{}}
@@ -75,4 +83,27 @@ func (p *statusProbe) WriteHeader(code int)        { p.status = code }
 // routes each API route to its function this way).
 func (rt *Router) Mount(pattern string, h http.Handler) {
 	rt.register(pattern, h)
+}
+
+// Elsewhere registers patterns that other functions serve. API Gateway never
+// routes a request that matches one of them here, but a request on one of
+// their paths with another method is answered 405 with their methods in
+// Allow, as the whole API's router answers it; a pattern this router
+// already serves is left alone.
+func (rt *Router) Elsewhere(patterns []string) {
+	for _, p := range patterns {
+		if rt.registered(p) {
+			continue
+		}
+		rt.mux.Handle(p, http.NotFoundHandler()) // not recorded: answered as CodeNotFound by ServeHTTP
+	}
+}
+
+// Fallback serves every request that no registered pattern matches with h
+// (the local gateway sends them to the function of API Gateway's $default
+// route) instead of answering 404 or 405 itself.
+func (rt *Router) Fallback(h http.Handler) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.fallback = h
 }

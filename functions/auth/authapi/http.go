@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/breached"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/config"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/identity"
@@ -79,6 +80,11 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	smtp, err := mailSettings.Open(ctx, b.SecretJSON)
+	if nc, ok := config.AsNotConfigured(err); ok {
+		// Sign-up, resets and notices all need email: the whole function
+		// waits for its SMTP login rather than half-working.
+		return b.NotConfigured(nc), nil
+	}
 	if err != nil {
 		return nil, err
 	}

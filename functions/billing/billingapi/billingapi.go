@@ -15,6 +15,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/config"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -49,7 +50,12 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	client, _, err := billing.Open(ctx, set, b.SecretJSON, false)
+	// needWebhook: a subscription sold takes effect only through the webhook,
+	// so without its signing secret the function does not sell one.
+	client, _, err := billing.Open(ctx, set, b.SecretJSON, true)
+	if nc, ok := config.AsNotConfigured(err); ok {
+		return b.NotConfigured(nc), nil
+	}
 	if err != nil {
 		return nil, err
 	}

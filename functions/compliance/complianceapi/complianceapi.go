@@ -84,6 +84,11 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	sender, err := smtp.Open(ctx, b.SecretJSON)
+	if nc, ok := config.AsNotConfigured(err); ok {
+		// Every request and notice is delivered by email: nothing is
+		// accepted until the SMTP login is set.
+		return b.NotConfigured(nc), nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func (s *Service) receiveNotice(w http.ResponseWriter, r *http.Request, limit we
 		}
 		return err
 	}
-	n.ID, n.ReceivedAt = ids.New("dmca"), s.Notices.Now().Truncate(time.Second)
+	n.ID, n.ReceivedAt = ids.New("dmca"), s.Notices.Now()
 	if err := s.Notices.Add(ctx, &n); err != nil {
 		return err
 	}

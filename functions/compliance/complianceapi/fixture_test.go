@@ -45,7 +45,7 @@ type fixture struct {
 func newFixture(t testing.TB, env map[string]string) *fixture {
 	t.Helper()
 	st := testenv.NewStack(t)
-	f := &fixture{stack: st, clock: testenv.NewClock(time.Now().UTC().Truncate(time.Millisecond)),
+	f := &fixture{stack: st, clock: testenv.NewClock(time.Now().UTC()),
 		db: stack.DynamoDBClient(st.DynamoDBEndpoint), table: st.Tables["StateTable"], logs: &testenv.LogBuffer{},
 		manager: testenv.Email(t), agent: testenv.Email(t)}
 	f.accounts = identity.NewStore(f.db, f.table, f.clock.Now)

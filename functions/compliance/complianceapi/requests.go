@@ -216,7 +216,7 @@ func (s *Service) acceptNDA(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a, created, err := s.Records.AcceptNDA(ctx, compliance.NDAAcceptance{AccountID: acct.ID, Version: s.NDAVersion,
-		AcceptedAt: s.Records.Now().Truncate(time.Millisecond), SignatoryName: name, SignatoryTitle: title})
+		AcceptedAt: s.Records.Now(), SignatoryName: name, SignatoryTitle: title})
 	if errors.Is(err, compliance.ErrAccountNotActive) {
 		return identity.ErrSessionEnded // its deletion was accepted while this request ran
 	}
@@ -285,7 +285,7 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request, limit we
 		return err
 	}
 	req.ID, req.AccountID, req.Status = ids.New("creq"), acct.ID, compliance.StatusReceived
-	req.CreatedAt = s.Records.Now().Truncate(time.Millisecond)
+	req.CreatedAt = s.Records.Now()
 	if err := s.Records.AddRequest(ctx, &req); errors.Is(err, compliance.ErrAccountNotActive) {
 		return identity.ErrSessionEnded // its deletion was accepted while this request ran
 	} else if err != nil {

@@ -126,6 +126,11 @@ func marshal[T any](v T, err error) ([]byte, error) {
 func (s *Service) Routes() *web.Router {
 	rt := web.NewRouter(s.Logger)
 	rt.Handle("GET /v1/account/deletion/{id}", s.status)
+	// The function also serves API Gateway's $default route (template.yaml):
+	// every request no route matches comes here and is answered 404
+	// not_found, or 405 method_not_allowed with Allow on a known path, as
+	// problem documents like every other error.
+	rt.Elsewhere(web.APIRoutes)
 	return rt
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
+	"github.com/atrium-cdn/atrium/shared/config"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
@@ -76,6 +77,11 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	client, secret, err := billing.Open(ctx, set, b.SecretJSON, true)
+	if nc, ok := config.AsNotConfigured(err); ok {
+		// No event is accepted without a real signing secret: 503, which
+		// Stripe retries for days, until the secret is set.
+		return b.NotConfigured(nc), nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,9 @@ func TestDashboard(t *testing.T) {
 	t.Run("RetryAfter", retryAfter)
 	t.Run("Keyboard", keyboardLogin)
 	t.Run("CORS", corsFlow)
+	t.Run("Bearer", bearerFlow)
 	t.Run("FirstLoad", firstLoad)
+	t.Run("Screenshots", screenshots)
 }
 
 // (a) sign up, confirm from the email's link choosing the password, log out, log in.
@@ -66,12 +68,23 @@ func signupVerifyLogin(t *testing.T) {
 	b.click("#login-submit")
 	b.waitPage("/account")
 	b.waitText("#account-email", email)
+	// Set-up 1: the session is the API's HttpOnly cookie (what bearerFlow
+	// proves absent in set-up 2).
+	if got := strings.Join(b.cookies(), " "); !strings.HasPrefix(got, "__Host-atrium_session (localhost/)") {
+		t.Errorf("cookie mode stored %q, want the session cookie", got)
+	}
 }
 
 // loginAs logs in through the dashboard's form and waits for the account page.
 func (b *tab) loginAs(email, password string) {
 	b.t.Helper()
-	b.open("/login", "/login")
+	b.loginAt(b.e.appURL, email, password)
+}
+
+// loginAt logs in through the form of the dashboard at base (its origin).
+func (b *tab) loginAt(base, email, password string) {
+	b.t.Helper()
+	b.open(base+"/login", "/login")
 	b.fill("#login input[name=email]", email)
 	b.fill("#login input[name=password]", password)
 	b.click("#login-submit")

@@ -35,12 +35,15 @@ import (
 // env is what every flow shares: the API, the dashboard, a cross-site
 // origin, and the browser.
 type env struct {
-	apiURL   string // http://localhost:PORT, the whole API behind the template's CORS rules
-	appURL   string // http://localhost:PORT, the dashboard (its origin is the one allowed)
-	evilURL  string // http://127.0.0.2:PORT, a cross-site page
-	stack    *stack.Stack
-	browser  context.Context
-	closeAll func()
+	apiURL string // http://localhost:PORT, the whole API behind the template's CORS rules
+	appURL string // http://localhost:PORT, the dashboard (its origin is allowed)
+	// bearerURL is the same dashboard in bearer mode (set-up 2: the session
+	// token kept in memory only), on an allowed origin of its own.
+	bearerURL string
+	evilURL   string // http://127.0.0.2:PORT, a cross-site page
+	stack     *stack.Stack
+	browser   context.Context
+	closeAll  func()
 	// artifacts receives a failing flow's screenshot and console log.
 	artifacts string
 }
@@ -116,12 +119,17 @@ func start(t testing.TB) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	bearerL, bearerPort, err := listen("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
 	// 127.0.0.2 is loopback too, and another site than localhost.
 	evilL, evilPort, err := listen("127.0.0.2")
 	if err != nil {
 		return nil, err
 	}
 	e.apiURL, e.appURL, e.evilURL = "http://localhost:"+apiPort, "http://localhost:"+appPort, "http://127.0.0.2:"+evilPort
+	e.bearerURL = "http://localhost:" + bearerPort
 
 	if e.artifacts, err = os.MkdirTemp("", "atrium-browsertest-*"); err != nil {
 		return nil, err
@@ -133,8 +141,9 @@ func start(t testing.TB) (*env, error) {
 	}
 	closers = append(closers, func() { _ = logs.Close() })
 	e.stack = testenv.NewStack(t)
-	e.stack.Origins = []string{e.appURL} // the template's AllowedOrigins: CORS and ALLOWED_ORIGINS alike
-	api, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
+	// The template's AllowedOrigins: CORS and ALLOWED_ORIGINS alike.
+	e.stack.Origins = []string{e.appURL, e.bearerURL}
+	api, err := gateway.New(context.Background(), filepath.Join(testenv.RepoRoot(t), "template.yaml"), func(fn string) coldstart.Env {
 		return e.stack.ColdstartEnv(fn, logs, map[string]string{
 			"APP_BASE_URL": e.appURL,
 			// Every request comes from 127.0.0.1: the per-client limits are
@@ -163,6 +172,11 @@ func start(t testing.TB) (*env, error) {
 		return nil, err
 	}
 	serve(appL, app)
+	bearerApp, err := dashboard.New(dashboard.Options{Dir: dashboard.Dir(testenv.RepoRoot(t)), API: e.apiURL, Auth: "bearer"})
+	if err != nil {
+		return nil, err
+	}
+	serve(bearerL, bearerApp)
 	serve(evilL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, "<!doctype html><title>another site</title><p>Not the dashboard.</p>")

@@ -248,7 +248,7 @@ func TestCORSOnTheLocalAPI(t *testing.T) {
 		t.Fatalf("preflight from a stranger: %d %v", r.Status, corsHeaders(r.Header))
 	}
 
-	// Deliberately without credentials: only the answer is checked against the contract.
+	// Without a session, on purpose (malformed: the contract requires one).
 	r = do(t, request{method: "GET", path: "/v1/account", header: map[string]string{"Origin": dashboard}, malformed: true})
 	wantProblem(t, r, http.StatusUnauthorized, "unauthenticated")
 	if r.Header.Get("Access-Control-Allow-Origin") != dashboard || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "X-Request-Id") {

@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/functions/deletion/deletionapi"
 	"github.com/atrium-cdn/atrium/functions/sources/sourcesapi"
 	"github.com/atrium-cdn/atrium/functions/stripewebhook/stripewebhookapi"
+	"github.com/atrium-cdn/atrium/infra/cfn"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -41,9 +42,20 @@ var HTTPFunctions = []HTTPFunction{
 }
 
 // New builds every HTTP function with env(function name) and routes each
-// of its patterns to it, as API Gateway does in production.
-func New(ctx context.Context, env func(function string) coldstart.Env) (http.Handler, error) {
-	// Unknown routes and methods are answered as problem documents, like every error.
+// of its patterns to it, as API Gateway does in production. A request no
+// pattern matches goes, as in API Gateway, to the function template.yaml
+// (at templatePath) gives the $default route, which answers it 404 or 405.
+func New(ctx context.Context, templatePath string, env func(function string) coldstart.Env) (http.Handler, error) {
+	tmpl, err := cfn.Load(templatePath)
+	if err != nil {
+		return nil, fmt.Errorf("read the routes: %w", err)
+	}
+	defaultID, err := tmpl.DefaultRouteFunction()
+	if err != nil {
+		return nil, fmt.Errorf("read the routes of %s: %w", templatePath, err)
+	}
+	// Without a $default route, unknown routes and methods are answered here,
+	// as problem documents too.
 	logger := logging.New(io.Discard, slog.LevelInfo)
 	mux := web.NewRouter(logger)
 	for _, fn := range HTTPFunctions {
@@ -54,13 +66,20 @@ func New(ctx context.Context, env func(function string) coldstart.Env) (http.Han
 		for _, route := range fn.Routes {
 			mux.Mount(route, h)
 		}
+		if fn.LogicalID == defaultID {
+			mux.Fallback(h)
+			defaultID = ""
+		}
 	}
-	// The answer to a request no function serves (404, 405) goes through the
-	// shared request path too, so that it carries X-Request-Id, Cache-Control
-	// and a request_id like every other problem. A function's own request
-	// path runs inside and sets its own request id (the one its logs and
-	// problem documents carry); the body limit is each function's, so the
-	// gateway's is only API Gateway's payload limit.
+	if defaultID != "" {
+		return nil, fmt.Errorf("%s serves the %s route in %s, but the local gateway does not serve it", defaultID, cfn.DefaultRoute, templatePath)
+	}
+	// Every answer also goes through the shared request path, so that one
+	// the gateway makes itself carries X-Request-Id, Cache-Control and a
+	// request_id like every other problem. A function's own request path
+	// runs inside and sets its own request id (the one its logs and problem
+	// documents carry); the body limit is each function's, so the gateway's
+	// is only API Gateway's payload limit.
 	return web.Wrap(mux, web.Options{Logger: logger, Function: "gateway", MaxBody: maxAPIPayload}), nil
 }
 

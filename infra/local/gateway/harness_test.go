@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,6 +64,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// wholeSuite reports a run of every test (no -run filter, as make test
+// runs them): only then must the end-of-run checks have seen enough to
+// prove something. A run of some tests, or of benchmarks alone (make
+// bench: -run '^$'), still fails on any leak, unknown kind or contract
+// mismatch it saw.
+func wholeSuite() bool {
+	f := flag.Lookup("test.run")
+	return f == nil || f.Value.String() == ""
+}
+
 // remembered counts the remembered values that text holds, in any case. It
 // names none of them: a failure message must not leak them either.
 func remembered(text string) int {
@@ -84,7 +95,7 @@ func checkLogs() int {
 	if leaks > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: log lines hold %d of the suite's passwords, tokens or email addresses\n", leaks)
 	}
-	if lines < 10 {
+	if wholeSuite() && lines < 10 {
 		fmt.Fprintf(os.Stderr, "FAIL: only %d log lines captured; the log check proves nothing\n", lines)
 		return 1
 	}
@@ -106,7 +117,7 @@ func checkContract() int {
 		fmt.Fprintf(os.Stderr, "FAIL: %d of %d round trips do not match infra/openapi/openapi.yaml\n", len(failures), contract.Checked())
 		return 1
 	}
-	if contract.Checked() < 10 {
+	if wholeSuite() && contract.Checked() < 10 {
 		fmt.Fprintf(os.Stderr, "FAIL: only %d round trips checked against the contract; the check proves nothing\n", contract.Checked())
 		return 1
 	}
@@ -119,7 +130,7 @@ func api(t testing.TB) string {
 	t.Helper()
 	apiOnce.Do(func() {
 		theStack = testenv.NewStack(t)
-		h, err := gateway.New(context.Background(), func(fn string) coldstart.Env {
+		h, err := gateway.New(context.Background(), filepath.Join(testenv.RepoRoot(t), "template.yaml"), func(fn string) coldstart.Env {
 			return theStack.ColdstartEnv(fn, logs, map[string]string{
 				"LOG_LEVEL": "debug",
 				// Every test request comes from 127.0.0.1: per-client limits are

@@ -63,7 +63,7 @@ func checkRequestLogs() int {
 			}
 		}
 	}
-	if items < 10 {
+	if wholeSuite() && items < 10 {
 		fmt.Fprintf(os.Stderr, "FAIL: only %d request-log items; the check proves nothing\n", items)
 		return 1
 	}

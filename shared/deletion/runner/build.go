@@ -6,9 +6,11 @@ import (
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/compliance"
+	"github.com/atrium-cdn/atrium/shared/config"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -46,6 +48,15 @@ func OpenParts(ctx context.Context, b *coldstart.Base, c Config) (Parts, error) 
 		return Parts{}, err
 	}
 	stripe, _, err := billing.Open(ctx, billing.Settings{SecretARN: c.StripeSecretARN, APIURL: c.StripeAPIURL}, b.SecretJSON, false)
+	if nc, ok := config.AsNotConfigured(err); ok {
+		// Deletions go on (P7): an account without a Stripe customer, every
+		// account while billing was never set up, needs no Stripe call. One
+		// with a customer stops at that step (billing.ErrStripeNotConfigured)
+		// and is resumed once the secret is set.
+		b.Logger.Error("not_configured", logging.SecretID("configure", nc.Secret), "need", nc.Need,
+			"effect", "deletions of accounts with a Stripe customer wait at their Stripe step")
+		stripe, err = nil, nil
+	}
 	if err != nil {
 		return Parts{}, err
 	}

@@ -20,6 +20,7 @@ export const messages = {
   method_not_allowed: 'The API does not accept this action here. Reload the page and try again.',
   nda_required: 'This request needs the current NDA accepted first (see “Non-disclosure agreement” above).',
   no_billing_account: 'This account has never subscribed, so there is nothing to manage yet. Upgrade to premium first.',
+  not_configured: 'This part of the service is not set up yet. Try again later.',
   not_found: 'The API has no such route. This dashboard may not match the API’s version.',
   origin_not_allowed: 'The API refused a request from this page’s address. The API must list this dashboard’s origin in ALLOWED_ORIGINS.',
   password_changed: 'Your password was changed meanwhile. Log in again.',

@@ -164,7 +164,7 @@ func run(root string) error {
 	}
 	st.Origins = origins
 	envOf := func(fn string) coldstart.Env { return st.ColdstartEnv(fn, os.Stdout, nil) }
-	functions, err := gateway.New(ctx, envOf)
+	functions, err := gateway.New(ctx, filepath.Join(root, "template.yaml"), envOf)
 	if err != nil {
 		return err
 	}
