@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -167,6 +168,11 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 		"dmca_notice":             complianceapi.NoticeKey("dmca_x"),
 		"deletion_job":            deletion.JobKey("del_x"),
 		"deletion_pending":        deletion.PendingKey(time.Now().UnixMilli(), "del_x"),
+		"passkey":                 passkeys.CredentialKey(acct, "pkey_x"),
+		"passkey_user":            passkeys.UserKey(acct),
+		"passkey_handle":          passkeys.HandleKey("aGFuZGxl"),
+		"passkey_challenge":       passkeys.AccountChallengeKey(acct, hash),
+		"passkey_login_challenge": passkeys.LoginChallengeKey(hash),
 	}
 	for want, k := range state {
 		if got, ok := r.Of(lifecycle.StateTable, k.PK, k.SK); !ok || got.Name != want {

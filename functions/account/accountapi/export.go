@@ -20,6 +20,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -46,7 +47,8 @@ const (
 // (which hold a token's hash) are declared in withheld. Any other kind
 // found is named in other_records and logged, never silently left out.
 var coveredKinds = []string{"ACCOUNT", kindOf(identity.SessionPrefix), kindOf(sources.SourcePrefix), kindOf(identity.TokenRefPrefix),
-	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix)}
+	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix),
+	kindOf(passkeys.CredentialPrefix), kindOf(passkeys.UserSK), kindOf(passkeys.ChallengePrefix)}
 
 // heldElsewhere says, in plain English, what is held about the account
 // outside the state and request-log tables.
@@ -66,6 +68,8 @@ var withheld = []string{
 	"Email verification and password reset links are stored only as SHA-256 hashes (with a pointer in your account's records), " +
 		"for at most 24 hours and 1 hour; they are never exported.",
 	"The failed-login counter is stored under a keyed hash (pseudonym) of your email address, never the address itself.",
+	"Each passkey's public key is kept to check its signatures and is not exported; the challenges of passkey " +
+		"ceremonies (random, single use) are kept at most 5 minutes and are not exported.",
 }
 
 // otherRecord counts items of a kind the export does not render yet.
@@ -90,6 +94,7 @@ type ExportParts struct {
 	Throttle   *throttle.Store
 	Keyer      *pseudonym.Keyer // the failed-login counter is kept under the address's pseudonym
 	Compliance *compliance.Store
+	Passkeys   *passkeys.Store
 	Logs       *requestlog.Reader
 }
 
@@ -102,6 +107,7 @@ func Exporters(p ExportParts) []lifecycle.Exporter {
 		billing.Exporter(p.Billing),
 		sources.Exporter(p.Sources),
 		p.Accounts.SessionsExporter(),
+		passkeys.Exporter(p.Passkeys),
 		p.Throttle.Exporter(p.Keyer),
 		compliance.Exporter(p.Compliance),
 		p.Logs.Exporter(),

@@ -157,7 +157,7 @@ func (f *fixture) export(t *testing.T, query, token string) exported {
 	want := []string{"exported_at", "format", "request_logs"}
 	if e.full {
 		want = []string{"account", "billing", "compliance", "exported_at", "format", "held_elsewhere", "login_failures",
-			"other_records", "request_logs", "sessions", "sources", "withheld"}
+			"other_records", "passkeys", "request_logs", "sessions", "sources", "withheld"}
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("GET %s: members %v, want %v", target, got, want)
