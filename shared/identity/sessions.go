@@ -37,6 +37,10 @@ type Session struct {
 	LastUsedAt time.Time `dynamodbav:"last_used_at"`
 	IdleUntil  int64     `dynamodbav:"idle_until"` // epoch seconds
 	EndsAt     int64     `dynamodbav:"ends_at"`    // epoch seconds: the absolute lifetime
+	// Methods are the factors that made the session, in the order they were
+	// proven (MethodPassword, MethodPasskey, ...); a session never gains one
+	// later.
+	Methods []string `dynamodbav:"methods,omitempty"`
 
 	// account is the account item read with the session by Authenticate.
 	account map[string]types.AttributeValue `dynamodbav:"-"`
@@ -94,18 +98,25 @@ func parseSessionToken(tok string) (accountID, sessionID, secret string, ok bool
 	return parts[0], parts[1], parts[2], true
 }
 
-// CreateSession starts a session for the account and returns it with its
-// token. The session is written only while the account is active, in one
+// Authentication methods a session records (Session.Methods).
+const (
+	MethodPassword = "password"
+	MethodPasskey  = "passkey"
+)
+
+// CreateSession starts a session for the account, made by the methods
+// (the factors proven, in order), and returns it with its token. The session is written only while the account is active, in one
 // transaction with that check: a login or verification that races the
 // acceptance of the account's deletion gets ErrNotFound and leaves no
 // session behind for the deletion to miss.
-func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy) (*Session, string, error) {
+func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy, methods ...string) (*Session, string, error) {
 	now := s.Now()
 	secret := ids.Secret()
 	sess := &Session{
 		ID: ids.New("sess"), AccountID: accountID, SecretHash: ids.Hash(secret),
 		CreatedAt: now, LastUsedAt: now,
 		IdleUntil: now.Add(p.IdleTimeout).Unix(), EndsAt: now.Add(p.MaxLifetime).Unix(),
+		Methods: slices.Clone(methods),
 	}
 	item, err := attributevalue.MarshalMap(sess)
 	if err != nil {
@@ -309,6 +320,9 @@ type SessionView struct {
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	Current    bool      `json:"current"`
+	// Methods are the factors that made the session ([] for one made
+	// before sessions recorded them).
+	Methods []string `json:"methods"`
 }
 
 // ViewSessions renders sessions for their owner; currentID marks the one
@@ -316,8 +330,12 @@ type SessionView struct {
 func ViewSessions(list []*Session, currentID string) []SessionView {
 	out := make([]SessionView, 0, len(list))
 	for _, s := range list {
+		methods := slices.Clone(s.Methods)
+		if methods == nil {
+			methods = []string{}
+		}
 		out = append(out, SessionView{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(),
-			ExpiresAt: s.ExpiresAt(), Current: s.ID == currentID})
+			ExpiresAt: s.ExpiresAt(), Current: s.ID == currentID, Methods: methods})
 	}
 	return out
 }

@@ -42,6 +42,12 @@ const (
 	CodePasswordChanged        Code = "password_changed"
 	CodeSessionNotFound        Code = "session_not_found"
 
+	// Passkeys (functions/auth, shared/passkeys).
+	CodePasskeyRejected     Code = "passkey_rejected"
+	CodePasskeyFailed       Code = "passkey_failed"
+	CodePasskeyNotFound     Code = "passkey_not_found"
+	CodePasskeyLimitReached Code = "passkey_limit_reached"
+
 	// Account deletion (functions/deletion).
 	CodeDeletionNotFound Code = "deletion_not_found"
 
@@ -107,6 +113,11 @@ var registry = map[Code]entry{
 	CodeWrongPassword:          {http.StatusForbidden, "The current password is wrong", "The current password is wrong."},
 	CodePasswordChanged:        {http.StatusConflict, "The password changed meanwhile", "The password was changed meanwhile. Log in again."},
 	CodeSessionNotFound:        {http.StatusNotFound, "No such session of the account", "You have no session with that id."},
+
+	CodePasskeyRejected:     {http.StatusBadRequest, "The passkey could not be registered", "The passkey could not be registered: its ceremony expired, was already used, or the authenticator's answer did not verify. Start again."},
+	CodePasskeyFailed:       {http.StatusUnauthorized, "The passkey could not be verified", "The passkey could not be verified. Start again, or use another way to sign in."},
+	CodePasskeyNotFound:     {http.StatusNotFound, "No such passkey of the account", "You have no passkey with that id."},
+	CodePasskeyLimitReached: {http.StatusConflict, "The account has as many passkeys as it may", ""},
 
 	CodeDeletionNotFound: {http.StatusNotFound, "No such deletion", "There is no deletion with that id (receipts are kept for a year)."},
 

@@ -784,7 +784,7 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 			[]string{"account_id", "secret_arn"}}, // the account is the exporter's; the ARN names Atrium's secret, no data of the customer's
 		{sources.Verification{}, []string{"status", "checked_at"}, nil},
 		{identity.Session{},
-			[]string{"id", "created_at", "last_used_at", "idle_until", "ends_at"}, // expires_at = min(idle_until, ends_at)
+			[]string{"id", "created_at", "last_used_at", "idle_until", "ends_at", "methods"}, // expires_at = min(idle_until, ends_at)
 			[]string{"account_id", "secret_hash"}},                                // a secret
 		{throttle.Failures{}, []string{"failures", "last_failure_ms"}, nil},
 		{requestlog.Item{},

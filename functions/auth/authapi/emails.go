@@ -107,3 +107,25 @@ This is the last email this account sends. You may sign up again with this
 address once the deletion is done.
 `, deletionID, appURL, deletionID)}
 }
+
+func passkeyAddedMail(to, appURL, name string) mail.Message {
+	return mail.Message{To: to, Subject: "A passkey was added to your Atrium account", Text: fmt.Sprintf(
+		`A passkey named %q was just added to your Atrium account. It can sign
+you in without your password, and as a second step after it.
+
+If this was you, there is nothing to do.
+If it was not, remove it at %s/settings/security, reset your password at
+%s/forgot-password and review your sessions at %s/settings/sessions
+`, name, appURL, appURL, appURL)}
+}
+
+func passkeyRemovedMail(to, appURL, name string) mail.Message {
+	return mail.Message{To: to, Subject: "A passkey was removed from your Atrium account", Text: fmt.Sprintf(
+		`The passkey named %q was just removed from your Atrium account; it can
+no longer sign you in.
+
+If this was you, there is nothing to do.
+If it was not, reset your password at %s/forgot-password and review your
+passkeys at %s/settings/security and your sessions at %s/settings/sessions
+`, name, appURL, appURL, appURL)}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -71,6 +72,15 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
 	answerFloor := r.Duration("ANSWER_MIN_DURATION", DefaultAnswerFloor, 0, 10*time.Second)
 	limits.Mail.Max = r.Int("MAIL_CAP_PER_ADDRESS", limits.Mail.Max, 1, 1000)
+	passkeyConfig := passkeys.Config{
+		RPID:         r.Required("PASSKEY_RP_ID"),
+		RPName:       r.String("PASSKEY_RP_NAME", "Atrium"),
+		Origins:      r.List("PASSKEY_ORIGINS"),
+		ChallengeTTL: r.Duration("PASSKEY_CHALLENGE_TTL", passkeys.DefaultChallengeTTL, 30*time.Second, 10*time.Minute),
+	}
+	if len(passkeyConfig.Origins) == 0 {
+		r.Required("PASSKEY_ORIGINS")
+	}
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -98,6 +108,10 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("invalid configuration: BREACHED_PASSWORD_CHECK: must be off, fail-open or fail-closed")
 	}
+	pk, err := passkeys.New(b.DynamoDB, b.Table, b.Now, passkeyConfig)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: PASSKEY_RP_ID, PASSKEY_ORIGINS: %w", err)
+	}
 	hasher, err := password.NewHasherWithLimit(params, limit)
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
@@ -105,7 +119,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
 		Mail: smtp, AppURL: appURL, Logger: b.Logger,
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
-		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now)})
+		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now), Passkeys: pk})
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +146,16 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
 	rt.Handle("DELETE /v1/sessions/{id}", auth.Require(s.handleRevokeSession))
 	rt.Handle("DELETE /v1/account", auth.Require(s.handleDeleteAccount))
+	// Passkeys (passkeys.go). Passwordless logins and registration options
+	// share a per-client limit (ratePasskey, the login limit): options
+	// write a challenge item, and a finish reads and verifies.
+	rt.Handle("POST /v1/passkeys/registration/options", auth.Require(s.limited(ratePasskey, s.limits.Login, s.handlePasskeyRegistrationOptions)))
+	rt.Handle("POST /v1/passkeys", auth.Require(s.handlePasskeyRegister))
+	rt.Handle("GET /v1/passkeys", auth.Require(s.handleListPasskeys))
+	rt.Handle("PATCH /v1/passkeys/{id}", auth.Require(s.handleRenamePasskey))
+	rt.Handle("DELETE /v1/passkeys/{id}", auth.Require(s.handleRemovePasskey))
+	rt.Handle("POST /v1/login/passkey/options", s.limited(ratePasskey, s.limits.Login, s.handlePasskeyLoginOptions))
+	rt.Handle("POST /v1/login/passkey", s.limited(ratePasskey, s.limits.Login, s.handlePasskeyLogin))
 	return rt
 }
 

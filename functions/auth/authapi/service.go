@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -34,6 +35,13 @@ var Routes = []string{
 	"DELETE /v1/sessions",
 	"DELETE /v1/sessions/{id}",
 	"DELETE /v1/account",
+	"POST /v1/passkeys/registration/options",
+	"POST /v1/passkeys",
+	"GET /v1/passkeys",
+	"PATCH /v1/passkeys/{id}",
+	"DELETE /v1/passkeys/{id}",
+	"POST /v1/login/passkey/options",
+	"POST /v1/login/passkey",
 }
 
 // Hasher hashes and verifies passwords; *password.Hasher is the real one.
@@ -84,6 +92,7 @@ type Service struct {
 	answerFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
 	deletions   *deletion.Store
+	passkeys    *passkeys.Service
 }
 
 // Limits are the per-client rate limits of each way in.
@@ -127,6 +136,9 @@ type Deps struct {
 	Pause func(ctx context.Context, until time.Time)
 	// Deletions accepts account deletions (DELETE /v1/account).
 	Deletions *deletion.Store
+	// Passkeys registers passkeys and verifies them (the /v1/passkeys and
+	// /v1/login/passkey routes).
+	Passkeys *passkeys.Service
 }
 
 // DefaultAnswerFloor comfortably exceeds a signup's writes and an SMTP round
@@ -186,7 +198,11 @@ func NewService(d Deps) (*Service, error) {
 	svc := &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
-		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions}
+		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions,
+		passkeys: d.Passkeys}
+	if svc.passkeys == nil {
+		return nil, errors.New("no passkeys service")
+	}
 	if svc.pause == nil {
 		svc.pause = sleepUntil
 	}
@@ -339,7 +355,7 @@ func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Acc
 		return nil, nil, "", err
 	}
 	s.event(ctx, "email_verification", "success", "", acct.ID)
-	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy())
+	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy(), identity.MethodPassword)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, "", ErrInvalidToken // deleted the moment it was verified
 	}
@@ -567,7 +583,7 @@ func (s *Service) loginSucceeded(ctx context.Context, email, pass string, cred *
 	if checked.rehash {
 		s.upgradeHash(ctx, cred, pass)
 	}
-	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy())
+	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy(), identity.MethodPassword)
 	if errors.Is(err, identity.ErrNotFound) {
 		// Its deletion was accepted while the password was checked: answered
 		// as for an unknown address.

@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -96,6 +97,9 @@ type fixture struct {
 	srv     *httptest.Server
 	clock   *clock
 	stack   *stack.Stack
+	// passkeys is the service's passkeys, at the local relying party
+	// (localhost, http://localhost:5173).
+	passkeys *passkeys.Service
 }
 
 // clock is the settable clock shared by a fixture's stores.
@@ -146,11 +150,17 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	if o.throttle != nil {
 		policy = *o.throttle
 	}
+	f.passkeys, err = passkeys.New(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now,
+		passkeys.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
 		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo),
 		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
 		Keyer:    keyer, Limits: limits, Breached: o.breached, AnswerFloor: -1,
-		Deletions: deletion.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now)})
+		Deletions: deletion.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now),
+		Passkeys:  f.passkeys})
 	if o.answerPause != nil {
 		f.svc.answerFloor, f.svc.pause = DefaultAnswerFloor, o.answerPause
 	}
