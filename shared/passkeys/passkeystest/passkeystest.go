@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/big"
 )
 
 // Flags of authenticatorData (WebAuthn §6.1).
@@ -233,18 +232,17 @@ func authenticatorData(rpID string, flags byte, count uint32) []byte {
 // coseKey is the COSE_Key of an EC2 P-256 key for ES256 (RFC 9053):
 // {1: 2, 3: -7, -1: 1, -2: x, -3: y}.
 func coseKey(k *ecdsa.PublicKey) []byte {
+	point, err := k.Bytes() // uncompressed: 0x04 | x (32) | y (32)
+	if err != nil || len(point) != 65 {
+		panic(fmt.Sprintf("P-256 public key: %v", err))
+	}
 	return cborMap(
 		cborInt(1), cborInt(2),
 		cborInt(3), cborInt(-7),
 		cborInt(-1), cborInt(1),
-		cborInt(-2), cborBytes(pad32(k.X)),
-		cborInt(-3), cborBytes(pad32(k.Y)),
+		cborInt(-2), cborBytes(point[1:33]),
+		cborInt(-3), cborBytes(point[33:]),
 	)
-}
-
-func pad32(n *big.Int) []byte {
-	out := make([]byte, 32)
-	return n.FillBytes(out)
 }
 
 // A few CBOR encoders (RFC 8949), enough for the structures above.
