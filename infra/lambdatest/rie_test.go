@@ -24,6 +24,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
 // flow is what the steps of TestHTTPFunctionsUnderRIE hand on to each other.
@@ -259,7 +260,7 @@ var steps = []step{
 		check: func(t *testing.T, _ *flow, res lambdatest.HTTPResult) {
 			var v billingapi.View
 			decode(t, res, &v)
-			if v.Plan != identity.PlanStandard || v.SubscriptionStatus != "none" || v.CurrentPeriodEnd != nil || v.GraceUntil != nil {
+			if v.Plan != plans.Standard || v.SubscriptionStatus != "none" || v.CurrentPeriodEnd != nil || v.GraceUntil != nil {
 				t.Errorf("billing = %s, want the standard plan without a subscription", res.Body)
 			}
 		},
@@ -269,7 +270,7 @@ var steps = []step{
 		// to the account in one transaction, and a Checkout Session opened.
 		name: "checkout", function: "billing", status: http.StatusOK,
 		request: func(f *flow) lambdatest.HTTPRequest {
-			return bearer(post("/v1/billing/checkout", jsonBody(billingapi.CheckoutRequest{Plan: identity.PlanPremium})), f.token)
+			return bearer(post("/v1/billing/checkout", jsonBody(billingapi.CheckoutRequest{Plan: plans.Premium})), f.token)
 		},
 		check: checkStripePage,
 	},

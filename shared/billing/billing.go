@@ -2,7 +2,8 @@
 // numbers never touch Atrium). Customers pay on Stripe-hosted pages; Stripe's
 // signed webhooks say that something changed; this package then reads the
 // customer's current subscriptions from the Stripe API and writes the
-// resulting plan onto the account item, where every function reads it.
+// resulting plan onto the account item (with package plans' writes), where
+// every function reads it through package plans.
 //
 // It holds the Stripe client (pinned to stripe-go v76's API version), the
 // link between an account and its Stripe customer (both ways, created once),
@@ -15,7 +16,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
-	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
 // StatusNone is the subscription status of an account without a premium
@@ -73,7 +74,7 @@ func Evaluate(subs []*stripe.Subscription, premiumPrice string) State {
 		}
 	}
 	if len(premium) == 0 {
-		return State{Plan: identity.PlanStandard, Status: StatusNone}
+		return State{Plan: plans.Standard, Status: StatusNone}
 	}
 	sort.SliceStable(premium, func(i, j int) bool {
 		ri, rj := rank(premium[i].Status), rank(premium[j].Status)
@@ -86,13 +87,13 @@ func Evaluate(subs []*stripe.Subscription, premiumPrice string) State {
 		return premium[i].ID > premium[j].ID
 	})
 	best := premium[0]
-	st := State{Plan: identity.PlanStandard, Status: string(best.Status), SubscriptionID: best.ID,
+	st := State{Plan: plans.Standard, Status: string(best.Status), SubscriptionID: best.ID,
 		CurrentPeriodEnd: best.CurrentPeriodEnd, CancelAtPeriodEnd: best.CancelAtPeriodEnd}
 	switch rank(best.Status) {
 	case 3:
-		st.Plan = identity.PlanPremium
+		st.Plan = plans.Premium
 	case 2:
-		st.Plan, st.PastDue = identity.PlanPremium, true
+		st.Plan, st.PastDue = plans.Premium, true
 	}
 	return st
 }

@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/stripe/stripe-go/v76"
-
-	"github.com/atrium-cdn/atrium/shared/identity"
 )
 
 func sub(id string, status stripe.SubscriptionStatus, price string, created int64) *stripe.Subscription {
@@ -24,24 +23,24 @@ func TestEvaluate(t *testing.T) {
 		pastDue    bool
 		periodEnds int64
 	}{
-		{"no subscription", nil, identity.PlanStandard, "", StatusNone, false, 0},
-		{"another price only", []*stripe.Subscription{sub("sub_a", "active", "price_other", 1)}, identity.PlanStandard, "", StatusNone, false, 0},
-		{"active", []*stripe.Subscription{sub("sub_a", "active", p, 1)}, identity.PlanPremium, "sub_a", "active", false, 101},
-		{"trialing", []*stripe.Subscription{sub("sub_a", "trialing", p, 1)}, identity.PlanPremium, "sub_a", "trialing", false, 101},
-		{"past due", []*stripe.Subscription{sub("sub_a", "past_due", p, 1)}, identity.PlanPremium, "sub_a", "past_due", true, 101},
-		{"unpaid", []*stripe.Subscription{sub("sub_a", "unpaid", p, 1)}, identity.PlanStandard, "sub_a", "unpaid", false, 101},
-		{"incomplete", []*stripe.Subscription{sub("sub_a", "incomplete", p, 1)}, identity.PlanStandard, "sub_a", "incomplete", false, 101},
-		{"canceled", []*stripe.Subscription{sub("sub_a", "canceled", p, 1)}, identity.PlanStandard, "sub_a", "canceled", false, 101},
-		{"paused", []*stripe.Subscription{sub("sub_a", "paused", p, 1)}, identity.PlanStandard, "sub_a", "paused", false, 101},
+		{"no subscription", nil, plans.Standard, "", StatusNone, false, 0},
+		{"another price only", []*stripe.Subscription{sub("sub_a", "active", "price_other", 1)}, plans.Standard, "", StatusNone, false, 0},
+		{"active", []*stripe.Subscription{sub("sub_a", "active", p, 1)}, plans.Premium, "sub_a", "active", false, 101},
+		{"trialing", []*stripe.Subscription{sub("sub_a", "trialing", p, 1)}, plans.Premium, "sub_a", "trialing", false, 101},
+		{"past due", []*stripe.Subscription{sub("sub_a", "past_due", p, 1)}, plans.Premium, "sub_a", "past_due", true, 101},
+		{"unpaid", []*stripe.Subscription{sub("sub_a", "unpaid", p, 1)}, plans.Standard, "sub_a", "unpaid", false, 101},
+		{"incomplete", []*stripe.Subscription{sub("sub_a", "incomplete", p, 1)}, plans.Standard, "sub_a", "incomplete", false, 101},
+		{"canceled", []*stripe.Subscription{sub("sub_a", "canceled", p, 1)}, plans.Standard, "sub_a", "canceled", false, 101},
+		{"paused", []*stripe.Subscription{sub("sub_a", "paused", p, 1)}, plans.Standard, "sub_a", "paused", false, 101},
 		{"an old cancelled one and a new active one", []*stripe.Subscription{sub("sub_old", "canceled", p, 9), sub("sub_new", "active", p, 5)},
-			identity.PlanPremium, "sub_new", "active", false, 105},
+			plans.Premium, "sub_new", "active", false, 105},
 		{"active wins over past due", []*stripe.Subscription{sub("sub_a", "past_due", p, 9), sub("sub_b", "active", p, 1)},
-			identity.PlanPremium, "sub_b", "active", false, 101},
+			plans.Premium, "sub_b", "active", false, 101},
 		{"the newest of two cancelled", []*stripe.Subscription{sub("sub_a", "canceled", p, 1), sub("sub_b", "canceled", p, 2)},
-			identity.PlanStandard, "sub_b", "canceled", false, 102},
+			plans.Standard, "sub_b", "canceled", false, 102},
 		{"same second: the id decides, in any order", []*stripe.Subscription{sub("sub_b", "canceled", p, 1), sub("sub_a", "canceled", p, 1)},
-			identity.PlanStandard, "sub_b", "canceled", false, 101},
-		{"nil entries and items are skipped", []*stripe.Subscription{nil, {ID: "sub_x", Status: "active"}}, identity.PlanStandard, "", StatusNone, false, 0},
+			plans.Standard, "sub_b", "canceled", false, 101},
+		{"nil entries and items are skipped", []*stripe.Subscription{nil, {ID: "sub_x", Status: "active"}}, plans.Standard, "", StatusNone, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, subs := range [][]*stripe.Subscription{tc.subs, reversed(tc.subs)} {

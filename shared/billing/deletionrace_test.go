@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
@@ -36,7 +37,7 @@ func TestBillingWritesRacingDeletion(t *testing.T) {
 		}
 		return out.Item
 	}
-	premium := billing.State{Plan: identity.PlanPremium, Status: "active", SubscriptionID: "sub_race"}
+	premium := billing.State{Plan: plans.Premium, Status: "active", SubscriptionID: "sub_race"}
 
 	for _, finished := range []bool{false, true} {
 		name := map[bool]string{false: "deletion accepted", true: "deletion finished"}[finished]

@@ -13,14 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
-// Attributes of the account item that this package keeps, beside plan,
-// plan_grace_until and stripe_customer_id (see identity.Account).
+// Attributes of the account item that this package keeps (the plan it
+// decides is package plans' attributes, written with plans.Set).
 const (
-	attrPlan              = "plan"
-	attrGraceUntil        = "plan_grace_until"
 	attrCustomerID        = "stripe_customer_id"
 	attrStatus            = "billing_status"
 	attrSubscriptionID    = "billing_subscription_id"
@@ -31,9 +30,16 @@ const (
 	attrSyncedMillis = "billing_synced_ms"
 )
 
-// Record is an account item with its billing state.
+// Record is the account item as billing reads it: the account (package
+// identity's view of the item), its plan (package plans' view) and the
+// billing state this package keeps on it. A Record is itself the decoded
+// item: its embedded Account holds none to decode again (DecodeAccount
+// fails).
 type Record struct {
 	identity.Account
+	plans.Stored
+	// StripeCustomerID is the account's Stripe customer, once it has one.
+	StripeCustomerID  string `dynamodbav:"stripe_customer_id,omitempty"`
 	Status            string `dynamodbav:"billing_status,omitempty"`
 	SubscriptionID    string `dynamodbav:"billing_subscription_id,omitempty"`
 	CurrentPeriodEnd  int64  `dynamodbav:"billing_period_end,omitempty"`
@@ -88,7 +94,7 @@ var ErrAlreadyLinked = errors.New("account already has a Stripe customer")
 func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 	acct, err := expression.NewBuilder().
 		WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
-			And(expression.Name("status").Equal(expression.Value(identity.StatusActive))).
+			And(identity.AccountStatusIn(identity.StatusActive)).
 			And(expression.AttributeNotExists(expression.Name(attrCustomerID)))).
 		WithUpdate(expression.Set(expression.Name(attrCustomerID), expression.Value(customerID))).Build()
 	if err != nil {
@@ -126,7 +132,7 @@ func (s *Store) Link(ctx context.Context, accountID, customerID string) error {
 // is active (not being deleted), is still linked to this customer, and holds
 // no state read later than this.
 func ours(customerID string, readMillis int64) expression.ConditionBuilder {
-	return expression.Name("status").Equal(expression.Value(identity.StatusActive)).
+	return identity.AccountStatusIn(identity.StatusActive).
 		And(expression.Name(attrCustomerID).Equal(expression.Value(customerID))).
 		And(expression.AttributeNotExists(expression.Name(attrSyncedMillis)).
 			Or(expression.Name(attrSyncedMillis).LessThanEqual(expression.Value(readMillis))))
@@ -138,8 +144,7 @@ func ours(customerID string, readMillis int64) expression.ConditionBuilder {
 // written nothing, when the account is gone, no longer linked to the
 // customer, or already holds a state read later.
 func (s *Store) Apply(ctx context.Context, accountID, customerID string, st State, readMillis int64, graceUntil time.Time) (bool, error) {
-	up := expression.Set(expression.Name(attrPlan), expression.Value(st.Plan)).
-		Set(expression.Name(attrStatus), expression.Value(st.Status)).
+	up := expression.Set(expression.Name(attrStatus), expression.Value(st.Status)).
 		Set(expression.Name(attrCancelAtPeriodEnd), expression.Value(st.CancelAtPeriodEnd)).
 		Set(expression.Name(attrSyncedMillis), expression.Value(readMillis))
 	if st.SubscriptionID != "" {
@@ -152,12 +157,7 @@ func (s *Store) Apply(ctx context.Context, accountID, customerID string, st Stat
 	} else {
 		up = up.Remove(expression.Name(attrPeriodEnd))
 	}
-	if st.PastDue {
-		up = up.Set(expression.Name(attrGraceUntil),
-			expression.IfNotExists(expression.Name(attrGraceUntil), expression.Value(graceUntil.Unix())))
-	} else {
-		up = up.Remove(expression.Name(attrGraceUntil))
-	}
+	up = plans.Set(up, st.Plan, st.PastDue, graceUntil)
 	e, err := expression.NewBuilder().WithCondition(ours(customerID, readMillis)).WithUpdate(up).Build()
 	if err != nil {
 		return false, fmt.Errorf("build billing update: %w", err)
@@ -175,11 +175,10 @@ func (s *Store) Apply(ctx context.Context, accountID, customerID string, st Stat
 // new customer). It reports false when the account was not linked to this
 // customer any more, or holds a state read later.
 func (s *Store) Unlink(ctx context.Context, accountID, customerID string, readMillis int64) (bool, error) {
-	up := expression.Set(expression.Name(attrPlan), expression.Value(identity.PlanStandard)).
-		Set(expression.Name(attrSyncedMillis), expression.Value(readMillis)).
+	up := plans.Set(expression.Set(expression.Name(attrSyncedMillis), expression.Value(readMillis)).
 		Remove(expression.Name(attrCustomerID)).Remove(expression.Name(attrStatus)).
 		Remove(expression.Name(attrSubscriptionID)).Remove(expression.Name(attrPeriodEnd)).
-		Remove(expression.Name(attrCancelAtPeriodEnd)).Remove(expression.Name(attrGraceUntil))
+		Remove(expression.Name(attrCancelAtPeriodEnd)), plans.Standard, false, time.Time{})
 	e, err := expression.NewBuilder().WithCondition(ours(customerID, readMillis)).WithUpdate(up).Build()
 	if err != nil {
 		return false, fmt.Errorf("build unlink expression: %w", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -99,7 +100,7 @@ func Load(ctx context.Context, function string, env Env) (*Base, error) {
 		return nil, err
 	}
 	b.AWS = cfg
-	b.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	b.DynamoDB = dynamodb.NewFromConfig(cfg, statetable.RetryConflicts, func(o *dynamodb.Options) {
 		if b.dynamoEndpoint != "" {
 			o.BaseEndpoint = aws.String(b.dynamoEndpoint)
 			// DynamoDB Local's error responses carry a CRC header that does not

@@ -23,42 +23,75 @@ const (
 	StatusDeleting = "deleting"
 )
 
-// Plans.
+// The attributes of the account item identity owns. The item also holds
+// other owners' attributes (the plan, package plans; the billing state,
+// package billing; the source count, package sources), which they decode
+// from the item themselves (DecodeAccount) and write with their own
+// expressions.
 const (
-	PlanStandard = "standard"
-	PlanPremium  = "premium"
+	attrStatus     = "status"
+	attrVerifiedAt = "verified_at"
 )
 
-// Account is a customer account's profile as stored.
+// Account is a customer account's profile as stored: identity's attributes
+// of the account item.
 type Account struct {
 	ID         string     `dynamodbav:"id"`
 	Email      string     `dynamodbav:"email"`
 	Status     string     `dynamodbav:"status"`
-	Plan       string     `dynamodbav:"plan"`
 	CreatedAt  time.Time  `dynamodbav:"created_at"`
 	VerifiedAt *time.Time `dynamodbav:"verified_at,omitempty"`
-	// SourceCount is how many storage sources the account has (kept by
-	// package sources, in the same transactions that add and remove them).
-	SourceCount int `dynamodbav:"source_count,omitempty"`
-	// PlanGraceUntil (epoch seconds), when set, is when a premium plan whose
-	// payment failed falls back to standard unless a payment succeeds first
-	// (kept by package billing from Stripe's webhooks).
-	PlanGraceUntil int64 `dynamodbav:"plan_grace_until,omitempty"`
-	// StripeCustomerID is the account's Stripe customer, once it has one.
-	StripeCustomerID string `dynamodbav:"stripe_customer_id,omitempty"`
+
+	// item is the whole account item the account was read from, for the
+	// other owners' views of it.
+	item map[string]types.AttributeValue `dynamodbav:"-"`
 }
 
-// PlanAt is the plan in force at now: the stored plan, except that a premium
-// plan in its grace period after a failed payment is standard once the
-// grace period is over. Every function that gates on the plan asks this.
-func (a *Account) PlanAt(now time.Time) string {
-	if a.Plan == PlanPremium && a.PlanGraceUntil != 0 && now.Unix() >= a.PlanGraceUntil {
-		return PlanStandard
+// DecodeAccount decodes the account item this account was read from into
+// dst: another owner's view of the same item (package plans', billing's,
+// sources'), without a second read. An account that was not read from the
+// table has no item: ErrNotFound.
+func (a *Account) DecodeAccount(dst any) error {
+	if a.item == nil {
+		return ErrNotFound
 	}
-	if a.Plan == "" {
-		return PlanStandard
+	if err := attributevalue.UnmarshalMap(a.item, dst); err != nil {
+		return fmt.Errorf("decode account: %w", err)
 	}
-	return a.Plan
+	return nil
+}
+
+// accountFrom decodes identity's view of an account item, keeping the item.
+func accountFrom(item map[string]types.AttributeValue) (*Account, error) {
+	var a Account
+	if err := attributevalue.UnmarshalMap(item, &a); err != nil {
+		return nil, fmt.Errorf("decode account: %w", err)
+	}
+	a.item = item
+	return &a, nil
+}
+
+// rawItem decodes a whole item as it is, for accountFrom.
+type rawItem map[string]types.AttributeValue
+
+func (r *rawItem) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	m, ok := av.(*types.AttributeValueMemberM)
+	if !ok {
+		return fmt.Errorf("decode item: %T is not an item", av)
+	}
+	*r = m.Value
+	return nil
+}
+
+// AccountStatusIn is the condition that the account item exists with one
+// of the statuses: other owners write "only for an active account" on the
+// account item with it (sources' count, billing's customer link).
+func AccountStatusIn(status string, more ...string) expression.ConditionBuilder {
+	in := make([]expression.OperandBuilder, 0, len(more))
+	for _, st := range more {
+		in = append(in, expression.Value(st))
+	}
+	return expression.Name(attrStatus).In(expression.Value(status), in...)
 }
 
 // Credential is the login record of an address: the email claim item, which
@@ -96,9 +129,18 @@ func (s *Store) Credential(ctx context.Context, email string) (*Credential, erro
 }
 
 // Account returns the account with the id, or ErrNotFound (also for a pending
-// account whose time to verify has run out).
+// account whose time to verify has run out). The account keeps the item it
+// was read from, for the other owners' views of it (DecodeAccount).
 func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
-	return statetable.Item[Account](ctx, s.Table, AccountKey(id), "account", ErrNotFound)
+	var item rawItem
+	found, err := s.Get(ctx, AccountKey(id), &item)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	return accountFrom(item)
 }
 
 // notClaimedOrExpired is the condition under which an address may be claimed.
@@ -112,12 +154,21 @@ func notClaimedOrExpired(now time.Time) expression.ConditionBuilder {
 // password: a pending address cannot log in, and the person who opens a
 // verification link chooses the password then. It fails with ErrEmailClaimed when a live claim exists:
 // one transaction with conditions, so concurrent signups of one address
-// create one account.
-func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) error {
+// create one account. with are other owners' attributes of the new account
+// item (package plans' Initial).
+func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time, with ...map[string]types.AttributeValue) error {
 	now := s.Now()
 	item, err := attributevalue.MarshalMap(a)
 	if err != nil {
 		return fmt.Errorf("encode account: %w", err)
+	}
+	for _, attrs := range with {
+		for k, v := range attrs {
+			if _, taken := item[k]; taken {
+				return fmt.Errorf("encode account: attribute %s given twice", k)
+			}
+			item[k] = v
+		}
 	}
 	for k, v := range AccountKey(a.ID).AV() {
 		item[k] = v
@@ -162,7 +213,7 @@ func (s *Store) CreatePending(ctx context.Context, a *Account, until time.Time) 
 // so a repeated signup gives the person the full time to verify again.
 func (s *Store) ExtendPending(ctx context.Context, a *Account, until time.Time) error {
 	pending, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending))).
+		WithCondition(expression.Name(attrStatus).Equal(expression.Value(StatusPending))).
 		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(until.Unix()))).Build()
 	if err != nil {
 		return fmt.Errorf("build extend expression: %w", err)
@@ -196,11 +247,7 @@ func AccountIn(table, accountID string, statuses ...string) (types.TransactWrite
 	if len(statuses) == 0 {
 		return types.TransactWriteItem{}, fmt.Errorf("account check: no status given")
 	}
-	in := make([]expression.OperandBuilder, 0, len(statuses)-1)
-	for _, st := range statuses[1:] {
-		in = append(in, expression.Value(st))
-	}
-	e, err := expression.NewBuilder().WithCondition(expression.Name("status").In(expression.Value(statuses[0]), in...)).Build()
+	e, err := expression.NewBuilder().WithCondition(AccountStatusIn(statuses[0], statuses[1:]...)).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("build account condition: %w", err)
 	}
@@ -223,10 +270,10 @@ func (s *Store) Activate(ctx context.Context, t *Token, acct *Account, passwordH
 	}
 	now := s.Now()
 	acctExpr, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").Equal(expression.Value(StatusPending)).
+		WithCondition(expression.Name(attrStatus).Equal(expression.Value(StatusPending)).
 			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))).
-		WithUpdate(expression.Set(expression.Name("status"), expression.Value(StatusActive)).
-			Set(expression.Name("verified_at"), expression.Value(now.Format(time.RFC3339Nano))).
+		WithUpdate(expression.Set(expression.Name(attrStatus), expression.Value(StatusActive)).
+			Set(expression.Name(attrVerifiedAt), expression.Value(now.Format(time.RFC3339Nano))).
 			Remove(expression.Name(statetable.ExpiresAt))).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build activate expression: %w", err)
@@ -291,9 +338,10 @@ type AccountView struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// ViewAccount renders an account for the API, with the plan in force at now.
-func ViewAccount(a *Account, now time.Time) AccountView {
-	return AccountView{ID: a.ID, Email: a.Email, Plan: a.PlanAt(now), EmailVerified: a.Status == StatusActive,
+// ViewAccount renders an account for the API, with plan, the plan in force
+// (package plans' PlanAt of the same account item).
+func ViewAccount(a *Account, plan string) AccountView {
+	return AccountView{ID: a.ID, Email: a.Email, Plan: plan, EmailVerified: a.Status == StatusActive,
 		CreatedAt: a.CreatedAt.UTC()}
 }
 

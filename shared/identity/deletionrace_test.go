@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
@@ -112,8 +113,8 @@ func (f *raceFixture) accountIn(t *testing.T, state string) string {
 		return testenv.ActiveAccount(t, f.store, f.clock.Now())
 	case "pending":
 		a := &identity.Account{ID: ids.New("acct"), Email: testenv.Email(t), Status: identity.StatusPending,
-			Plan: identity.PlanStandard, CreatedAt: f.clock.Now()}
-		if err := f.store.CreatePending(ctx, a, f.clock.Now().Add(time.Hour)); err != nil {
+			CreatedAt: f.clock.Now()}
+		if err := f.store.CreatePending(ctx, a, f.clock.Now().Add(time.Hour), plans.Initial()); err != nil {
 			t.Fatal(err)
 		}
 		return a.ID

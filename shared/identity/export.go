@@ -2,12 +2,10 @@ package identity
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
 // AccountExport is the profile in the export: as GET /v1/account shows it,
@@ -23,11 +21,15 @@ type AccountExport struct {
 func (s *Store) AccountExporter() lifecycle.Exporter {
 	return lifecycle.Exporter{Section: "account", Owner: lifecycleOwner,
 		Export: func(_ context.Context, sub lifecycle.Subject) (any, error) {
-			var a Account
-			if err := attributevalue.UnmarshalMap(sub.Item, &a); err != nil {
-				return nil, fmt.Errorf("decode account: %w", err)
+			a, err := accountFrom(sub.Item)
+			if err != nil {
+				return nil, err
 			}
-			v := AccountExport{AccountView: ViewAccount(&a, s.Now()), Status: a.Status}
+			plan, err := plans.Of(a)
+			if err != nil {
+				return nil, err
+			}
+			v := AccountExport{AccountView: ViewAccount(a, plan.PlanAt(s.Now())), Status: a.Status}
 			if a.VerifiedAt != nil {
 				t := a.VerifiedAt.UTC()
 				v.VerifiedAt = &t

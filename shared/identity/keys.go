@@ -44,10 +44,9 @@ func TokenRefKey(accountID, kind, tokenHash string) statetable.Key {
 	return statetable.Key{PK: AccountPartition(accountID), SK: TokenRefPrefix + kind + "#" + tokenHash}
 }
 
-// Attributes of the account item and the email claim that other owners'
-// transactions condition on, through this package's functions.
+// Attributes of the email claim and the account item (beside attrStatus)
+// that other owners' transactions condition on, through this package's functions.
 const (
-	attrStatus     = "status"
 	attrAccountID  = "account_id"
 	attrDeletionID = "deletion_id"
 )

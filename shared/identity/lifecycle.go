@@ -15,8 +15,8 @@ var tokenKinds = []string{TokenVerifyEmail, TokenResetPassword}
 var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "account", Owner: lifecycleOwner, Table: lifecycle.StateTable,
-		Purpose: "the account's profile (email address, status, plan, times), with the billing state package billing " +
-			"keeps on it and the source count package sources keeps",
+		Purpose: "the account's profile (email address, status, times), with the plan package plans keeps on it " +
+			"(written by package billing), the billing state package billing keeps and the source count package sources keeps",
 		Retention: lifecycle.Retention{Text: "while the account exists; an unverified signup 7 days (TTL)", TTL: true,
 			Until: "account deletion"},
 		Erasure: eraseAccount, Export: "account",

@@ -50,15 +50,15 @@ type Session struct {
 // read together with the session (so an authenticated handler need not
 // read it again).
 func (s *Session) Account() (*Account, error) {
-	var a Account
-	if err := s.DecodeAccount(&a); err != nil {
-		return nil, err
+	if s.account == nil {
+		return nil, ErrNotFound
 	}
-	return &a, nil
+	return accountFrom(s.account)
 }
 
-// DecodeAccount decodes the account item read with the session into dst,
-// for callers that read more of it than Account holds (billing).
+// DecodeAccount decodes the account item read with the session into dst:
+// another owner's view of it (package plans', billing's, sources'), without
+// a second read.
 func (s *Session) DecodeAccount(dst any) error {
 	if s.account == nil {
 		return ErrNotFound
@@ -157,7 +157,7 @@ func (s *Store) Authenticate(ctx context.Context, token string, p SessionPolicy)
 	if item == nil || account == nil {
 		return nil, ErrNotFound
 	}
-	if st, _ := account["status"].(*types.AttributeValueMemberS); st == nil || st.Value != StatusActive {
+	if st, _ := account[attrStatus].(*types.AttributeValueMemberS); st == nil || st.Value != StatusActive {
 		return nil, ErrNotFound // not verified, or being deleted
 	}
 	sess := Session{account: account}

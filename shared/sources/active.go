@@ -31,15 +31,10 @@ import (
 // being deleted: nothing was written.
 var ErrAccountNotActive = errors.New("account not active")
 
-// accountStatus is what a source's checks read of its account item.
-type accountStatus struct {
-	Status string `dynamodbav:"status"`
-}
-
 // accountActive reads whether the account exists and is active, to tell a
 // failed condition apart.
 func (s *Store) accountActive(ctx context.Context, accountID string) (bool, error) {
-	var a accountStatus
+	var a identity.Account // identity's view of the item, for its status
 	found, err := s.Table.Get(ctx, identity.AccountKey(accountID), &a)
 	if err != nil {
 		return false, fmt.Errorf("read account: %w", err)
@@ -87,7 +82,7 @@ func (s *Store) GetActive(ctx context.Context, accountID, sourceID string) (*Sou
 		keys = out.UnprocessedKeys[s.Name].Keys
 	}
 	now := s.Now()
-	var acct accountStatus
+	var acct identity.Account // identity's view of the item, for its status
 	if acctItem == nil || statetable.Expired(acctItem, now) {
 		return nil, ErrAccountNotActive
 	}

@@ -135,10 +135,10 @@ func (s *Store) Create(ctx context.Context, src *Source, limit int, intent *Inte
 		item[k] = v
 	}
 	count, err := expression.NewBuilder().
-		WithCondition(expression.Name("status").Equal(expression.Value(identity.StatusActive)).
-			And(expression.AttributeNotExists(expression.Name("source_count")).
-				Or(expression.Name("source_count").LessThan(expression.Value(limit))))).
-		WithUpdate(expression.Add(expression.Name("source_count"), expression.Value(1))).Build()
+		WithCondition(identity.AccountStatusIn(identity.StatusActive).
+			And(expression.AttributeNotExists(expression.Name(attrSourceCount)).
+				Or(expression.Name(attrSourceCount).LessThan(expression.Value(limit))))).
+		WithUpdate(expression.Add(expression.Name(attrSourceCount), expression.Value(1))).Build()
 	if err != nil {
 		return fmt.Errorf("build count expression: %w", err)
 	}
@@ -347,8 +347,8 @@ func (s *Store) Delete(ctx context.Context, accountID, sourceID string) error {
 		return fmt.Errorf("build delete condition: %w", err)
 	}
 	count, err := expression.NewBuilder().
-		WithCondition(expression.Name("source_count").GreaterThan(expression.Value(0))).
-		WithUpdate(expression.Add(expression.Name("source_count"), expression.Value(-1))).Build()
+		WithCondition(expression.Name(attrSourceCount).GreaterThan(expression.Value(0))).
+		WithUpdate(expression.Add(expression.Name(attrSourceCount), expression.Value(-1))).Build()
 	if err != nil {
 		return fmt.Errorf("build count expression: %w", err)
 	}

@@ -14,10 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -251,4 +253,40 @@ func (t Table) Raw(ctx context.Context, k Key) (map[string]types.AttributeValue,
 		return nil, nil
 	}
 	return out.Item, nil
+}
+
+// RetryConflicts makes a DynamoDB client retry (with the SDK's jittered
+// backoff, as it retries throttling) a transaction that DynamoDB cancelled
+// only because another transaction wrote one of its items at the same
+// moment (TransactionConflict): concurrent signups of one address, say,
+// then all get their real answer instead of some failing. A transaction
+// cancelled by a failed condition is never retried.
+func RetryConflicts(o *dynamodb.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.Retryables = append(slices.Clone(so.Retryables), retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if conflictOnly(err) {
+				return aws.TrueTernary
+			}
+			return aws.UnknownTernary
+		}))
+	})
+}
+
+// conflictOnly reports a cancelled transaction whose reasons include a
+// TransactionConflict and no failed condition.
+func conflictOnly(err error) bool {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return false
+	}
+	conflict := false
+	for _, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed":
+			return false
+		case "TransactionConflict":
+			conflict = true
+		}
+	}
+	return conflict
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -59,11 +60,16 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 
 func getAccount(store *identity.Store) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		acct, err := identity.SessionFrom(r.Context()).Account() // read with the session
+		me := identity.SessionFrom(r.Context())
+		acct, err := me.Account() // read with the session
 		if err != nil {
 			return err
 		}
-		web.WriteJSON(w, http.StatusOK, identity.ViewAccount(acct, store.Now()))
+		plan, err := plans.Of(me) // the same item, the plan's part
+		if err != nil {
+			return err
+		}
+		web.WriteJSON(w, http.StatusOK, identity.ViewAccount(acct, plan.PlanAt(store.Now())))
 		return nil
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -328,7 +329,7 @@ func (f *fixture) fullAccount(t *testing.T, d *exportDeps, tag string) *person {
 	if err := d.billing.Link(ctx, p.id, p.customerID); err != nil {
 		t.Fatal(err)
 	}
-	st := billing.State{Plan: identity.PlanPremium, Status: "past_due", SubscriptionID: p.subID,
+	st := billing.State{Plan: plans.Premium, Status: "past_due", SubscriptionID: p.subID,
 		CurrentPeriodEnd: f.clock.Now().Add(20 * 24 * time.Hour).Unix(), CancelAtPeriodEnd: true, PastDue: true}
 	if ok, err := d.billing.Apply(ctx, p.id, p.customerID, st, f.clock.Now().UnixMilli(), f.clock.Now().Add(7*24*time.Hour)); err != nil || !ok {
 		t.Fatalf("apply billing state: %v %v", ok, err)
@@ -773,19 +774,19 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 		exported []string // attributes the export shows (some under another name)
 		withheld []string // attributes it leaves out, and why
 	}{
-		{identity.Account{},
-			[]string{"id", "email", "status", "plan", "created_at", "verified_at", "plan_grace_until", "stripe_customer_id"},
-			[]string{"source_count"}}, // the sources themselves are listed
+		{identity.Account{}, []string{"id", "email", "status", "created_at", "verified_at"}, nil},
+		{plans.Stored{}, []string{"plan", "plan_grace_until"}, nil},
 		{billing.Record{},
-			[]string{"billing_status", "billing_subscription_id", "billing_period_end", "billing_cancel_at_period_end"},
+			[]string{"stripe_customer_id", "billing_status", "billing_subscription_id", "billing_period_end", "billing_cancel_at_period_end"},
 			[]string{"billing_synced_ms"}}, // bookkeeping of webhook order, about Stripe's clock not the person
+		{sources.Usage{}, nil, []string{"source_count"}}, // the sources themselves are listed
 		{sources.Source{},
 			[]string{"id", "name", "type", "bucket", "region", "prefix", "endpoint", "access_key_id_hint", "created_at", "updated_at", "verification"},
 			[]string{"account_id", "secret_arn"}}, // the account is the exporter's; the ARN names Atrium's secret, no data of the customer's
 		{sources.Verification{}, []string{"status", "checked_at"}, nil},
 		{identity.Session{},
 			[]string{"id", "created_at", "last_used_at", "idle_until", "ends_at", "methods"}, // expires_at = min(idle_until, ends_at)
-			[]string{"account_id", "secret_hash"}},                                // a secret
+			[]string{"account_id", "secret_hash"}},                                           // a secret
 		{throttle.Failures{}, []string{"failures", "last_failure_ms"}, nil},
 		{requestlog.Item{},
 			[]string{"request_id", "function", "method", "route", "status", "code", "latency_ms", "time"},
@@ -798,7 +799,7 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 			for i := range typ.NumField() {
 				fd := typ.Field(i)
 				if fd.Anonymous {
-					continue // an embedded item (identity.Account in billing.Record) is checked on its own
+					continue // an embedded view (identity.Account, plans.Stored in billing.Record) is checked on its own
 				}
 				name, _, _ := strings.Cut(fd.Tag.Get("dynamodbav"), ",")
 				if name == "-" {

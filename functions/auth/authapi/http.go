@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -358,8 +359,12 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func writeSession(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string) error {
+	plan, err := plans.Of(acct) // from the account item as read, no second read
+	if err != nil {
+		return err
+	}
 	identity.SetSessionCookie(w, token, time.Unix(sess.EndsAt, 0))
-	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct, sess.CreatedAt),
+	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct, plan.PlanAt(sess.CreatedAt)),
 		Session: SessionView{Token: token, ExpiresAt: sess.ExpiresAt()}})
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
@@ -269,8 +270,8 @@ func (s *Service) Signup(ctx context.Context, email string) error {
 func (s *Service) createPending(ctx context.Context, email string) (cred *identity.Credential, created bool, err error) {
 	now := s.store.Now()
 	acct := &identity.Account{ID: ids.New("acct"), Email: email, Status: identity.StatusPending,
-		Plan: identity.PlanStandard, CreatedAt: now}
-	err = s.store.CreatePending(ctx, acct, now.Add(PendingTTL))
+		CreatedAt: now}
+	err = s.store.CreatePending(ctx, acct, now.Add(PendingTTL), plans.Initial())
 	if errors.Is(err, identity.ErrEmailClaimed) {
 		cred, err = s.store.Credential(ctx, email)
 		return cred, false, err

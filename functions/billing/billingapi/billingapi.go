@@ -12,11 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -101,7 +101,7 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Plan != identity.PlanPremium {
+	if req.Plan != plans.Premium {
 		return web.Invalid(web.FieldError{Field: "plan", Code: "invalid", Detail: `The plan to buy must be "premium".`})
 	}
 	ctx := r.Context()
@@ -110,11 +110,11 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acct := &rec.Account
-	if acct.PlanAt(s.Store.Now()) == identity.PlanPremium {
+	if rec.PlanAt(s.Store.Now()) == plans.Premium {
 		return web.CodeAlreadySubscribed.Errorf(
 			"This account already has premium (subscription %s). Manage it through POST /v1/billing/portal.", rec.Status)
 	}
-	customerID, err := s.customer(ctx, acct)
+	customerID, err := s.customer(ctx, rec)
 	if err != nil {
 		return err
 	}
@@ -131,10 +131,11 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) error {
 // customer returns the account's Stripe customer, creating it on first use:
 // once per account, also under concurrent calls (Stripe's idempotency key
 // makes them one customer; the conditional link keeps the first).
-func (s *Service) customer(ctx context.Context, acct *identity.Account) (string, error) {
-	if acct.StripeCustomerID != "" {
-		return acct.StripeCustomerID, nil
+func (s *Service) customer(ctx context.Context, linked *billing.Record) (string, error) {
+	if linked.StripeCustomerID != "" {
+		return linked.StripeCustomerID, nil
 	}
+	acct := &linked.Account
 	id, err := s.Stripe.CreateCustomer(ctx, acct.ID, acct.Email)
 	if err != nil {
 		return "", unavailable(err)
@@ -184,15 +185,7 @@ func (s *Service) portal(w http.ResponseWriter, r *http.Request) error {
 }
 
 // View is the account's billing as GET /v1/billing shows it.
-type View struct {
-	Plan               string     `json:"plan"`
-	SubscriptionStatus string     `json:"subscription_status"`
-	CurrentPeriodEnd   *time.Time `json:"current_period_end"`
-	CancelAtPeriodEnd  bool       `json:"cancel_at_period_end"`
-	// GraceUntil is set while a failed payment is being retried: premium
-	// lasts until then unless a payment succeeds.
-	GraceUntil *time.Time `json:"grace_until,omitempty"`
-}
+type View = billing.View
 
 func (s *Service) view(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -200,18 +193,6 @@ func (s *Service) view(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := View{Plan: rec.PlanAt(s.Store.Now()), SubscriptionStatus: rec.Status, CancelAtPeriodEnd: rec.CancelAtPeriodEnd}
-	if v.SubscriptionStatus == "" {
-		v.SubscriptionStatus = billing.StatusNone
-	}
-	if rec.CurrentPeriodEnd > 0 {
-		t := time.Unix(rec.CurrentPeriodEnd, 0).UTC()
-		v.CurrentPeriodEnd = &t
-	}
-	if rec.PlanGraceUntil > 0 && v.Plan == identity.PlanPremium {
-		t := time.Unix(rec.PlanGraceUntil, 0).UTC()
-		v.GraceUntil = &t
-	}
-	web.WriteJSON(w, http.StatusOK, v)
+	web.WriteJSON(w, http.StatusOK, billing.ViewOf(rec, s.Store.Now()))
 	return nil
 }

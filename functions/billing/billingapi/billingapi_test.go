@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/billing/billingtest"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -152,7 +153,7 @@ func TestCheckoutAndPortalAgainstStripeMock(t *testing.T) {
 		t.Fatalf("portal: %d %s", w.Code, w.Body)
 	}
 	v := decode[View](t, f.call("GET", "/v1/billing", token, ""))
-	if v.Plan != identity.PlanStandard || v.SubscriptionStatus != billing.StatusNone || v.CurrentPeriodEnd != nil {
+	if v.Plan != plans.Standard || v.SubscriptionStatus != billing.StatusNone || v.CurrentPeriodEnd != nil {
 		t.Errorf("billing before any webhook: %+v", v)
 	}
 }
@@ -239,12 +240,12 @@ func TestPremiumAccountsGoToThePortal(t *testing.T) {
 	}
 	rec, _ := f.store.Record(context.Background(), acct)
 	end := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second).UTC()
-	st := billing.State{Plan: identity.PlanPremium, Status: "active", SubscriptionID: "sub_1", CurrentPeriodEnd: end.Unix(), CancelAtPeriodEnd: true}
+	st := billing.State{Plan: plans.Premium, Status: "active", SubscriptionID: "sub_1", CurrentPeriodEnd: end.Unix(), CancelAtPeriodEnd: true}
 	if ok, err := f.store.Apply(context.Background(), acct, rec.StripeCustomerID, st, time.Now().UnixMilli(), time.Now()); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	v := decode[View](t, f.call("GET", "/v1/billing", token, ""))
-	if v.Plan != identity.PlanPremium || v.SubscriptionStatus != "active" || v.CurrentPeriodEnd == nil || !v.CurrentPeriodEnd.Equal(end) || !v.CancelAtPeriodEnd {
+	if v.Plan != plans.Premium || v.SubscriptionStatus != "active" || v.CurrentPeriodEnd == nil || !v.CurrentPeriodEnd.Equal(end) || !v.CancelAtPeriodEnd {
 		t.Errorf("view %+v", v)
 	}
 	w := f.call("POST", "/v1/billing/checkout", token, `{"plan":"premium"}`)

@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -103,7 +104,7 @@ func (f *fixture) makePremium(t testing.TB, id string, st billing.State, graceUn
 	}
 }
 
-var activePremium = billing.State{Plan: identity.PlanPremium, Status: "active", SubscriptionID: "sub_compliance"}
+var activePremium = billing.State{Plan: plans.Premium, Status: "active", SubscriptionID: "sub_compliance"}
 
 // request is one call to a handler.
 type request struct {

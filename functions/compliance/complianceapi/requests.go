@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -253,9 +254,13 @@ func (s *Service) createRequest(w http.ResponseWriter, r *http.Request, limit we
 	if err != nil {
 		return err
 	}
-	plan := acct.PlanAt(s.Records.Now())
+	stored, err := plans.Of(identity.SessionFrom(ctx)) // read with the session
+	if err != nil {
+		return err
+	}
+	plan := stored.PlanAt(s.Records.Now())
 	need := compliance.Types[req.Type]
-	if need.Premium && plan != identity.PlanPremium {
+	if need.Premium && plan != plans.Premium {
 		s.Logger.InfoContext(ctx, "compliance_request", "account_id", acct.ID, "type", req.Type, "outcome", "premium_required")
 		return web.CodePremiumRequired.Errorf("%s", premiumMessage(req.Type))
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/compliance"
-	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -44,10 +44,10 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 
 	type account struct{ id, token string }
 	accounts := map[string]account{}
-	for _, plan := range []string{identity.PlanStandard, identity.PlanPremium} {
+	for _, plan := range []string{plans.Standard, plans.Premium} {
 		for _, nda := range []string{"none", "current", "old"} {
 			id, token := f.account(t)
-			if plan == identity.PlanPremium {
+			if plan == plans.Premium {
 				f.makePremium(t, id, activePremium, time.Time{})
 			}
 			switch nda {
@@ -67,13 +67,13 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 	made := map[string][]string{} // account id → request ids, oldest first
 	var all []string
 	for _, typ := range compliance.TypeNames {
-		for _, plan := range []string{identity.PlanStandard, identity.PlanPremium} {
+		for _, plan := range []string{plans.Standard, plans.Premium} {
 			for _, nda := range []string{"none", "current", "old"} {
 				t.Run(typ+"/"+plan+"/nda_"+nda, func(t *testing.T) {
 					want := http.StatusCreated
 					code := ""
 					switch {
-					case compliance.Types[typ].Premium && plan == identity.PlanStandard:
+					case compliance.Types[typ].Premium && plan == plans.Standard:
 						want, code = http.StatusForbidden, "premium_required"
 					case compliance.Types[typ].NDA && nda != "current":
 						want, code = http.StatusForbidden, "nda_required"
@@ -218,7 +218,7 @@ func TestPlanChangeThroughTheWebhook(t *testing.T) {
 func TestGracePeriodEnds(t *testing.T) {
 	f := newFixture(t, nil)
 	acct, token := f.account(t)
-	f.makePremium(t, acct, billing.State{Plan: identity.PlanPremium, Status: "past_due", PastDue: true}, f.clock.Now().Add(time.Hour))
+	f.makePremium(t, acct, billing.State{Plan: plans.Premium, Status: "past_due", PastDue: true}, f.clock.Now().Add(time.Hour))
 	body := bodyOf(compliance.TypeSecurityQuestionnaire, f.clock.Now())
 	if w := f.call("POST", "/v1/compliance/requests", token, body); w.Code != http.StatusCreated {
 		t.Fatalf("in grace: %d %s", w.Code, w.Body)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/sources"
 )
 
@@ -51,7 +51,7 @@ func onlyCreated(t *testing.T, f *fixture, acct string) string {
 // written, and nothing is left.
 func TestCreateItemWriteFails(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	f.ev.take()
 	f.db.transact.arm(1)
 	r := f.do(t, http.MethodPost, "/v1/sources", tok, f.createBody("Doomed", readerKey, f.secret(), nil)).
@@ -79,7 +79,7 @@ func TestCreateItemWriteFails(t *testing.T) {
 // grace period is over, and only then.
 func TestCreateCrashBetweenSecretAndItem(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	f.ev.take()
 	f.db.transact.arm(1)
 	f.sm.del.arm(1)
@@ -125,7 +125,7 @@ func TestCreateCrashBetweenSecretAndItem(t *testing.T) {
 // deleted; the intent stays and the housekeeping pass deletes the secret.
 func TestDeleteSecretFails(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Going", readerKey, f.secret())
 	arn := decodeSource(t, f.sourceItem(t, acct, id)).SecretARN
 	f.ev.take()
@@ -161,7 +161,7 @@ func TestDeleteSecretFails(t *testing.T) {
 // and its count stay whole, and the intent is cleared.
 func TestDeleteItemWriteFails(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Staying", readerKey, f.secret())
 	before := f.do(t, http.MethodGet, "/v1/sources/"+id, tok, nil).want(t, http.StatusOK, "").source(t)
 	arn := decodeSource(t, f.sourceItem(t, acct, id)).SecretARN
@@ -187,7 +187,7 @@ func TestDeleteItemWriteFails(t *testing.T) {
 // ever created.
 func TestIntentWriteFails(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	f.ev.take()
 	f.db.put.arm(1)
 	f.do(t, http.MethodPost, "/v1/sources", tok, f.createBody("No intent", readerKey, f.secret(), nil)).
@@ -204,7 +204,7 @@ func TestIntentWriteFails(t *testing.T) {
 // before failing on the way back) and nothing is stored.
 func TestCreateSecretFails(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	f.ev.take()
 	f.sm.create.arm(1)
 	f.do(t, http.MethodPost, "/v1/sources", tok, f.createBody("No secret", readerKey, f.secret(), nil)).
@@ -218,7 +218,7 @@ func TestCreateSecretFails(t *testing.T) {
 // and the secret's value as they were.
 func TestPutCredentialsFails(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	secret := f.secret()
 	id := f.register(t, tok, "Kept", readerKey, secret)
 	before := f.do(t, http.MethodGet, "/v1/sources/"+id, tok, nil).want(t, http.StatusOK, "").source(t)
@@ -241,7 +241,7 @@ func TestPutCredentialsFails(t *testing.T) {
 // live source is kept.
 func TestReconcileKeepsLiveSecrets(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Live", readerKey, f.secret())
 	if _, err := f.store.WriteIntent(context.Background(), acct, id, f.secretName(acct, id)); err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestReconcileKeepsLiveSecrets(t *testing.T) {
 // keys) returns the same secret and never makes a second one.
 func TestVaultCreateIsIdempotent(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, _ := f.account(t, identity.PlanStandard)
+	acct, _ := f.account(t, plans.Standard)
 	id := "src_" + strings.Repeat("a", 26)
 	c := sources.Credentials{AccessKeyID: readerKey, SecretAccessKey: f.secret()}
 	ctx := context.Background()
@@ -297,7 +297,7 @@ func TestPutCredentialsRacingDelete(t *testing.T) {
 	for _, when := range []string{"before the secret is written", "after the secret is written"} {
 		t.Run(when, func(t *testing.T) {
 			f := newFixture(t, defaultLimits)
-			acct, tok := f.account(t, identity.PlanStandard)
+			acct, tok := f.account(t, plans.Standard)
 			id := f.register(t, tok, "Racing", readerKey, f.secret())
 			arn := decodeSource(t, f.sourceItem(t, acct, id)).SecretARN
 			deleted := false
@@ -339,7 +339,7 @@ func TestPutCredentialsRacingDelete(t *testing.T) {
 // bug: the two writes were once unordered, and the last hint won.)
 func TestConcurrentCredentialUpdatesKeepTheHintTrue(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Contended", readerKey, f.secret())
 	// The first PUT (key ...0002) writes its secret value; before it records
 	// its hint, a second PUT (key ...0001) runs from start to end.
@@ -369,7 +369,7 @@ func TestConcurrentCredentialUpdatesKeepTheHintTrue(t *testing.T) {
 // 204, the others 404, and nothing is left.
 func TestConcurrentDeletes(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Deleted four times", readerKey, f.secret())
 	statuses := make([]int, 4)
 	var wg sync.WaitGroup

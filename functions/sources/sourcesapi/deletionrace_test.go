@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/atrium-cdn/atrium/shared/deletion"
-	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 )
 
@@ -27,7 +27,7 @@ func (d *duringCheck) CheckRead(ctx context.Context, loc s3check.Location, keys 
 // intent), and is answered as a request whose session has ended.
 func TestRegistrationRacingDeletion(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	f.svc.Checker = &duringCheck{next: f.checker, fn: func(ctx context.Context) {
 		a, err := f.accounts.Account(ctx, acct)
 		if err != nil {

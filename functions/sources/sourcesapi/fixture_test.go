@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,6 +31,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -346,12 +348,16 @@ func (f *fixture) account(t testing.TB, plan string) (acctID, token string) {
 	t.Helper()
 	ctx := context.Background()
 	id := testenv.ActiveAccount(t, f.accounts, f.clock.Now())
-	if plan != identity.PlanStandard {
+	if plan != plans.Standard {
+		e, err := expression.NewBuilder().WithUpdate(plans.Set(expression.UpdateBuilder{}, plan, false, time.Time{})).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := f.rawDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(f.stack.Tables["StateTable"]), Key: identity.AccountKey(id).AV(),
-			UpdateExpression:          aws.String("SET #p = :p"),
-			ExpressionAttributeNames:  map[string]string{"#p": "plan"},
-			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": &ddbtypes.AttributeValueMemberS{Value: plan}},
+			UpdateExpression:          e.Update(),
+			ExpressionAttributeNames:  e.Names(),
+			ExpressionAttributeValues: e.Values(),
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +571,11 @@ func (f *fixture) sourceCount(t testing.TB, acctID string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.SourceCount
+	var u sources.Usage
+	if err := a.DecodeAccount(&u); err != nil {
+		t.Fatal(err)
+	}
+	return u.SourceCount
 }
 
 // storedSources lists the account's sources straight from the store.

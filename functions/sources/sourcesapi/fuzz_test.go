@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,6 +28,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
@@ -169,11 +171,12 @@ func newFuzzService(t testing.TB) *fuzzService {
 	now := func() time.Time { return fixed }
 	accounts := identity.NewStore(db, "fuzz", now)
 	acct := identity.Account{ID: ids.New("acct"), Email: "fuzz@example.com", Status: identity.StatusActive,
-		Plan: identity.PlanStandard, CreatedAt: fixed}
+		CreatedAt: fixed}
 	item, err := attributevalue.MarshalMap(acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	maps.Copy(item, plans.Initial())
 	for k, v := range identity.AccountKey(acct.ID).AV() {
 		item[k] = v
 	}

@@ -8,9 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/atrium-cdn/atrium/shared/identity"
 )
 
 // concurrentCreates sends n registrations at once and returns the responses.
@@ -48,7 +47,7 @@ func checkRace(t *testing.T, rs []response, wantWins int, plan string, limit int
 			if !strings.Contains(d, plan) || !strings.Contains(d, fmt.Sprint(limit)) {
 				t.Errorf("refusal %q does not name the %s plan and its limit %d", d, plan, limit)
 			}
-			if plan == identity.PlanStandard && !strings.Contains(d, "upgrade") {
+			if plan == plans.Standard && !strings.Contains(d, "upgrade") {
 				t.Errorf("a standard account's refusal %q does not mention upgrading", d)
 			}
 		default:
@@ -100,9 +99,9 @@ func wantSecretsOf(t *testing.T, f *fixture, acct string, ids []string) {
 // account gets its own, higher limit.
 func TestPlanLimitUnderConcurrentCreates(t *testing.T) {
 	f := newFixture(t, Limits{Standard: 2, Premium: 5})
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 
-	won := checkRace(t, concurrentCreates(t, f, tok, 8), 2, identity.PlanStandard, 2)
+	won := checkRace(t, concurrentCreates(t, f, tok, 8), 2, plans.Standard, 2)
 	wantSecretsOf(t, f, acct, won)
 
 	// At the limit, one more is refused before any check or secret.
@@ -118,12 +117,12 @@ func TestPlanLimitUnderConcurrentCreates(t *testing.T) {
 
 	// Deleting one frees a place, for exactly one more.
 	f.do(t, http.MethodDelete, "/v1/sources/"+won[0], tok, nil).want(t, http.StatusNoContent, "")
-	again := checkRace(t, concurrentCreates(t, f, tok, 4), 1, identity.PlanStandard, 2)
+	again := checkRace(t, concurrentCreates(t, f, tok, 4), 1, plans.Standard, 2)
 	wantSecretsOf(t, f, acct, []string{won[1], again[0]})
 
 	// A premium account: five.
-	premium, ptok := f.account(t, identity.PlanPremium)
-	pwon := checkRace(t, concurrentCreates(t, f, ptok, 8), 5, identity.PlanPremium, 5)
+	premium, ptok := f.account(t, plans.Premium)
+	pwon := checkRace(t, concurrentCreates(t, f, ptok, 8), 5, plans.Premium, 5)
 	wantSecretsOf(t, f, premium, pwon)
 	r = f.do(t, http.MethodPost, "/v1/sources", ptok, f.createBody("Sixth", readerKey, f.secret(), nil)).
 		want(t, http.StatusConflict, "source_limit_reached")

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/sources"
 )
 
@@ -16,7 +16,7 @@ import (
 // any side effect, or the prefix stored as given.
 func TestPrefixRules(t *testing.T) {
 	f := newFixture(t, Limits{Standard: 100, Premium: 100})
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Existing", readerKey, f.secret())
 	tests := []struct {
 		prefix string
@@ -127,7 +127,7 @@ func TestPrefixRules(t *testing.T) {
 // when a PATCH lands between that check and its record.
 func TestPrefixChangeUnverifies(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Photos", readerKey, f.secret())
 	path := "/v1/sources/" + id
 	verification := func(r response) (status string, checkedAt time.Time) {

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
-	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/sources"
 )
 
@@ -54,7 +54,7 @@ func timeField(t *testing.T, m map[string]any, key string) time.Time {
 // answers and what it leaves in DynamoDB and Secrets Manager.
 func TestEveryRoute(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	ctx := context.Background()
 
 	// POST: 201 with the source, the recommendation, and nothing secret.
@@ -236,7 +236,7 @@ func TestEveryRoute(t *testing.T) {
 		t.Fatalf("secrets left: %d", len(names))
 	}
 	// An empty list is [] not null.
-	_, other := f.account(t, identity.PlanStandard)
+	_, other := f.account(t, plans.Standard)
 	r = f.do(t, http.MethodGet, "/v1/sources", other, nil).want(t, http.StatusOK, "")
 	if strings.TrimSpace(string(r.raw)) != `{"sources":[]}` {
 		t.Fatalf("empty list %s", r.raw)
@@ -251,7 +251,7 @@ func TestEveryRoute(t *testing.T) {
 // that field, before any side effect (no read check, no item, no secret).
 func TestValidation(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	long := func(s string, n int) string { return strings.Repeat(s, n) }
 
 	tests := []struct {
@@ -348,7 +348,7 @@ func TestValidation(t *testing.T) {
 
 	// PATCH and PUT credentials on an existing source of another account of
 	// the same customer base: refused before any lookup or check, unchanged.
-	owner, ownerTok := f.account(t, identity.PlanStandard)
+	owner, ownerTok := f.account(t, plans.Standard)
 	id := f.register(t, ownerTok, "Existing", readerKey, f.secret())
 	before := f.do(t, http.MethodGet, "/v1/sources/"+id, ownerTok, nil).want(t, http.StatusOK, "").source(t)
 	item := decodeSource(t, f.sourceItem(t, owner, id))
@@ -409,7 +409,7 @@ func TestUnreachable(t *testing.T) {
 	if err := f.s3.CreateBucket("private-bucket"); err != nil {
 		t.Fatal(err)
 	}
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	tests := []struct {
 		name string
 		key  string
@@ -461,7 +461,7 @@ func TestUnreachable(t *testing.T) {
 // live session.
 func TestNotFoundAndUnauthenticated(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acct, tok := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
 	id := f.register(t, tok, "Mine", readerKey, f.secret())
 	before := f.do(t, http.MethodGet, "/v1/sources/"+id, tok, nil).want(t, http.StatusOK, "").source(t)
 	checks := f.checker.count()
@@ -537,8 +537,8 @@ func TestNotFoundAndUnauthenticated(t *testing.T) {
 // A's source, sees none of it, and A's source and secret are unchanged.
 func TestCrossAccountIsolation(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	acctA, tokA := f.account(t, identity.PlanStandard)
-	acctB, tokB := f.account(t, identity.PlanStandard)
+	acctA, tokA := f.account(t, plans.Standard)
+	acctB, tokB := f.account(t, plans.Standard)
 	secretA := f.secret()
 	idA := f.register(t, tokA, "A's photos", readerKey, secretA)
 	idB := f.register(t, tokB, "B's photos", readerKey2, f.secret())
@@ -583,8 +583,8 @@ func TestCrossAccountIsolation(t *testing.T) {
 // with the configured key and tagged with its account and source.
 func TestSecretNeverLeaks(t *testing.T) {
 	f := newFixture(t, Limits{Standard: 3, Premium: 25})
-	acct, tok := f.account(t, identity.PlanStandard)
-	_, tokB := f.account(t, identity.PlanStandard)
+	acct, tok := f.account(t, plans.Standard)
+	_, tokB := f.account(t, plans.Standard)
 
 	want := map[string]sources.Credentials{} // live source id -> its keys
 	s1, s2 := f.secret(), f.secret()
@@ -692,7 +692,7 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 // in a secret's description is found in each place, and nothing else is.
 func TestLeakCheckFindsPlantedSecrets(t *testing.T) {
 	f := newFixture(t, defaultLimits)
-	_, tok := f.account(t, identity.PlanStandard)
+	_, tok := f.account(t, plans.Standard)
 	f.register(t, tok, "Clean", readerKey, f.secret())
 	clean := &recordingTB{TB: t}
 	f.assertNoLeaks(clean)

@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/web"
@@ -50,7 +51,7 @@ type ReadChecker interface {
 type Limits struct{ Standard, Premium int }
 
 func (l Limits) of(plan string) int {
-	if plan == identity.PlanPremium {
+	if plan == plans.Premium {
 		return l.Premium
 	}
 	return l.Standard
@@ -143,23 +144,23 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	acct, err := me.Account() // read with the session
-	if err != nil {
+	var usage sources.Usage // the plan and the source count, read with the session
+	if err := me.DecodeAccount(&usage); err != nil {
 		return err
 	}
-	plan := acct.PlanAt(s.Store.Now())
+	plan := usage.PlanAt(s.Store.Now())
 	limit := s.Limits.of(plan)
-	if acct.SourceCount >= limit {
+	if usage.SourceCount >= limit {
 		return s.limitReached(plan, limit)
 	}
 	keys := sources.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}
 	if err := s.Checker.CheckRead(ctx, loc, s3check.Keys{AccessKeyID: keys.AccessKeyID, SecretAccessKey: keys.SecretAccessKey}); err != nil {
-		s.Logger.InfoContext(ctx, "source registration refused", "account_id", acct.ID, "reason", "unreachable")
+		s.Logger.InfoContext(ctx, "source registration refused", "account_id", me.AccountID, "reason", "unreachable")
 		return unreachable(err)
 	}
 	now := s.Store.Now()
 	src := &sources.Source{
-		ID: ids.New("src"), AccountID: acct.ID, Name: strings.TrimSpace(req.Name), Type: req.Type, Bucket: req.Bucket, Region: req.Region,
+		ID: ids.New("src"), AccountID: me.AccountID, Name: strings.TrimSpace(req.Name), Type: req.Type, Bucket: req.Bucket, Region: req.Region,
 		Prefix: loc.Prefix, Endpoint: loc.Endpoint, AccessKeyHint: sources.KeyHint(keys.AccessKeyID),
 		CreatedAt: now, UpdatedAt: now, Verification: sources.Verification{Status: sources.StatusVerified, CheckedAt: now},
 	}
@@ -174,7 +175,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	s.Logger.InfoContext(ctx, "source registered", "account_id", acct.ID, "source_id", src.ID)
+	s.Logger.InfoContext(ctx, "source registered", "account_id", me.AccountID, "source_id", src.ID)
 	web.WriteJSON(w, http.StatusCreated, map[string]any{"source": src, "recommendation": Recommendation})
 	return nil
 }
@@ -209,7 +210,7 @@ func (s *Service) undo(ctx context.Context, intent *sources.Intent) error {
 
 func (s *Service) limitReached(plan string, limit int) error {
 	msg := fmt.Sprintf("Your %s plan allows %d sources. Delete one, or upgrade to premium for more.", plan, limit)
-	if plan == identity.PlanPremium {
+	if plan == plans.Premium {
 		msg = fmt.Sprintf("Your premium plan allows %d sources. Delete one to add another.", limit)
 	}
 	return web.CodeSourceLimitReached.Errorf("%s", msg)

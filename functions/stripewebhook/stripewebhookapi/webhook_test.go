@@ -17,8 +17,8 @@ import (
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
-	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lambdahttp"
+	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
 func TestEachHandledTypeWritesTheCustomersCurrentState(t *testing.T) {
@@ -32,16 +32,16 @@ func TestEachHandledTypeWritesTheCustomersCurrentState(t *testing.T) {
 		wantStatus string
 		wantGrace  bool
 	}{
-		{"checkout.session.completed", stripe.SubscriptionStatusActive, premiumPrice, false, identity.PlanPremium, "active", false},
-		{"customer.subscription.created", stripe.SubscriptionStatusTrialing, premiumPrice, false, identity.PlanPremium, "trialing", false},
-		{"customer.subscription.created", stripe.SubscriptionStatusIncomplete, premiumPrice, false, identity.PlanStandard, "incomplete", false},
-		{"customer.subscription.updated", stripe.SubscriptionStatusPastDue, premiumPrice, false, identity.PlanPremium, "past_due", true},
-		{"customer.subscription.updated", stripe.SubscriptionStatusUnpaid, premiumPrice, false, identity.PlanStandard, "unpaid", false},
-		{"customer.subscription.updated", stripe.SubscriptionStatusActive, otherPrice, false, identity.PlanStandard, "none", false},
-		{"customer.subscription.deleted", stripe.SubscriptionStatusCanceled, premiumPrice, false, identity.PlanStandard, "canceled", false},
-		{"invoice.paid", stripe.SubscriptionStatusActive, premiumPrice, false, identity.PlanPremium, "active", false},
-		{"invoice.payment_failed", stripe.SubscriptionStatusPastDue, premiumPrice, false, identity.PlanPremium, "past_due", true},
-		{"customer.deleted", stripe.SubscriptionStatusCanceled, premiumPrice, true, identity.PlanStandard, "", false},
+		{"checkout.session.completed", stripe.SubscriptionStatusActive, premiumPrice, false, plans.Premium, "active", false},
+		{"customer.subscription.created", stripe.SubscriptionStatusTrialing, premiumPrice, false, plans.Premium, "trialing", false},
+		{"customer.subscription.created", stripe.SubscriptionStatusIncomplete, premiumPrice, false, plans.Standard, "incomplete", false},
+		{"customer.subscription.updated", stripe.SubscriptionStatusPastDue, premiumPrice, false, plans.Premium, "past_due", true},
+		{"customer.subscription.updated", stripe.SubscriptionStatusUnpaid, premiumPrice, false, plans.Standard, "unpaid", false},
+		{"customer.subscription.updated", stripe.SubscriptionStatusActive, otherPrice, false, plans.Standard, "none", false},
+		{"customer.subscription.deleted", stripe.SubscriptionStatusCanceled, premiumPrice, false, plans.Standard, "canceled", false},
+		{"invoice.paid", stripe.SubscriptionStatusActive, premiumPrice, false, plans.Premium, "active", false},
+		{"invoice.payment_failed", stripe.SubscriptionStatusPastDue, premiumPrice, false, plans.Premium, "past_due", true},
+		{"customer.deleted", stripe.SubscriptionStatusCanceled, premiumPrice, true, plans.Standard, "", false},
 	} {
 		t.Run(fmt.Sprintf("%s/%s/%s", tc.typ, tc.status, tc.price), func(t *testing.T) {
 			acct, cus, sub := f.subscriber(t, tc.status, tc.price)
@@ -122,7 +122,7 @@ func TestSignaturesAreCheckedBeforeAnything(t *testing.T) {
 	if n := f.eventRecords(t); n != 0 {
 		t.Errorf("refused deliveries left %d ledger items", n)
 	}
-	if r := f.record(t, acct); r.Plan != identity.PlanStandard || r.Status != "" {
+	if r := f.record(t, acct); r.Plan != plans.Standard || r.Status != "" {
 		t.Errorf("refused deliveries changed the account: %+v", r)
 	}
 	// Both signing secrets are accepted (a roll), and Stripe's header with
@@ -135,7 +135,7 @@ func TestSignaturesAreCheckedBeforeAnything(t *testing.T) {
 			t.Errorf("header %q: %d %s", header, w.Code, w.Body)
 		}
 	}
-	if r := f.record(t, acct); r.Plan != identity.PlanPremium {
+	if r := f.record(t, acct); r.Plan != plans.Premium {
 		t.Errorf("plan %s after a properly signed invoice.paid", r.Plan)
 	}
 }
@@ -230,9 +230,9 @@ func TestEventsInEveryOrderEndInTheRightPlan(t *testing.T) {
 		wantPlan  string
 		wantGrace bool
 	}{
-		{"renewed", stripe.SubscriptionStatusActive, "", identity.PlanPremium, false},
-		{"still past due", stripe.SubscriptionStatusPastDue, "", identity.PlanPremium, true},
-		{"cancelled", stripe.SubscriptionStatusCanceled, "customer.subscription.deleted", identity.PlanStandard, false},
+		{"renewed", stripe.SubscriptionStatusActive, "", plans.Premium, false},
+		{"still past due", stripe.SubscriptionStatusPastDue, "", plans.Premium, true},
+		{"cancelled", stripe.SubscriptionStatusCanceled, "customer.subscription.deleted", plans.Standard, false},
 	} {
 		t.Run(story.name, func(t *testing.T) {
 			t.Parallel() // stories are independent: each its own accounts
@@ -274,8 +274,8 @@ func TestAStaleReadNeverOverwritesANewerOne(t *testing.T) {
 	acct, cus := f.customer(t)
 	ctx := context.Background()
 	now := f.clock.Now().UnixMilli()
-	newer := billingState(identity.PlanPremium, "active")
-	older := billingState(identity.PlanStandard, "canceled")
+	newer := billingState(plans.Premium, "active")
+	older := billingState(plans.Standard, "canceled")
 	if ok, err := f.store.Apply(ctx, acct, cus, newer, now, f.clock.Now()); err != nil || !ok {
 		t.Fatalf("apply newer: %v %v", ok, err)
 	}
@@ -286,7 +286,7 @@ func TestAStaleReadNeverOverwritesANewerOne(t *testing.T) {
 	if ok, err := f.store.Apply(ctx, acct, cus, older, now-1, f.clock.Now()); err != nil || ok {
 		t.Fatalf("an older read was written: %v %v", ok, err)
 	}
-	if r := f.record(t, acct); r.Plan != identity.PlanPremium {
+	if r := f.record(t, acct); r.Plan != plans.Premium {
 		t.Errorf("plan %s", r.Plan)
 	}
 	// Another customer's state never lands on this account.
@@ -311,7 +311,7 @@ func TestUnknownCustomersAndOtherTypesChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s, want 200 %s", tc.typ, w.Code, w.Body, tc.want)
 		}
 	}
-	if r := f.record(t, acct); r.Plan != identity.PlanStandard || r.Status != "" {
+	if r := f.record(t, acct); r.Plan != plans.Standard || r.Status != "" {
 		t.Errorf("the account changed: %+v", r)
 	}
 	if !strings.Contains(f.logs.String(), `"StripeEvent_ignored":1`) {
@@ -345,14 +345,14 @@ func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 		if w := f.send(id, "invoice.paid", cus, sub); w.Code != http.StatusServiceUnavailable || outcome(t, w) != "stripe_unavailable" {
 			t.Fatalf("%d %s", w.Code, w.Body)
 		}
-		if r := f.record(t, acct); r.Plan != identity.PlanStandard {
+		if r := f.record(t, acct); r.Plan != plans.Standard {
 			t.Fatalf("plan %s after a failed delivery", r.Plan)
 		}
 		f.backend.Fail = nil
 		if w := f.send(id, "invoice.paid", cus, sub); outcome(t, w) != "applied" {
 			t.Fatalf("retry: %d %s", w.Code, w.Body)
 		}
-		if r := f.record(t, acct); r.Plan != identity.PlanPremium {
+		if r := f.record(t, acct); r.Plan != plans.Premium {
 			t.Fatalf("plan %s after the retry", r.Plan)
 		}
 	})
@@ -373,7 +373,7 @@ func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 		if w := f.send(id, "invoice.paid", cus, sub); outcome(t, w) != "applied" {
 			t.Fatalf("retry: %d %s", w.Code, w.Body)
 		}
-		if r := f.record(t, acct); r.Plan != identity.PlanPremium {
+		if r := f.record(t, acct); r.Plan != plans.Premium {
 			t.Fatalf("plan %s after the retry", r.Plan)
 		}
 	})
@@ -392,7 +392,7 @@ func TestAFailureMidwayIsRetriedByStripe(t *testing.T) {
 		if w := f.send(id, "invoice.paid", cus, sub); outcome(t, w) != "applied" {
 			t.Fatalf("after the lease lapsed: %d %s", w.Code, w.Body)
 		}
-		if r := f.record(t, acct); r.Plan != identity.PlanPremium {
+		if r := f.record(t, acct); r.Plan != plans.Premium {
 			t.Fatalf("plan %s", r.Plan)
 		}
 	})
@@ -419,11 +419,11 @@ func TestGracePeriodAfterAFailedPayment(t *testing.T) {
 		t.Errorf("a second failure moved the deadline to %d", r.PlanGraceUntil)
 	}
 	f.clock.Set(time.Unix(want-1, 0))
-	if p := r.PlanAt(f.clock.Now()); p != identity.PlanPremium {
+	if p := r.PlanAt(f.clock.Now()); p != plans.Premium {
 		t.Errorf("a second before the deadline: %s", p)
 	}
 	f.clock.Set(time.Unix(want, 0))
-	if p := r.PlanAt(f.clock.Now()); p != identity.PlanStandard {
+	if p := r.PlanAt(f.clock.Now()); p != plans.Standard {
 		t.Errorf("at the deadline: %s", p)
 	}
 	// A payment succeeds: premium again, no deadline.
@@ -431,7 +431,7 @@ func TestGracePeriodAfterAFailedPayment(t *testing.T) {
 	if w := f.send(newEventID(), "invoice.paid", cus, sub); outcome(t, w) != "applied" {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	if r := f.record(t, acct); r.PlanAt(f.clock.Now()) != identity.PlanPremium || r.PlanGraceUntil != 0 {
+	if r := f.record(t, acct); r.PlanAt(f.clock.Now()) != plans.Premium || r.PlanGraceUntil != 0 {
 		t.Errorf("after payment: %s, grace %d", r.PlanAt(f.clock.Now()), r.PlanGraceUntil)
 	}
 }
@@ -455,7 +455,7 @@ func TestABodyBase64EncodedByAPIGateway(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"applied"`) {
 		t.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
 	}
-	if r := f.record(t, acct); r.Plan != identity.PlanPremium {
+	if r := f.record(t, acct); r.Plan != plans.Premium {
 		t.Errorf("plan %s", r.Plan)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/atrium-cdn/atrium/infra/local/secretsmanager"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 // Options say where the stack's pieces are and which ports they take.
@@ -338,7 +339,7 @@ func DynamoDBClient(endpoint string) *dynamodb.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 		// DynamoDB Local's error responses carry a CRC header that does not match.
 		DisableValidateResponseChecksum: true,
-	})
+	}, statetable.RetryConflicts)
 }
 
 // Close stops every server it started and waits for the children to exit.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
 // decoyHash is a well-formed argon2id hash no password matches.
@@ -20,8 +21,8 @@ func ActiveAccount(t testing.TB, store *identity.Store, now time.Time) string {
 	t.Helper()
 	ctx := context.Background()
 	a := &identity.Account{ID: ids.New("acct"), Email: Email(t), Status: identity.StatusPending,
-		Plan: identity.PlanStandard, CreatedAt: now}
-	if err := store.CreatePending(ctx, a, now.Add(24*time.Hour)); err != nil {
+		CreatedAt: now}
+	if err := store.CreatePending(ctx, a, now.Add(24*time.Hour), plans.Initial()); err != nil {
 		t.Fatal(err)
 	}
 	value, err := store.IssueToken(ctx, identity.Token{Kind: identity.TokenVerifyEmail, AccountID: a.ID}, time.Hour)

@@ -28,6 +28,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -147,7 +148,7 @@ func (f *fixture) populate(t testing.TB) *owned {
 	if err := f.billing.Link(ctx, id, o.customerID); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := f.billing.Apply(ctx, id, o.customerID, billing.State{Plan: identity.PlanPremium, Status: "active",
+	if ok, err := f.billing.Apply(ctx, id, o.customerID, billing.State{Plan: plans.Premium, Status: "active",
 		SubscriptionID: "sub_x"}, time.Now().UnixMilli(), time.Now()); err != nil || !ok {
 		t.Fatal(ok, err)
 	}

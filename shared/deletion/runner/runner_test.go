@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/plans"
 )
 
 func TestDeletionLeavesNothingButTheReceipt(t *testing.T) {
@@ -62,8 +63,8 @@ func TestDeletionLeavesNothingButTheReceipt(t *testing.T) {
 	}
 	// The address can sign up again, as a new account.
 	fresh := &identity.Account{ID: "acct_" + o.acct.ID[5:len(o.acct.ID)-1] + "a", Email: o.acct.Email,
-		Status: identity.StatusPending, Plan: identity.PlanStandard, CreatedAt: time.Now()}
-	if err := f.accounts.CreatePending(ctx, fresh, time.Now().Add(time.Hour)); err != nil {
+		Status: identity.StatusPending, CreatedAt: time.Now()}
+	if err := f.accounts.CreatePending(ctx, fresh, time.Now().Add(time.Hour), plans.Initial()); err != nil {
 		t.Errorf("re-signup with the deleted account's address: %v", err)
 	}
 }
