@@ -25,6 +25,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -38,12 +39,16 @@ import (
 // member, so a member added (or leaked) fails the tests until it is here.
 type (
 	exportDoc struct {
-		Format        string         `json:"format"`
-		ExportedAt    time.Time      `json:"exported_at"`
-		Account       *exportAccount `json:"account"`
-		Billing       *exportBilling `json:"billing"`
-		Sources       []exportSource `json:"sources"`
-		Sessions      []exportSess   `json:"sessions"`
+		Format     string         `json:"format"`
+		ExportedAt time.Time      `json:"exported_at"`
+		Account    *exportAccount `json:"account"`
+		Billing    *exportBilling `json:"billing"`
+		Sources    []exportSource `json:"sources"`
+		Sessions   []exportSess   `json:"sessions"`
+		Passkeys   *struct {
+			UserHandle string             `json:"user_handle"`
+			Passkeys   []passkeys.Passkey `json:"passkeys"`
+		} `json:"passkeys"`
 		LoginFailures *struct {
 			Count         int       `json:"count"`
 			LastFailureAt time.Time `json:"last_failure_at"`
@@ -100,6 +105,7 @@ type (
 		LastUsedAt time.Time `json:"last_used_at"`
 		ExpiresAt  time.Time `json:"expires_at"`
 		Current    bool      `json:"current"`
+		Methods    []string  `json:"methods"`
 	}
 )
 

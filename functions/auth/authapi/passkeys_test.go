@@ -213,6 +213,11 @@ func TestPasskeyRegistrationAndPasswordlessLogin(t *testing.T) {
 	if len(methods) != 1 || methods[0] != "passkey" {
 		t.Fatalf("the passkey session's methods: %v (%+v)", methods, sessions)
 	}
+	for _, s := range sessions.Sessions {
+		if !s.Current && (len(s.Methods) != 1 || s.Methods[0] != "password") {
+			t.Fatalf("the verification's session's methods: %v, want [password]", s.Methods)
+		}
+	}
 	if list := f.listPasskeys(t, token); list[0].LastUsedAt == nil {
 		t.Fatalf("last use not recorded: %+v", list)
 	}

@@ -22,11 +22,12 @@ type listedSession struct {
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	Current    bool      `json:"current"`
+	Methods    []string  `json:"methods"`
 }
 
 // sessListRaw lists the caller's sessions; it must answer 200. It returns
 // the raw body and the entries, after checking that the body holds only
-// {"sessions": [...]} and each entry exactly the five documented fields.
+// {"sessions": [...]} and each entry exactly the six documented fields.
 func (f *fixture) sessListRaw(t testing.TB, bearer string) (string, []listedSession) {
 	t.Helper()
 	rec := f.pwSend(t, http.MethodGet, "/v1/sessions", "", bearer)
@@ -38,7 +39,7 @@ func (f *fixture) sessListRaw(t testing.TB, bearer string) (string, []listedSess
 	if err := json.Unmarshal([]byte(raw), &shape); err != nil || len(shape) != 1 || shape["sessions"] == nil {
 		t.Fatalf("body %s: want exactly {\"sessions\": [...]} (%v)", raw, err)
 	}
-	want := []string{"created_at", "current", "expires_at", "id", "last_used_at"}
+	want := []string{"created_at", "current", "expires_at", "id", "last_used_at", "methods"}
 	for _, entry := range shape["sessions"] {
 		keys := make([]string, 0, len(entry))
 		for k := range entry {
