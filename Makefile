@@ -12,7 +12,7 @@ LOCAL := $(GO) run ./infra/local/cmd/atrium-local
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: help tools run test vet staticcheck lint bench build deploy clean
+.PHONY: help tools chromium run test vet staticcheck openapi-lint lint bench build deploy clean
 
 help:
 	@echo "make run     start the local stack (API on :3000, Mailpit UI on :8025)"
@@ -23,7 +23,8 @@ help:
 	@echo "make deploy  sam build && sam deploy --guided"
 
 # --- tools -------------------------------------------------------------------
-# Pinned in infra/tools/go.mod (tool directives) and infra/local/package-lock.json.
+# Pinned in infra/tools/go.mod (tool directives) and infra/local/package-lock.json
+# (DynamoDB Local and Redocly CLI).
 TOOL_BINS := $(BIN)/mailpit $(BIN)/aws-lambda-rie $(BIN)/stripe-mock $(BIN)/staticcheck $(BIN)/gosec
 DDB_LOCAL := infra/local/node_modules/.package-lock.json
 
@@ -39,6 +40,18 @@ $(DDB_LOCAL): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund
 	@touch $(DDB_LOCAL)
 
+# Headless Chromium for the dashboard's browser tests (infra/dashboard/browsertest):
+# Debian's package, installed when missing where we can (root with apt-get).
+chromium:
+	@if [ -n "$$ATRIUM_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "make test needs headless Chromium for the dashboard's browser tests: install Debian's chromium" >&2; \
+		echo "(sudo apt-get install chromium) or set ATRIUM_CHROMIUM to a Chrome or Chromium binary" >&2; exit 1; \
+	fi
+
 # --- local stack -----------------------------------------------------------------
 run: tools
 	$(LOCAL) run
@@ -50,7 +63,12 @@ vet:
 staticcheck: tools
 	$(BIN)/staticcheck ./...
 
-test: tools vet staticcheck
+# The API contract (infra/openapi/openapi.yaml) linted by Redocly CLI, with the
+# rules and the one explained exception in infra/openapi/redocly.yaml.
+openapi-lint: $(DDB_LOCAL)
+	cd infra/openapi && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ../local/node_modules/.bin/redocly lint --config redocly.yaml openapi.yaml
+
+test: tools chromium vet staticcheck openapi-lint
 	$(LOCAL) exec -- $(GO) test -race -count=1 -timeout 30m ./...
 
 lint: tools

@@ -6,6 +6,7 @@ package coldstart
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -197,23 +199,36 @@ func Build[T any](build func(context.Context, Env) (T, error)) T {
 }
 
 // Invoked wraps a function's handler for direct invocation (no HTTP API in
-// front, so no web.Wrap): aws-lambda-go prints a returned error as it is,
-// outside the logger, so the error's text is scrubbed as a log line's would
-// be (errors.Is and As still see the original).
+// front, so no web.Wrap). aws-lambda-go reports a returned error as
+// {"errorMessage","errorType"}, the type being the Go type's name unless the
+// error is a messages.InvokeResponse_Error: so the error is returned as one,
+// with its text scrubbed as a log line's would be and a type from a small
+// documented set (InvokeErrorNotFound, InvokeErrorFailed) that names no Go
+// type.
 func Invoked[In, Out any](fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
 	return func(ctx context.Context, in In) (Out, error) {
 		out, err := fn(ctx, in)
 		if err != nil {
-			return out, &scrubbedError{msg: logging.Scrub(err.Error()), err: err}
+			return out, messages.InvokeResponse_Error{Message: logging.Scrub(err.Error()), Type: InvokeErrorType(err)}
 		}
 		return out, nil
 	}
 }
 
-type scrubbedError struct {
-	msg string
-	err error
-}
+// The errorType values of a failed invocation.
+const (
+	// InvokeErrorNotFound: what was asked for does not exist (for the
+	// credentials function: no such source of that account, or the account
+	// is not active).
+	InvokeErrorNotFound = "NotFound"
+	// InvokeErrorFailed: anything else; the invocation may be retried.
+	InvokeErrorFailed = "Failed"
+)
 
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
+// InvokeErrorType is the errorType err is reported with.
+func InvokeErrorType(err error) string {
+	if errors.Is(err, statetable.ErrNotFound) {
+		return InvokeErrorNotFound
+	}
+	return InvokeErrorFailed
+}

@@ -21,10 +21,11 @@ const (
 )
 
 // Export is up to ExportItems request-log items, newest first, as GET
-// /v1/logs shows them; NextCursor is set when more may remain.
+// /v1/logs shows them; NextCursor is set when more may remain, and null
+// once every item is exported.
 type Export struct {
-	Items      []Item `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
+	Items      []Item  `json:"items"`
+	NextCursor *string `json:"next_cursor"`
 }
 
 // Export reads up to ExportItems of the account's live request logs,
@@ -53,7 +54,7 @@ func (r *Reader) Export(ctx context.Context, accountID, cursor string) (Export, 
 			break
 		}
 	}
-	out.NextCursor = q.Cursor
+	out.NextCursor = &q.Cursor // more may remain
 	return out, nil
 }
 

@@ -167,7 +167,7 @@ func checkItemShape(t *testing.T, item map[string]types.AttributeValue, c web.Co
 		{"request_id", it.RequestID, c.RequestID},
 		{"function", it.Function, c.Function},
 		{"method", it.Method, c.Method},
-		{"route", it.Route, c.Route},
+		{"route", it.Route, requestlog.RoutePath(c.Route)},
 		{"status", it.Status, c.Status},
 		{"code", it.Code, c.Code},
 		{"latency_ms", it.LatencyMs, c.Latency.Milliseconds()},
@@ -212,20 +212,21 @@ func TestNewItemHoldsOnlyTheAllowedFields(t *testing.T) {
 		name       string
 		req        *http.Request
 		wantRoute  string
+		itemRoute  string // the route the item names: the pattern's path, as the API documents it
 		wantStatus int
 		wantCode   string
 		account    bool
 	}{
 		{name: "authenticated success", req: piiRequest(http.MethodPost, "/v1/sources/"+piiPathID),
-			wantRoute: "POST /v1/sources/{id}", wantStatus: 200, account: true},
+			wantRoute: "POST /v1/sources/{id}", itemRoute: "/v1/sources/{id}", wantStatus: 200, account: true},
 		{name: "authenticated validation error", req: piiRequest(http.MethodPut, "/v1/sources/"+piiPathID),
-			wantRoute: "PUT /v1/sources/{id}", wantStatus: 400, wantCode: "validation_failed", account: true},
+			wantRoute: "PUT /v1/sources/{id}", itemRoute: "/v1/sources/{id}", wantStatus: 400, wantCode: "validation_failed", account: true},
 		{name: "panic", req: piiRequest(http.MethodDelete, "/v1/sources/"+piiPathID),
-			wantRoute: "DELETE /v1/sources/{id}", wantStatus: 500, wantCode: "internal_error"},
+			wantRoute: "DELETE /v1/sources/{id}", itemRoute: "/v1/sources/{id}", wantStatus: 500, wantCode: "internal_error"},
 		{name: "unmatched path, anonymous", req: piiRequest(http.MethodGet, "/v1/"+piiEmailQuery+"/"+piiPathID),
-			wantRoute: "unmatched", wantStatus: 404, wantCode: "not_found"},
+			wantRoute: "unmatched", itemRoute: "unmatched", wantStatus: 404, wantCode: "not_found"},
 		{name: "wrong method", req: piiRequest(http.MethodPatch, "/v1/sources/"+piiPathID),
-			wantRoute: "unmatched", wantStatus: 405, wantCode: "method_not_allowed"},
+			wantRoute: "unmatched", itemRoute: "unmatched", wantStatus: 405, wantCode: "method_not_allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +245,9 @@ func TestNewItemHoldsOnlyTheAllowedFields(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkItemShape(t, item, c, at)
+				if got := requestlog.NewItem(c, at).Route; got != tt.itemRoute {
+					t.Errorf("item route %q, want %q", got, tt.itemRoute)
+				}
 			})
 			t.Run("Recorder", func(t *testing.T) {
 				var logs, metrics bytes.Buffer

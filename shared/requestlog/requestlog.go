@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,10 +75,20 @@ func NewItem(c web.Completed, t time.Time) Item {
 	exp := t.Add(Retention)
 	return Item{
 		PK: partition(c.AccountID, t), SK: sortKey(t, c.RequestID),
-		RequestID: c.RequestID, Function: c.Function, Method: c.Method, Route: c.Route, Status: c.Status,
+		RequestID: c.RequestID, Function: c.Function, Method: c.Method, Route: RoutePath(c.Route), Status: c.Status,
 		Code: c.Code, LatencyMs: c.Latency.Milliseconds(), Time: t.UTC().Format(time.RFC3339Nano),
 		ExpiresAt: exp.Unix(), ExpiryShard: expiryShard(exp, c.RequestID),
 	}
+}
+
+// RoutePath is the route an item names: the pattern's path, without the
+// method the item names on its own ("GET /v1/sources/{id}" is
+// "/v1/sources/{id}"), as the API documents it; "unmatched" stays.
+func RoutePath(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
 }
 
 // Putter is the one DynamoDB call the recorder makes.

@@ -33,13 +33,25 @@ func listLogs(reader *requestlog.Reader, now func() time.Time) web.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		body := map[string]any{"logs": page.Items}
-		if page.Next != "" {
-			body["next_cursor"] = page.Next
-		}
-		web.WriteJSON(w, http.StatusOK, body)
+		// next_cursor is always there: null on the last page.
+		web.WriteJSON(w, http.StatusOK, LogPage{Logs: page.Items, NextCursor: cursorOrNull(page.Next)})
 		return nil
 	}
+}
+
+// LogPage is the answer of GET /v1/logs.
+type LogPage struct {
+	Logs       []requestlog.Item `json:"logs"`
+	NextCursor *string           `json:"next_cursor"` // null on the last page
+}
+
+// cursorOrNull is a page's next cursor as the API shows it: null when
+// there is no next page.
+func cursorOrNull(next string) *string {
+	if next == "" {
+		return nil
+	}
+	return &next
 }
 
 // parseLogQuery bounds every parameter: limit 1..100, since and until RFC
@@ -86,6 +98,11 @@ func parseLogQuery(v map[string][]string, now time.Time) (requestlog.ListQuery, 
 	}
 	if q.Since.Before(now.Add(-requestlog.Retention)) {
 		q.Since = now.Add(-requestlog.Retention) // nothing older is kept
+	}
+	if q.Since.After(now.Add(time.Minute)) {
+		// Named as itself: "until must be after since" misled a client that sent no until.
+		f = append(f, web.FieldError{Field: "since", Code: "invalid_range", Detail: "must not be in the future"})
+		return q, web.Invalid(f...)
 	}
 	if q.Until.After(now.Add(time.Minute)) {
 		q.Until = now.Add(time.Minute) // nothing newer exists (a minute of clock skew allowed)

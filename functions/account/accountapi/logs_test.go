@@ -81,20 +81,20 @@ func TestLogsShowTheCallersRequests(t *testing.T) {
 	b, tokB := f.account(t)
 
 	var mine []sent // oldest first
-	mine = append(mine, f.call(t, "/v1/account", tokA, "GET /v1/account", 200, ""))
-	mine = append(mine, f.call(t, "/v1/logs?limit=0", tokA, "GET /v1/logs", 400, "validation_failed"))
-	mine = append(mine, f.call(t, "/v1/logs?cursor=garbage!", tokA, "GET /v1/logs", 400, "validation_failed"))
+	mine = append(mine, f.call(t, "/v1/account", tokA, "/v1/account", 200, ""))
+	mine = append(mine, f.call(t, "/v1/logs?limit=0", tokA, "/v1/logs", 400, "validation_failed"))
+	mine = append(mine, f.call(t, "/v1/logs?cursor=garbage!", tokA, "/v1/logs", 400, "validation_failed"))
 	first := f.do(t, http.MethodGet, "/v1/logs", tokA)
 	entries, _ := logsPage(t, first)
 	checkEntries(t, entries, []sent{mine[2], mine[1], mine[0]})
-	mine = append(mine, sent{requestID: first.requestID, route: "GET /v1/logs", status: 200, at: f.clock.Now().Add(-time.Second)})
+	mine = append(mine, sent{requestID: first.requestID, route: "/v1/logs", status: 200, at: f.clock.Now().Add(-time.Second)})
 
 	// Not the caller's: no route, wrong method, no session, a bad token, another account.
 	f.do(t, http.MethodGet, "/v1/no-such-route?email=someone@example.com", tokA).want(t, 404, "not_found")
 	f.do(t, http.MethodPost, "/v1/logs", tokA).want(t, 405, "method_not_allowed")
 	f.do(t, http.MethodGet, "/v1/logs", "").want(t, 401, "unauthenticated")
 	f.do(t, http.MethodGet, "/v1/account", tokA+"x").want(t, 401, "unauthenticated")
-	theirs := f.call(t, "/v1/account", tokB, "GET /v1/account", 200, "")
+	theirs := f.call(t, "/v1/account", tokB, "/v1/account", 200, "")
 
 	entries, next := logsPage(t, f.do(t, http.MethodGet, "/v1/logs?limit=100", tokA))
 	if next != "" {
@@ -148,7 +148,7 @@ func TestLogsPagination(t *testing.T) {
 	_, tok := f.account(t)
 	var mine []sent
 	for range 9 {
-		mine = append(mine, f.call(t, "/v1/account", tok, "GET /v1/account", 200, ""))
+		mine = append(mine, f.call(t, "/v1/account", tok, "/v1/account", 200, ""))
 	}
 	slices.Reverse(mine)
 	for _, limit := range []int{1, 2, 4, 9, 10} {
@@ -208,6 +208,7 @@ func TestLogsQueryValidation(t *testing.T) {
 		{"since after until", "since=" + ts(-time.Hour) + "&until=" + ts(-2*time.Hour), "until", "invalid_range"},
 		{"since equal to until", "since=" + ts(-time.Hour) + "&until=" + ts(-time.Hour), "until", "invalid_range"},
 		{"until before 90 days ago", "until=" + ts(-91*24*time.Hour), "until", "invalid_range"},
+		{"since in the future", "since=" + ts(time.Hour), "since", "invalid_range"},
 		{"since before 90 days ago is clamped", "since=" + ts(-200*24*time.Hour), "", ""},
 		{"an hour's window", "since=" + ts(-time.Hour) + "&until=" + ts(0), "", ""},
 		{"offset zone", "since=" + url.QueryEscape(f.clock.Now().Add(-time.Hour).In(time.FixedZone("", -5*3600)).Format(time.RFC3339)), "", ""},
@@ -257,7 +258,7 @@ func detailOf(errs []web.FieldError, field, code string) string {
 func TestLogsNeedASession(t *testing.T) {
 	f := newFixture(t)
 	acct, tok := f.account(t)
-	f.call(t, "/v1/account", tok, "GET /v1/account", 200, "")
+	f.call(t, "/v1/account", tok, "/v1/account", 200, "")
 	_, revoked := f.account(t)
 	_, idle := f.account(t)
 	sessions, err := f.accounts.Sessions(context.Background(), acct)
@@ -353,7 +354,7 @@ func TestLogsCursorFromAnotherRangeIsNot500(t *testing.T) {
 	_, tok := f.account(t)
 	var at []time.Time
 	for range 4 {
-		at = append(at, f.call(t, "/v1/account", tok, "GET /v1/account", 200, "").at)
+		at = append(at, f.call(t, "/v1/account", tok, "/v1/account", 200, "").at)
 	}
 	_, next := logsPage(t, f.do(t, http.MethodGet, "/v1/logs?limit=2", tok))
 	if next == "" {

@@ -316,10 +316,19 @@ type NDAState struct {
 	Accepted       *compliance.NDAView `json:"accepted"` // null until the current version is accepted
 }
 
+// cursorOrNull is a page's next cursor as the API shows it: null when
+// there is no next page.
+func cursorOrNull(next string) *string {
+	if next == "" {
+		return nil
+	}
+	return &next
+}
+
 // ListResponse is the answer of GET /v1/compliance/requests.
 type ListResponse struct {
 	Requests   []compliance.RequestView `json:"requests"`
-	NextCursor string                   `json:"next_cursor,omitempty"`
+	NextCursor *string                  `json:"next_cursor"` // null on the last page
 	NDA        NDAState                 `json:"nda"`
 }
 
@@ -368,7 +377,7 @@ func (s *Service) listRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := ListResponse{Requests: make([]compliance.RequestView, 0, len(page.Requests)), NextCursor: page.Next,
+	resp := ListResponse{Requests: make([]compliance.RequestView, 0, len(page.Requests)), NextCursor: cursorOrNull(page.Next),
 		NDA: NDAState{CurrentVersion: s.NDAVersion}}
 	for _, req := range page.Requests {
 		resp.Requests = append(resp.Requests, compliance.ViewRequest(req))

@@ -131,8 +131,8 @@ func TestRequestsByPlanAndNDA(t *testing.T) {
 		}
 		want := slices.Clone(made[a.id])
 		slices.Reverse(want)
-		if !slices.Equal(got, want) || list.NextCursor != "" {
-			t.Errorf("%s lists %v (next %q), want %v", key, got, list.NextCursor, want)
+		if !slices.Equal(got, want) || list.NextCursor != nil {
+			t.Errorf("%s lists %v (next %q), want %v", key, got, deref(list.NextCursor), want)
 		}
 		if accepted := list.NDA.Accepted != nil; list.NDA.CurrentVersion != "2026-01" || accepted != strings.HasSuffix(key, "/current") {
 			t.Errorf("%s: nda %+v", key, list.NDA)
@@ -360,10 +360,10 @@ func TestListPages(t *testing.T) {
 		for _, r := range page.Requests {
 			got = append(got, r.ID)
 		}
-		if page.NextCursor == "" {
+		if page.NextCursor == nil {
 			break
 		}
-		cursor = page.NextCursor
+		cursor = *page.NextCursor
 	}
 	if !slices.Equal(got, made) || pages != 3 {
 		t.Errorf("%d pages of %v, want 3 pages of %v", pages, got, made)

@@ -44,7 +44,8 @@ var HTTPFunctions = []HTTPFunction{
 // of its patterns to it, as API Gateway does in production.
 func New(ctx context.Context, env func(function string) coldstart.Env) (http.Handler, error) {
 	// Unknown routes and methods are answered as problem documents, like every error.
-	mux := web.NewRouter(logging.New(io.Discard, slog.LevelInfo))
+	logger := logging.New(io.Discard, slog.LevelInfo)
+	mux := web.NewRouter(logger)
 	for _, fn := range HTTPFunctions {
 		h, err := fn.New(ctx, env(fn.Name))
 		if err != nil {
@@ -54,5 +55,14 @@ func New(ctx context.Context, env func(function string) coldstart.Env) (http.Han
 			mux.Mount(route, h)
 		}
 	}
-	return mux, nil
+	// The answer to a request no function serves (404, 405) goes through the
+	// shared request path too, so that it carries X-Request-Id, Cache-Control
+	// and a request_id like every other problem. A function's own request
+	// path runs inside and sets its own request id (the one its logs and
+	// problem documents carry); the body limit is each function's, so the
+	// gateway's is only API Gateway's payload limit.
+	return web.Wrap(mux, web.Options{Logger: logger, Function: "gateway", MaxBody: maxAPIPayload}), nil
 }
+
+// maxAPIPayload is API Gateway's limit for an HTTP API request's payload.
+const maxAPIPayload = 10 << 20

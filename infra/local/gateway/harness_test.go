@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/infra/openapi"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/logging"
 )
@@ -36,6 +37,10 @@ var (
 	logs        = &testenv.LogBuffer{}
 	// sensitive collects every password, token and email address the tests use.
 	sensitive sync.Map
+	// contract checks every request to the API and every answer against
+	// infra/openapi/openapi.yaml; apiClient sends through it.
+	contract  *openapi.Checker
+	apiClient *http.Client
 )
 
 // remember marks values that must never appear in a log line.
@@ -53,7 +58,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, logs.String())
 	}
 	if code == 0 && apiURL != "" {
-		code = max(checkLogs(), checkRequestLogs(), checkLifecycleKinds())
+		code = max(checkLogs(), checkRequestLogs(), checkLifecycleKinds(), checkContract())
 	}
 	os.Exit(code)
 }
@@ -87,6 +92,25 @@ func checkLogs() int {
 		return 1
 	}
 	fmt.Printf("log check: %d lines captured, none holds any of the suite's passwords, tokens or addresses\n", lines)
+	return 0
+}
+
+// checkContract fails the run if any round trip did not match the contract
+// (each also failed the test that made it), or if none was checked.
+func checkContract() int {
+	failures := contract.Failures()
+	for _, f := range failures {
+		fmt.Fprintln(os.Stderr, "FAIL:", f)
+	}
+	if len(failures) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %d of %d round trips do not match infra/openapi/openapi.yaml\n", len(failures), contract.Checked())
+		return 1
+	}
+	if contract.Checked() < 10 {
+		fmt.Fprintf(os.Stderr, "FAIL: only %d round trips checked against the contract; the check proves nothing\n", contract.Checked())
+		return 1
+	}
+	fmt.Printf("contract check: %d round trips over %d operations match infra/openapi/openapi.yaml\n", contract.Checked(), len(contract.Seen()))
 	return 0
 }
 
@@ -135,6 +159,11 @@ func api(t testing.TB) string {
 			return
 		}
 		srv := httptest.NewServer(h)
+		if contract, err = openapi.NewChecker(srv.URL); err != nil {
+			apiErr = err
+			return
+		}
+		apiClient = contract.Client(http.DefaultClient)
 		apiURL = srv.URL
 	})
 	if apiErr != nil {
@@ -171,6 +200,9 @@ type request struct {
 	cookie       *http.Cookie
 	// from, when not zero, sends from the loopback address testenv.LoopbackAddr(from-1).
 	from int
+	// malformed marks a request a test makes invalid on purpose: the
+	// contract check skips the request and still checks the answer.
+	malformed bool
 }
 
 func do(t testing.TB, rq request) response {
@@ -200,9 +232,12 @@ func do(t testing.TB, rq request) response {
 	if rq.cookie != nil {
 		req.AddCookie(rq.cookie)
 	}
-	client := http.DefaultClient
+	if rq.malformed {
+		req = req.WithContext(openapi.SkipRequestValidation(req.Context()))
+	}
+	client := apiClient
 	if rq.from > 0 {
-		client = testenv.LoopbackClient(rq.from - 1)
+		client = loopbackClient(rq.from - 1)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -219,6 +254,10 @@ func do(t testing.TB, rq request) response {
 	}
 	return out
 }
+
+// loopbackClient is testenv.LoopbackClient(i), its round trips checked
+// against the contract.
+func loopbackClient(i int) *http.Client { return contract.Client(testenv.LoopbackClient(i)) }
 
 func bearer(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}

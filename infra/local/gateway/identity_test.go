@@ -245,7 +245,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := do(t, request{method: "POST", path: tc.path, body: tc.body, header: tc.header})
+			// Every case is invalid on purpose: only the answer is checked against the contract.
+			r := do(t, request{method: "POST", path: tc.path, body: tc.body, header: tc.header, malformed: true})
 			wantProblem(t, r, tc.status, tc.code)
 			if tc.field != "" {
 				errs, _ := r.JSON["errors"].([]any)
@@ -322,7 +323,8 @@ func TestSessionRules(t *testing.T) {
 		if strings.HasPrefix(bad, "Basic") {
 			h = map[string]string{"Authorization": bad}
 		}
-		wantProblem(t, do(t, request{method: "GET", path: "/v1/account", header: h}), http.StatusUnauthorized, "unauthenticated")
+		// A missing or malformed credential, on purpose: only the answer is checked against the contract.
+		wantProblem(t, do(t, request{method: "GET", path: "/v1/account", header: h, malformed: true}), http.StatusUnauthorized, "unauthenticated")
 	}
 	r := do(t, request{method: "POST", path: "/v1/logout", cookie: cookie, header: map[string]string{"Origin": "http://localhost:5173"}})
 	if r.Status != http.StatusNoContent {

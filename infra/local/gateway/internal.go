@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/atrium-cdn/atrium/functions/credentials/credentialsfn"
 	"github.com/atrium-cdn/atrium/functions/housekeeping/housekeepingfn"
@@ -74,9 +76,15 @@ func NewInternal(ctx context.Context, env func(function string) coldstart.Env) (
 		out, err := h.Invoke(r.Context(), payload)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
-			// As Lambda reports a Go function's error: its message and type.
+			// As Lambda reports a Go function's error: its message and type,
+			// which coldstart.Invoked sets (aws-lambda-go would otherwise name
+			// the error's Go type).
+			var ive messages.InvokeResponse_Error
+			if !errors.As(err, &ive) {
+				ive = messages.InvokeResponse_Error{Message: err.Error(), Type: coldstart.InvokeErrorFailed}
+			}
 			w.Header().Set("X-Amz-Function-Error", "Unhandled")
-			_ = json.NewEncoder(w).Encode(map[string]string{"errorMessage": err.Error(), "errorType": fmt.Sprintf("%T", err)})
+			_ = json.NewEncoder(w).Encode(map[string]string{"errorMessage": ive.Message, "errorType": ive.Type})
 			return
 		}
 		_, _ = w.Write(out)

@@ -90,7 +90,7 @@ func TestRequestLogsThroughTheAPI(t *testing.T) {
 		t.Fatalf("first page: %d %s", r.Status, r.Raw)
 	}
 	first := logs[0].(map[string]any)
-	if first["route"] != "GET /v1/sources/{id}" || first["status"] != float64(404) || first["code"] != "source_not_found" {
+	if first["route"] != "/v1/sources/{id}" || first["status"] != float64(404) || first["code"] != "source_not_found" {
 		t.Fatalf("newest item %v", first)
 	}
 	routes := []string{first["route"].(string), logs[1].(map[string]any)["route"].(string)}
@@ -101,14 +101,19 @@ func TestRequestLogsThroughTheAPI(t *testing.T) {
 			routes = append(routes, it.(map[string]any)["route"].(string))
 		}
 		if cursor = p.str("next_cursor"); cursor == "" {
+			// The last page says so: next_cursor is there, and null.
+			if next, present := p.JSON["next_cursor"]; !present || next != nil {
+				t.Fatalf("last page: next_cursor %v (present: %v), want null: %s", next, present, p.Raw)
+			}
 			break
 		}
 	}
 	// The verification that created the account was made without a session,
 	// so it is not the account's: its own requests are the two GETs.
-	if !slices.Equal(routes, []string{"GET /v1/sources/{id}", "GET /v1/account"}) {
+	if !slices.Equal(routes, []string{"/v1/sources/{id}", "/v1/account"}) {
 		t.Fatalf("the account's logs are %v", routes)
 	}
-	wantProblem(t, do(t, request{method: "GET", path: "/v1/logs?limit=0", header: bearer(token)}), http.StatusBadRequest, "validation_failed")
-	wantProblem(t, do(t, request{method: "GET", path: "/v1/logs"}), http.StatusUnauthorized, "unauthenticated")
+	// Out of bounds and unauthenticated, on purpose: only the answers are checked against the contract.
+	wantProblem(t, do(t, request{method: "GET", path: "/v1/logs?limit=0", header: bearer(token), malformed: true}), http.StatusBadRequest, "validation_failed")
+	wantProblem(t, do(t, request{method: "GET", path: "/v1/logs", malformed: true}), http.StatusUnauthorized, "unauthenticated")
 }

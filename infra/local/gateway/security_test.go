@@ -80,7 +80,7 @@ func TestABurstOfGuessesPassesNoBrake(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			resp, err := testenv.LoopbackClient(100+i).Post(api(t)+"/v1/login", "application/json", strings.NewReader(string(body)))
+			resp, err := loopbackClient(100+i).Post(api(t)+"/v1/login", "application/json", strings.NewReader(string(body)))
 			if err != nil {
 				statuses[i] = err.Error()
 				return

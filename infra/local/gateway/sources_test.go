@@ -57,7 +57,8 @@ func TestSourceToFetcher(t *testing.T) {
 	}
 	// Another account's id with this source: not found, like any unknown source.
 	_, ferr, out = invoke(t, "credentials", map[string]string{"account_id": otherAcct["id"].(string), "source_id": srcID})
-	if ferr == "" || out["errorMessage"] != "source not found" {
+	// errorType is the documented NotFound, never a Go type's name (it was "*coldstart.scrubbedError").
+	if ferr == "" || out["errorMessage"] != "source not found" || out["errorType"] != "NotFound" {
 		t.Fatalf("another account read the source: %q %v", ferr, out)
 	}
 	wantProblem(t, do(t, request{method: "GET", path: "/v1/sources/" + srcID, header: bearer(other)}), http.StatusNotFound, "source_not_found")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -134,6 +135,7 @@ type poller struct {
 
 // shard is one shard being read: where, and how often its current batch has failed.
 type shard struct {
+	id       string
 	iterator *string // nil once the shard is closed and read to its end
 	pending  []events.DynamoDBEventRecord
 	attempts int
@@ -171,29 +173,40 @@ func (p *poller) poll(ctx context.Context) error {
 			if _, known := p.shards[id]; known {
 				continue
 			}
-			it, err := p.client.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.arn),
-				ShardId: sh.ShardId, ShardIteratorType: types.ShardIteratorType(p.mapping.StartingPosition)})
+			it, err := p.iterator(ctx, id, types.ShardIteratorType(p.mapping.StartingPosition))
 			if err != nil {
-				return fmt.Errorf("shard iterator: %w", err)
+				return err
 			}
-			p.shards[id] = &shard{iterator: it.ShardIterator}
+			p.shards[id] = &shard{id: id, iterator: it}
 		}
 		if start = out.StreamDescription.LastEvaluatedShardId; start == nil {
 			break
 		}
 	}
+	// One shard's failure never holds up the others.
+	var errs []error
 	for _, sh := range p.shards {
 		for {
 			more, err := p.drain(ctx, sh)
 			if err != nil {
-				return err
+				errs = append(errs, err)
+				break
 			}
 			if !more {
 				break
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+func (p *poller) iterator(ctx context.Context, shardID string, kind types.ShardIteratorType) (*string, error) {
+	it, err := p.client.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.arn),
+		ShardId: aws.String(shardID), ShardIteratorType: kind})
+	if err != nil {
+		return nil, fmt.Errorf("shard iterator: %w", err)
+	}
+	return it.ShardIterator, nil
 }
 
 // drain delivers one batch of a shard: the records left from a failed batch, or the next ones.
@@ -204,6 +217,20 @@ func (p *poller) drain(ctx context.Context, sh *shard) (more bool, err error) {
 			return false, nil
 		}
 		out, err := p.client.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: sh.iterator})
+		var trimmed *types.TrimmedDataAccessException
+		var expired *types.ExpiredIteratorException
+		if errors.As(err, &trimmed) || errors.As(err, &expired) {
+			// The iterator points where the stream no longer is (DynamoDB Local
+			// says so of a fresh TRIM_HORIZON iterator at times): start again
+			// from the oldest record, as Lambda does; deliveries are at least once.
+			it, ierr := p.iterator(ctx, sh.id, types.ShardIteratorTypeTrimHorizon)
+			if ierr != nil {
+				return false, errors.Join(fmt.Errorf("get records: %w", err), ierr)
+			}
+			sh.iterator = it
+			p.logger.Info("stream iterator restarted from the trim horizon", "shard", sh.id, "cause", err)
+			out, err = p.client.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: sh.iterator})
+		}
 		if err != nil {
 			return false, fmt.Errorf("get records: %w", err)
 		}

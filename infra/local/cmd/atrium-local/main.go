@@ -6,7 +6,8 @@
 //
 // run's ports come from PORT (API, 3000), INTERNAL_PORT (invoked functions,
 // 3001), DYNAMODB_PORT (8000), MAILPIT_PORT (8025), MAILPIT_SMTP_PORT (1025),
-// SECRETS_MANAGER_PORT (4566), STRIPE_MOCK_PORT (12111) and S3_PORT (a demo bucket, 9000); its data is
+// SECRETS_MANAGER_PORT (4566), STRIPE_MOCK_PORT (12111), S3_PORT (a demo bucket, 9000) and
+// DASHBOARD_PORT (the reference dashboard, 5173, the origin emails link to); its data is
 // kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1. ATRIUM_ALLOWED_ORIGINS
 // (comma-separated; default the local dashboard's, http://localhost:5173,http://127.0.0.1:5173)
 // is the template's AllowedOrigins parameter: the HTTP API's CORS rules and the functions'
@@ -31,6 +32,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/atrium-cdn/atrium/infra/local/dashboard"
 	"github.com/atrium-cdn/atrium/infra/local/fakes3"
 	"github.com/atrium-cdn/atrium/infra/local/gateway"
 	"github.com/atrium-cdn/atrium/infra/local/stack"
@@ -114,13 +116,14 @@ func run(root string) error {
 	defer stop()
 	var o stack.Options
 	o.RepoRoot = root
-	var apiPort, internalPort, s3Port int
+	var apiPort, internalPort, s3Port, dashboardPort int
 	for _, p := range []struct {
 		name string
 		def  int
 		dst  *int
 	}{
 		{"PORT", 3000, &apiPort}, {"INTERNAL_PORT", 3001, &internalPort}, {"S3_PORT", 9000, &s3Port},
+		{"DASHBOARD_PORT", 5173, &dashboardPort},
 		{"DYNAMODB_PORT", 8000, &o.DynamoDBPort}, {"MAILPIT_PORT", 8025, &o.MailpitPort},
 		{"MAILPIT_SMTP_PORT", 1025, &o.SMTPPort}, {"SECRETS_MANAGER_PORT", 4566, &o.SecretsManagerPort},
 		{"STRIPE_MOCK_PORT", 12111, &o.StripePort},
@@ -186,12 +189,18 @@ func run(root string) error {
 	if err != nil {
 		return err
 	}
+	// The reference dashboard, on the origin the emails link to, calling
+	// the API by the name the browser sees it under (same site: cookies work).
+	app, err := dashboard.New(dashboard.Options{Dir: dashboard.Dir(root), API: fmt.Sprintf("http://localhost:%d", apiPort)})
+	if err != nil {
+		return err
+	}
 	var servers []*http.Server
 	for _, s := range []struct {
 		name    string
 		port    int
 		handler http.Handler
-	}{{"API", apiPort, api}, {"invoked functions", internalPort, internal}, {"demo S3", s3Port, demo}} {
+	}{{"API", apiPort, api}, {"invoked functions", internalPort, internal}, {"demo S3", s3Port, demo}, {"dashboard", dashboardPort, app}} {
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
 		if err != nil {
 			return fmt.Errorf("listen for the %s: %w", s.name, err)
@@ -207,6 +216,7 @@ func run(root string) error {
 	}
 	go everyMinute(ctx, invoked["housekeeping"])
 	fmt.Printf(`atrium-local: ready (data in %s; ATRIUM_FRESH=1 starts empty)
+  dashboard                http://localhost:%d   (infra/dashboard/web; the emails link here)
   API                      http://127.0.0.1:%d
                            (a dashboard on localhost calls it as http://localhost:%d: same site,
                            so the browser sends the session cookie)
@@ -225,7 +235,7 @@ func run(root string) error {
                            send a signed test event: go run ./infra/local/cmd/stripe-event -h
   demo S3 bucket           http://127.0.0.1:%d  bucket %s, read-only keys %s / %s
 Press Ctrl-C to stop everything.
-`, o.DataDir, apiPort, apiPort, strings.Join(origins, ", "), internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
+`, o.DataDir, dashboardPort, apiPort, apiPort, strings.Join(origins, ", "), internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
 		st.Tables["StateTable"], svc.SecretsManagerEndpoint, svc.StripeAPIURL, stack.LocalStripeKey, stack.LocalPremiumPrice,
 		apiPort, stack.LocalWebhookSecret, s3Port, demoBucket, demoKeyID, demoSecret)
 	<-ctx.Done()
