@@ -274,6 +274,8 @@ func TestRepositoryPermissions(t *testing.T) {
 			[]grant{
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "SmtpCredentialsSecretArn"}), ""},
 				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "ClientKeySecret"}), ""},
+				// The key sealing TOTP secrets: auth's alone (no other role is granted it).
+				{"secretsmanager:GetSecretValue", text(map[string]any{"Ref": "MfaKeySecret"}), ""},
 			},
 		),
 		// The export (P8) also reads the pseudonym key, to find the failed-login counter of the

@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -29,6 +30,7 @@ func Owners() [][]lifecycle.Kind {
 	return [][]lifecycle.Kind{
 		identity.LifecycleKinds,
 		passkeys.LifecycleKinds,
+		mfa.LifecycleKinds,
 		throttle.LifecycleKinds,
 		authapi.LifecycleKinds,
 		sources.LifecycleKinds,

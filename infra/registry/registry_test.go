@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/deletion/runner"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
@@ -173,6 +174,10 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 		"passkey_handle":          passkeys.HandleKey("aGFuZGxl"),
 		"passkey_challenge":       passkeys.AccountChallengeKey(acct, hash),
 		"passkey_login_challenge": passkeys.LoginChallengeKey(hash),
+		"second_factor":           mfa.FactorKey(identity.AccountPartition(acct), "mfa_x"),
+		"recovery_codes":          mfa.RecoveryKey(identity.AccountPartition(acct)),
+		"mfa_challenge":           mfa.ChallengeKey(identity.AccountPartition(acct), "mfac_x"),
+		"second_factor_failures":  mfa.FailuresKey(identity.AccountPartition(acct)),
 	}
 	for want, k := range state {
 		if got, ok := r.Of(lifecycle.StateTable, k.PK, k.SK); !ok || got.Name != want {

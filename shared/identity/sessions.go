@@ -37,10 +37,16 @@ type Session struct {
 	LastUsedAt time.Time `dynamodbav:"last_used_at"`
 	IdleUntil  int64     `dynamodbav:"idle_until"` // epoch seconds
 	EndsAt     int64     `dynamodbav:"ends_at"`    // epoch seconds: the absolute lifetime
-	// Methods are the factors that made the session, in the order they were
-	// proven (MethodPassword, MethodPasskey, ...); a session never gains one
-	// later.
-	Methods []string `dynamodbav:"methods,omitempty"`
+	// Methods are the factors that made the session ("password", then
+	// "totp", "recovery_code" or "passkey"), an amr-like list (RFC 8176);
+	// empty for a session made before they were recorded (a password).
+	// They never change: a session made before a factor was enrolled is
+	// not upgraded by the enrolment.
+	Methods []string `dynamodbav:"amr,omitempty"`
+	// ReauthAt and ReauthMethods are the last proof of a factor in the
+	// session (its login, or a step-up since): the step-up rule reads them.
+	ReauthAt      *time.Time `dynamodbav:"reauth_at,omitempty"`
+	ReauthMethods []string   `dynamodbav:"reauth_amr,omitempty"`
 
 	// account is the account item read with the session by Authenticate.
 	account map[string]types.AttributeValue `dynamodbav:"-"`
@@ -98,25 +104,29 @@ func parseSessionToken(tok string) (accountID, sessionID, secret string, ok bool
 	return parts[0], parts[1], parts[2], true
 }
 
-// Authentication methods a session records (Session.Methods).
-const (
-	MethodPassword = "password"
-	MethodPasskey  = "passkey"
-)
-
-// CreateSession starts a session for the account, made by the methods
-// (the factors proven, in order), and returns it with its token. The session is written only while the account is active, in one
+// CreateSession starts a session for the account and returns it with its
+// token. The session is written only while the account is active, in one
 // transaction with that check: a login or verification that races the
 // acceptance of the account's deletion gets ErrNotFound and leaves no
 // session behind for the deletion to miss.
-func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy, methods ...string) (*Session, string, error) {
+func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy) (*Session, string, error) {
+	return s.CreateSessionWith(ctx, accountID, p, []string{MethodPassword})
+}
+
+// MethodPassword is the password's name in a session's methods.
+const MethodPassword = "password"
+
+// CreateSessionWith is CreateSession for a login proven by methods (the
+// password, then a second factor), which the session records as made by
+// them and as its last proof.
+func (s *Store) CreateSessionWith(ctx context.Context, accountID string, p SessionPolicy, methods []string) (*Session, string, error) {
 	now := s.Now()
 	secret := ids.Secret()
 	sess := &Session{
 		ID: ids.New("sess"), AccountID: accountID, SecretHash: ids.Hash(secret),
 		CreatedAt: now, LastUsedAt: now,
 		IdleUntil: now.Add(p.IdleTimeout).Unix(), EndsAt: now.Add(p.MaxLifetime).Unix(),
-		Methods: slices.Clone(methods),
+		Methods: slices.Clone(methods), ReauthAt: &now, ReauthMethods: slices.Clone(methods),
 	}
 	item, err := attributevalue.MarshalMap(sess)
 	if err != nil {
@@ -233,6 +243,50 @@ func (s *Store) touchSession(ctx context.Context, sess *Session, now time.Time, 
 	return nil
 }
 
+// MethodsOf is what made the session (a password, for one made before
+// methods were recorded).
+func (s *Session) MethodsOf() []string {
+	if len(s.Methods) == 0 {
+		return []string{MethodPassword}
+	}
+	return s.Methods
+}
+
+// LastProof is when the session last proved a factor, and with which:
+// its login, or its latest step-up.
+func (s *Session) LastProof() (time.Time, []string) {
+	if s.ReauthAt == nil {
+		return s.CreatedAt, s.MethodsOf()
+	}
+	if len(s.ReauthMethods) == 0 {
+		return *s.ReauthAt, []string{MethodPassword}
+	}
+	return *s.ReauthAt, s.ReauthMethods
+}
+
+// RecordProof records a fresh proof of methods in the live session (a
+// step-up): the step-up rule then counts from now. ErrNotFound when the
+// session ended meanwhile.
+func (s *Store) RecordProof(ctx context.Context, sess *Session, methods []string) (time.Time, error) {
+	now := s.Now()
+	e, err := expression.NewBuilder().
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).
+		WithUpdate(expression.Set(expression.Name("reauth_at"), expression.Value(now.Format(time.RFC3339Nano))).
+			Set(expression.Name("reauth_amr"), expression.Value(methods))).Build()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("build step-up expression: %w", err)
+	}
+	ok, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, SessionKey(sess.AccountID, sess.ID), e)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("record step-up: %w", err)
+	}
+	if !ok {
+		return time.Time{}, ErrNotFound
+	}
+	sess.ReauthAt, sess.ReauthMethods = &now, slices.Clone(methods)
+	return now, nil
+}
+
 // RevokeSession ends a session at once. Revoking one already gone is not an error.
 func (s *Store) RevokeSession(ctx context.Context, accountID, sessionID string) error {
 	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -320,9 +374,11 @@ type SessionView struct {
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	Current    bool      `json:"current"`
-	// Methods are the factors that made the session ([] for one made
-	// before sessions recorded them).
-	Methods []string `json:"methods"`
+	// AMR are the factors that made the session; ReauthenticatedAt is its
+	// last proof of a factor (its login or latest step-up).
+	AMR                 []string  `json:"amr"`
+	ReauthenticatedAt   time.Time `json:"reauthenticated_at"`
+	ReauthenticatedWith []string  `json:"reauthenticated_with"`
 }
 
 // ViewSessions renders sessions for their owner; currentID marks the one
@@ -330,12 +386,10 @@ type SessionView struct {
 func ViewSessions(list []*Session, currentID string) []SessionView {
 	out := make([]SessionView, 0, len(list))
 	for _, s := range list {
-		methods := slices.Clone(s.Methods)
-		if methods == nil {
-			methods = []string{}
-		}
+		at, with := s.LastProof()
 		out = append(out, SessionView{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(),
-			ExpiresAt: s.ExpiresAt(), Current: s.ID == currentID, Methods: methods})
+			ExpiresAt: s.ExpiresAt(), Current: s.ID == currentID, AMR: s.MethodsOf(), ReauthenticatedAt: at.UTC(),
+			ReauthenticatedWith: with})
 	}
 	return out
 }

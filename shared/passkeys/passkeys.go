@@ -66,10 +66,12 @@ const (
 // Ceremony purposes: a challenge is consumed only by the purpose, and the
 // binding (the session, or the login's pending second step), it was made for.
 const (
-	PurposeRegister = "register"
-	PurposeLogin    = "login"   // passwordless: no account, no binding
-	PurposeMFA      = "mfa"     // second factor of a login; binding: the pending login
-	PurposeStepUp   = "step_up" // a fresh authentication of a session; binding: the session
+	PurposeRegister = "register" // binding: the session that registers
+	PurposeLogin    = "login"    // passwordless: no account, no binding
+	// PurposeFactor: a second factor after a password (POST /v1/login/mfa,
+	// where the login's mfa_token is consumed in the same transaction) or
+	// a step-up of a session; bound to the account.
+	PurposeFactor = "factor"
 )
 
 // Errors.
@@ -720,14 +722,13 @@ func (s *Service) Remove(ctx context.Context, accountID, id string) (*Passkey, e
 	return &v, nil
 }
 
-// BeginAssertion starts authenticating the account with one of its
-// passkeys, for a second factor (PurposeMFA: user verification preferred,
-// the password came first) or a step-up (PurposeStepUp: user verification
-// required), bound to binding: the options for navigator.credentials.get().
-func (s *Service) BeginAssertion(ctx context.Context, accountID, purpose, binding string) (*protocol.CredentialAssertion, error) {
-	if purpose != PurposeMFA && purpose != PurposeStepUp {
-		return nil, fmt.Errorf("begin assertion: purpose %q", purpose)
-	}
+// BeginFactor starts authenticating the account with one of its passkeys
+// as a second factor or a step-up: the options for
+// navigator.credentials.get(), naming the account's passkeys, with user
+// verification required (every passkey was registered verifying its
+// user, so this costs no authenticator anything, and a step-up with a
+// passkey then proves the person, not only the device).
+func (s *Service) BeginFactor(ctx context.Context, accountID string) (*protocol.CredentialAssertion, error) {
 	handle, err := s.existingHandle(ctx, accountID)
 	if err != nil {
 		return nil, err
@@ -743,15 +744,11 @@ func (s *Service) BeginAssertion(ctx context.Context, accountID, purpose, bindin
 	for _, r := range recs {
 		u.creds = append(u.creds, r.credential())
 	}
-	uv := protocol.VerificationPreferred
-	if purpose == PurposeStepUp {
-		uv = protocol.VerificationRequired
-	}
-	assertion, sd, err := s.wa.BeginLogin(u, webauthn.WithUserVerification(uv))
+	assertion, sd, err := s.wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, fmt.Errorf("begin assertion: %w", err)
 	}
-	if err := s.saveChallenge(ctx, purpose, accountID, binding, sd); err != nil {
+	if err := s.saveChallenge(ctx, PurposeFactor, accountID, "", sd); err != nil {
 		return nil, err
 	}
 	return assertion, nil
@@ -774,24 +771,31 @@ func (s *Store) existingHandle(ctx context.Context, accountID string) ([]byte, e
 	return h, nil
 }
 
-// FinishAssertion verifies the browser's answer to BeginAssertion (the
-// same account, purpose and binding) and returns the passkey used.
-func (s *Service) FinishAssertion(ctx context.Context, accountID, purpose, binding string, credential []byte) (*Passkey, error) {
+// VerifyFactor verifies the browser's answer to BeginFactor for the
+// account: the challenge is consumed at once (single use), the assertion
+// verified, and the write that records the passkey's use (its counter,
+// compare-and-swap on the counter as read, its backup state, its last
+// use) returned for the caller's transaction, which commits it with the
+// login's or the step-up's own writes. A failed check is a Rejection.
+func (s *Service) VerifyFactor(ctx context.Context, accountID string, credential []byte) (*Passkey, types.TransactWriteItem, error) {
 	parsed, err := parseAssertion(credential)
 	if err != nil {
-		return nil, err
+		return nil, types.TransactWriteItem{}, err
 	}
-	sd, err := s.consumeChallenge(ctx, purpose, accountID, binding, parsed.Response.CollectedClientData.Challenge)
+	sd, err := s.consumeChallenge(ctx, PurposeFactor, accountID, "", parsed.Response.CollectedClientData.Challenge)
 	if err != nil {
-		return nil, err
+		return nil, types.TransactWriteItem{}, err
 	}
 	handle, err := s.existingHandle(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, types.TransactWriteItem{}, err
+	}
+	if handle == nil {
+		return nil, types.TransactWriteItem{}, reject(ReasonUnknown, errors.New("the account has no passkey"))
 	}
 	recs, err := s.records(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, types.TransactWriteItem{}, err
 	}
 	u := &user{handle: handle}
 	for _, r := range recs {
@@ -799,9 +803,13 @@ func (s *Service) FinishAssertion(ctx context.Context, accountID, purpose, bindi
 	}
 	cred, err := s.wa.ValidateLogin(u, *sd, parsed)
 	if err != nil {
-		return nil, s.assertionError(err)
+		return nil, types.TransactWriteItem{}, s.assertionError(err)
 	}
-	return s.used(ctx, accountID, recs, cred)
+	pk, update, err := s.use(ctx, accountID, recs, cred)
+	if err != nil {
+		return nil, types.TransactWriteItem{}, err
+	}
+	return &pk.Passkey, types.TransactWriteItem{Update: update}, nil
 }
 
 // assertionError classifies a failed assertion.
@@ -883,20 +891,41 @@ func (s *Service) FinishLogin(ctx context.Context, credential []byte) (string, *
 	if err != nil {
 		return "", nil, s.assertionError(err)
 	}
-	pk, err := s.used(ctx, accountID, recs, cred)
+	pk, update, err := s.use(ctx, accountID, recs, cred)
 	if err != nil {
 		return "", nil, err
 	}
-	return accountID, pk, nil
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: update.TableName, Key: update.Key,
+		ConditionExpression: update.ConditionExpression, UpdateExpression: update.UpdateExpression,
+		ExpressionAttributeNames: update.ExpressionAttributeNames, ExpressionAttributeValues: update.ExpressionAttributeValues})
+	if statetable.IsConditionFailed(err) {
+		// Another assertion moved the counter (or the passkey was removed) meanwhile.
+		if pk.signCount != 0 {
+			s.flagRegression(ctx, accountID, pk.ID, s.Now())
+		}
+		return "", nil, reject(ReasonSignCount, errors.New("counter moved meanwhile"))
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("record passkey use: %w", err)
+	}
+	return accountID, &pk.Passkey, nil
 }
 
-// used records a verified assertion of cred, one of recs: a signature
-// counter that did not increase (when either is non-zero) is refused and
-// flagged on the passkey (a possible clone, WebAuthn §6.1.1: the RP
-// decides; Atrium fails closed). Otherwise the counter, the backup state
-// and the last use are written with a compare-and-swap on the counter as
-// read, so two assertions carrying the same counter cannot both pass.
-func (s *Service) used(ctx context.Context, accountID string, recs []*record, cred *webauthn.Credential) (*Passkey, error) {
+// usedPasskey is a passkey as a verified assertion left it, with the
+// counter it reported.
+type usedPasskey struct {
+	Passkey
+	signCount uint32
+}
+
+// use checks a verified assertion of cred, one of recs, and returns the
+// write that records it: a signature counter that did not increase (when
+// either is non-zero) is refused and flagged on the passkey (a possible
+// clone; WebAuthn §6.1.1 leaves it to the RP, and Atrium fails closed).
+// Otherwise the write sets the counter, the backup state and the last use
+// on condition that the counter is still as read, so that two assertions
+// carrying the same counter cannot both pass.
+func (s *Service) use(ctx context.Context, accountID string, recs []*record, cred *webauthn.Credential) (*usedPasskey, *types.Update, error) {
 	var rec *record
 	for _, r := range recs {
 		if string(r.CredentialID) == string(cred.ID) {
@@ -904,12 +933,12 @@ func (s *Service) used(ctx context.Context, accountID string, recs []*record, cr
 		}
 	}
 	if rec == nil {
-		return nil, reject(ReasonUnknown, errors.New("credential not found after validation"))
+		return nil, nil, reject(ReasonUnknown, errors.New("credential not found after validation"))
 	}
 	now := s.Now()
 	if cred.Authenticator.CloneWarning {
 		s.flagRegression(ctx, accountID, rec.ID, now)
-		return nil, reject(ReasonSignCount, fmt.Errorf("counter %d not above %d", cred.Authenticator.SignCount, rec.SignCount))
+		return nil, nil, reject(ReasonSignCount, fmt.Errorf("counter %d not above %d", cred.Authenticator.SignCount, rec.SignCount))
 	}
 	e, err := expression.NewBuilder().
 		WithCondition(expression.Name("sign_count").Equal(expression.Value(rec.SignCount))).
@@ -918,21 +947,11 @@ func (s *Service) used(ctx context.Context, accountID string, recs []*record, cr
 			Set(expression.Name("user_verified"), expression.Value(cred.Flags.UserVerified || rec.UserVerified)).
 			Set(expression.Name("last_used_at"), expression.Value(now.Format(time.RFC3339Nano)))).Build()
 	if err != nil {
-		return nil, fmt.Errorf("build passkey use: %w", err)
-	}
-	ok, err := statetable.ConditionalUpdate(ctx, s.DB, s.Name, CredentialKey(accountID, rec.ID), e)
-	if err != nil {
-		return nil, fmt.Errorf("record passkey use: %w", err)
-	}
-	if !ok { // another assertion moved the counter (or removed the passkey) meanwhile
-		if cred.Authenticator.SignCount != 0 {
-			s.flagRegression(ctx, accountID, rec.ID, now)
-		}
-		return nil, reject(ReasonSignCount, errors.New("counter moved meanwhile"))
+		return nil, nil, fmt.Errorf("build passkey use: %w", err)
 	}
 	rec.SignCount, rec.BackupState, rec.LastUsedAt = cred.Authenticator.SignCount, cred.Flags.BackupState, &now
-	v := rec.view()
-	return &v, nil
+	return &usedPasskey{Passkey: rec.view(), signCount: rec.SignCount},
+		statetable.Update(s.Name, CredentialKey(accountID, rec.ID), e), nil
 }
 
 // flagRegression marks a passkey whose counter went backwards (best

@@ -117,8 +117,13 @@ func (f Failures) Delayed(p Policy) bool { return f.Count >= p.FreeFailures }
 
 // LoginFailures reads the subject's record (zero when none).
 func (s *Store) LoginFailures(ctx context.Context, subject string) (Failures, error) {
+	return s.FailuresAt(ctx, FailureKey("login", subject))
+}
+
+// FailuresAt reads the failures counted at k (zero when none).
+func (s *Store) FailuresAt(ctx context.Context, k statetable.Key) (Failures, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: FailureKey("login", subject).AV(), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: k.AV(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return Failures{}, fmt.Errorf("get failure counter: %w", err)
@@ -157,7 +162,14 @@ const maxSlotRounds = 32
 // sequential ones: each is judged against every attempt that took its slot
 // before it, and no more attempts are evaluated than the policy allows.
 func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait, error) {
-	key := FailureKey("login", subject).AV()
+	return s.TakeAttemptAt(ctx, FailureKey("login", subject))
+}
+
+// TakeAttemptAt is TakeAttempt on a counter whose key its owner chooses
+// (a second factor's failures live in the account's partition): the same
+// slot-before-work counting, under the store's policy.
+func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, Wait, error) {
+	key := k.AV()
 	for range maxSlotRounds {
 		now := s.now()
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -214,8 +226,13 @@ func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait,
 
 // ClearFailures forgets the subject's failures (a success, or a reset).
 func (s *Store) ClearFailures(ctx context.Context, subject string) error {
+	return s.ClearFailuresAt(ctx, FailureKey("login", subject))
+}
+
+// ClearFailuresAt forgets the failures counted at k (TakeAttemptAt).
+func (s *Store) ClearFailuresAt(ctx context.Context, k statetable.Key) error {
 	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: FailureKey("login", subject).AV(),
+		TableName: aws.String(s.table), Key: k.AV(),
 	}); err != nil {
 		return fmt.Errorf("clear failure counter: %w", err)
 	}

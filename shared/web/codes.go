@@ -47,6 +47,16 @@ const (
 	CodePasskeyFailed       Code = "passkey_failed"
 	CodePasskeyNotFound     Code = "passkey_not_found"
 	CodePasskeyLimitReached Code = "passkey_limit_reached"
+	// Second factors and step-up (functions/auth, shared/mfa).
+	CodeInvalidMfaToken     Code = "invalid_mfa_token" // #nosec G101 -- a problem code, not a credential
+	CodeInvalidSecondFactor Code = "invalid_second_factor"
+	CodeWrongCode           Code = "wrong_code"
+	CodeSecondFactorDelayed Code = "second_factor_delayed"
+	CodeSecondFactorLocked  Code = "second_factor_locked"
+	CodeStepUpRequired      Code = "step_up_required"
+	CodeFactorNotFound      Code = "factor_not_found"
+	CodeFactorLimitReached  Code = "factor_limit_reached"
+	CodeNoSecondFactor      Code = "no_second_factor"
 
 	// Account deletion (functions/deletion).
 	CodeDeletionNotFound Code = "deletion_not_found"
@@ -118,6 +128,15 @@ var registry = map[Code]entry{
 	CodePasskeyFailed:       {http.StatusUnauthorized, "The passkey could not be verified", "The passkey could not be verified. Start again, or use another way to sign in."},
 	CodePasskeyNotFound:     {http.StatusNotFound, "No such passkey of the account", "You have no passkey with that id."},
 	CodePasskeyLimitReached: {http.StatusConflict, "The account has as many passkeys as it may", ""},
+	CodeInvalidMfaToken:     {http.StatusUnauthorized, "The sign-in challenge is unknown, expired or used", "This sign-in has expired or was already finished. Log in again with your password."},
+	CodeInvalidSecondFactor: {http.StatusUnauthorized, "The second factor is wrong, expired or used", "The code is wrong, expired or already used."},
+	CodeWrongCode:           {http.StatusForbidden, "The code is wrong, expired or used", "The code is wrong, expired or already used."},
+	CodeSecondFactorDelayed: {http.StatusTooManyRequests, "Failed second factors for the account; see Retry-After", "Too many wrong codes for this account. Wait before trying again."},
+	CodeSecondFactorLocked:  {http.StatusTooManyRequests, "Second-factor attempts for the account are locked", "Too many wrong codes for this account: second-factor attempts are locked. Contact support to recover the account."},
+	CodeStepUpRequired:      {http.StatusForbidden, "The change needs a fresh proof of a factor", "This change needs you to confirm it is you: POST /v1/session/step-up with a factor of the account, then try again."},
+	CodeFactorNotFound:      {http.StatusNotFound, "No such second factor of the account", "You have no second factor with that id, or its enrolment expired."},
+	CodeFactorLimitReached:  {http.StatusConflict, "The account has as many second factors as allowed", "You have as many authenticators as an account may have; remove one first."},
+	CodeNoSecondFactor:      {http.StatusConflict, "The account has no active second factor", "Recovery codes stand in for a second factor: enrol one first."},
 
 	CodeDeletionNotFound: {http.StatusNotFound, "No such deletion", "There is no deletion with that id (receipts are kept for a year)."},
 

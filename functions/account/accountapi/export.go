@@ -20,6 +20,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -47,7 +48,7 @@ const (
 // (which hold a token's hash) are declared in withheld. Any other kind
 // found is named in other_records and logged, never silently left out.
 var coveredKinds = []string{"ACCOUNT", kindOf(identity.SessionPrefix), kindOf(sources.SourcePrefix), kindOf(identity.TokenRefPrefix),
-	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix),
+	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix), kindOf(mfa.Prefix),
 	kindOf(passkeys.CredentialPrefix), kindOf(passkeys.UserSK), kindOf(passkeys.ChallengePrefix)}
 
 // heldElsewhere says, in plain English, what is held about the account
@@ -70,6 +71,8 @@ var withheld = []string{
 	"The failed-login counter is stored under a keyed hash (pseudonym) of your email address, never the address itself.",
 	"Each passkey's public key is kept to check its signatures and is not exported; the challenges of passkey " +
 		"ceremonies (random, single use) are kept at most 5 minutes and are not exported.",
+	"Each authenticator app's secret is kept sealed (AES-256-GCM, under a key only the sign-in function can read) and is never exported; " +
+		"recovery codes are kept only as SHA-256 hashes and sign-ins waiting for a second factor only as a token's hash, for five minutes.",
 }
 
 // otherRecord counts items of a kind the export does not render yet.
@@ -96,6 +99,9 @@ type ExportParts struct {
 	Compliance *compliance.Store
 	Passkeys   *passkeys.Store
 	Logs       *requestlog.Reader
+	// MFA and MFAThrottle read the second factors and their failure count.
+	MFA         *mfa.Store
+	MFAThrottle *throttle.Store
 }
 
 // Exporters lists the owners' sections of the export, in the document's
@@ -109,6 +115,7 @@ func Exporters(p ExportParts) []lifecycle.Exporter {
 		p.Accounts.SessionsExporter(),
 		passkeys.Exporter(p.Passkeys),
 		p.Throttle.Exporter(p.Keyer),
+		mfa.Exporter(p.MFA, p.MFAThrottle),
 		compliance.Exporter(p.Compliance),
 		p.Logs.Exporter(),
 	}

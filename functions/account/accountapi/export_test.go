@@ -25,6 +25,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -61,9 +62,10 @@ type (
 			NDAAcceptances []compliance.NDAView     `json:"nda_acceptances"`
 			Requests       []compliance.RequestView `json:"requests"`
 		} `json:"compliance"`
-		OtherRecords  []otherRecord `json:"other_records"`
-		HeldElsewhere []string      `json:"held_elsewhere"`
-		Withheld      []string      `json:"withheld"`
+		SecondFactors *mfa.ExportView `json:"second_factors"`
+		OtherRecords  []otherRecord   `json:"other_records"`
+		HeldElsewhere []string        `json:"held_elsewhere"`
+		Withheld      []string        `json:"withheld"`
 	}
 	exportAccount struct {
 		ID            string     `json:"id"`
@@ -105,7 +107,10 @@ type (
 		LastUsedAt time.Time `json:"last_used_at"`
 		ExpiresAt  time.Time `json:"expires_at"`
 		Current    bool      `json:"current"`
-		Methods    []string  `json:"methods"`
+		// The factors that made it, and its last proof of one.
+		AMR                 []string  `json:"amr"`
+		ReauthenticatedAt   time.Time `json:"reauthenticated_at"`
+		ReauthenticatedWith []string  `json:"reauthenticated_with"`
 	}
 )
 
@@ -164,7 +169,7 @@ func (f *fixture) export(t *testing.T, query, token string) exported {
 	want := []string{"exported_at", "format", "request_logs"}
 	if e.full {
 		want = []string{"account", "billing", "compliance", "exported_at", "format", "held_elsewhere", "login_failures",
-			"other_records", "passkeys", "request_logs", "sessions", "sources", "withheld"}
+			"other_records", "passkeys", "request_logs", "second_factors", "sessions", "sources", "withheld"}
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("GET %s: members %v, want %v", target, got, want)
@@ -791,8 +796,16 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 			[]string{"account_id", "secret_arn"}}, // the account is the exporter's; the ARN names Atrium's secret, no data of the customer's
 		{sources.Verification{}, []string{"status", "checked_at"}, nil},
 		{identity.Session{},
-			[]string{"id", "created_at", "last_used_at", "idle_until", "ends_at", "methods"}, // expires_at = min(idle_until, ends_at)
-			[]string{"account_id", "secret_hash"}},                                           // a secret
+			// expires_at = min(idle_until, ends_at); amr, reauth_at and
+			// reauth_amr as amr, reauthenticated_at and reauthenticated_with
+			[]string{"id", "created_at", "last_used_at", "idle_until", "ends_at", "amr", "reauth_at", "reauth_amr"},
+			[]string{"account_id", "secret_hash"}}, // a secret
+		{mfa.Factor{},
+			[]string{"id", "kind", "name", "status", "created_at", "confirmed_at", "last_used_at"},
+			// the account is the exporter's; the last step is bookkeeping of replays;
+			// the sealed secret and its key's version are withheld (a secret)
+			[]string{"account_id", "last_step", "sealed_secret", "key_version"}},
+		{mfa.RecoverySet{}, []string{"hashes", "generated_at"}, nil}, // hashes as their count, "left"
 		{throttle.Failures{}, []string{"failures", "last_failure_ms"}, nil},
 		{requestlog.Item{},
 			[]string{"request_id", "function", "method", "route", "status", "code", "latency_ms", "time"},

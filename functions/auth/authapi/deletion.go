@@ -35,6 +35,9 @@ func (s *Service) DeleteAccount(ctx context.Context, sess *identity.Session, pas
 	if err != nil {
 		return nil, err
 	}
+	if err := s.requireStepUpFor(ctx, sess); err != nil {
+		return nil, err
+	}
 	if _, err := s.confirmPassword(ctx, "account_deletion", acct, pass); err != nil {
 		return nil, err
 	}

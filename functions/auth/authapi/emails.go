@@ -113,10 +113,8 @@ func passkeyAddedMail(to, appURL, name string) mail.Message {
 		`A passkey named %q was just added to your Atrium account. It can sign
 you in without your password, and as a second step after it.
 
-If this was you, there is nothing to do.
-If it was not, remove it at %s/settings/security, reset your password at
-%s/forgot-password and review your sessions at %s/settings/sessions
-`, name, appURL, appURL, appURL)}
+
+`, name) + otherSessionsNote(appURL)}
 }
 
 func passkeyRemovedMail(to, appURL, name string) mail.Message {
@@ -124,8 +122,61 @@ func passkeyRemovedMail(to, appURL, name string) mail.Message {
 		`The passkey named %q was just removed from your Atrium account; it can
 no longer sign you in.
 
-If this was you, there is nothing to do.
-If it was not, reset your password at %s/forgot-password and review your
-passkeys at %s/settings/security and your sessions at %s/settings/sessions
-`, name, appURL, appURL, appURL)}
+`, name) + otherSessionsNote(appURL)}
+}
+
+// otherSessionsNote offers to end the account's other sessions after a
+// change of its factors (ASVS 7.4.3).
+func otherSessionsNote(appURL string) string {
+	return fmt.Sprintf(`If this was not you, someone has your password and a signed-in session:
+reset your password at %s/forgot-password (which ends every session), and
+contact support. To end every other session now, open %s/sessions and
+choose "Sign out other sessions".
+`, appURL, appURL)
+}
+
+func factorAddedMail(to, appURL, name string) mail.Message {
+	return mail.Message{To: to, Subject: "A second factor was added to your Atrium account", Text: fmt.Sprintf(
+		`An authenticator app (%q) was added to your Atrium account as a second
+factor. From now on, logging in asks for one of its codes after your password.
+
+`, name) + otherSessionsNote(appURL)}
+}
+
+func factorRemovedMail(to, appURL, name string, left int) mail.Message {
+	rest := "Your account still has another second factor."
+	if left == 0 {
+		rest = "Your account has no second factor left, and its recovery codes were\nremoved: logging in now asks only for your password."
+	}
+	return mail.Message{To: to, Subject: "A second factor was removed from your Atrium account", Text: fmt.Sprintf(
+		`The authenticator app %q was removed from your Atrium account.
+%s
+
+`, name, rest) + otherSessionsNote(appURL)}
+}
+
+func recoveryCodesMail(to, appURL string) mail.Message {
+	return mail.Message{To: to, Subject: "New recovery codes for your Atrium account", Text: `New recovery codes were made for your Atrium account; the old ones no
+longer work.
+
+` + otherSessionsNote(appURL)}
+}
+
+func recoveryCodeUsedMail(to, appURL string, left int) mail.Message {
+	return mail.Message{To: to, Subject: "A recovery code was used to log in to Atrium", Text: fmt.Sprintf(
+		`A recovery code was just used to log in to your Atrium account. %d are left.
+Each works once: make new ones (they replace the old) at %s/security.
+
+`, left, appURL) + otherSessionsNote(appURL)}
+}
+
+func secondFactorLockedMail(to, appURL string) mail.Message {
+	return mail.Message{To: to, Subject: "Second-factor attempts on your Atrium account are locked", Text: fmt.Sprintf(
+		`Someone entered your correct password and then many wrong second-factor
+codes: second-factor attempts on your account are now locked.
+
+Whoever did this knows your password. Reset it at %s/forgot-password.
+To unlock the account, contact support (see "Lost every factor" in Atrium's
+documentation).
+`, appURL)}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/emailaddr"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
@@ -82,6 +83,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if len(passkeyConfig.Origins) == 0 {
 		r.Required("PASSKEY_ORIGINS")
 	}
+	mfaKeySecret := r.Required("MFA_KEY_SECRET_ARN")
+	stepUpWindow := r.Duration("STEP_UP_WINDOW", mfa.DefaultStepUpWindow, time.Minute, time.Hour)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -90,6 +93,10 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		return nil, err
 	}
 	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := mfa.SealerFromSecret(ctx, b.SecretJSON, mfaKeySecret)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +127,10 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	svc, err := NewService(Deps{Store: b.Identity, Auth: b.Auth, Hasher: hasher, Policy: policy,
 		Mail: smtp, AppURL: appURL, Logger: b.Logger,
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
-		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now), Passkeys: pk})
+		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now),
+		MFA: MFADeps{Store: mfa.NewStore(b.DynamoDB, b.Table, sealer, b.Now),
+			Throttle: throttle.NewStore(b.DynamoDB, b.Table, MFAPolicy(), b.Now), StepUpWindow: stepUpWindow},
+		Passkeys: pk})
 	if err != nil {
 		return nil, err
 	}
@@ -150,13 +160,31 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	// Passkeys (passkeys.go). Passwordless logins and registration options
 	// share a per-client limit (ratePasskey, the login limit): options
 	// write a challenge item, and a finish reads and verifies.
-	rt.Handle("POST /v1/passkeys/registration/options", auth.Require(s.limited(ratePasskey, s.limits.Login, s.handlePasskeyRegistrationOptions)))
-	rt.Handle("POST /v1/passkeys", auth.Require(s.handlePasskeyRegister))
+	// Adding or removing a passkey needs a fresh step-up (mfa.StepUp), as
+	// any factor's does; renaming one does not.
+	rt.Handle("POST /v1/passkeys/registration/options", auth.Require(s.stepUp.Require(s.limited(ratePasskey, s.limits.Login, s.handlePasskeyRegistrationOptions))))
+	rt.Handle("POST /v1/passkeys", auth.Require(s.stepUp.Require(s.handlePasskeyRegister)))
 	rt.Handle("GET /v1/passkeys", auth.Require(s.handleListPasskeys))
 	rt.Handle("PATCH /v1/passkeys/{id}", auth.Require(s.handleRenamePasskey))
-	rt.Handle("DELETE /v1/passkeys/{id}", auth.Require(s.handleRemovePasskey))
+	rt.Handle("DELETE /v1/passkeys/{id}", auth.Require(s.stepUp.Require(s.handleRemovePasskey)))
 	rt.Handle("POST /v1/login/passkey/options", s.limited(ratePasskey, s.limits.Login, s.handlePasskeyLoginOptions))
 	rt.Handle("POST /v1/login/passkey", s.limited(ratePasskey, s.limits.Login, s.handlePasskeyLogin))
+	// The passkey's options for the login's second step (POST /v1/login/mfa
+	// with method "passkey") and for a step-up with a passkey.
+	rt.Handle("POST /v1/login/mfa/passkey/options", s.limited(ratePasskey, s.limits.Login, s.handleLoginMFAPasskeyOptions))
+	rt.Handle("POST /v1/session/step-up/passkey/options", auth.Require(s.handleStepUpPasskeyOptions))
+	// Second factors (mfa_http.go). Finishing a login is limited per client
+	// (s.limits.Login, counted in FinishLogin) and per account (the
+	// second factor's brake); a step-up per account.
+	rt.Handle("POST /v1/login/mfa", s.handleLoginMFA)
+	rt.Handle("POST /v1/session/step-up", auth.Require(s.handleStepUp))
+	rt.Handle("GET /v1/mfa", auth.Require(s.handleListFactors))
+	// Adding or removing a factor and new recovery codes need a fresh
+	// step-up (mfa.StepUp); confirming an enrolment needs its first code.
+	rt.Handle("POST /v1/mfa/totp", auth.Require(s.stepUp.Require(s.handleEnrolTOTP)))
+	rt.Handle("POST /v1/mfa/totp/{id}/confirm", auth.Require(s.handleConfirmTOTP))
+	rt.Handle("DELETE /v1/mfa/factors/{id}", auth.Require(s.stepUp.Require(s.handleRemoveFactor)))
+	rt.Handle("POST /v1/mfa/recovery-codes", auth.Require(s.stepUp.Require(s.handleRegenerateCodes)))
 	return rt
 }
 
@@ -183,6 +211,8 @@ type SessionView struct {
 type sessionResponse struct {
 	Account identity.AccountView `json:"account"`
 	Session SessionView          `json:"session"`
+	// RecoveryCodesLeft: after a login with a recovery code only.
+	RecoveryCodesLeft *int `json:"recovery_codes_left,omitempty"`
 }
 
 // decodeCredentials validates a signup or login body: a valid address, and
@@ -296,6 +326,30 @@ func (s *Service) problem(err error, field string) error {
 	case errors.Is(err, ErrPasswordChanged):
 		return web.CodePasswordChanged.New()
 	}
+	var (
+		mfaDelayed  *SecondFactorDelayedError
+		unavailable *MethodUnavailableError
+	)
+	switch {
+	case errors.As(err, &mfaDelayed):
+		return web.CodeSecondFactorDelayed.New().WithRetryAfter(mfaDelayed.RetryAfter)
+	case errors.Is(err, ErrSecondFactorLocked):
+		return web.CodeSecondFactorLocked.New()
+	case errors.Is(err, errWrongCodeSignedIn):
+		return web.CodeWrongCode.New()
+	case errors.Is(err, ErrWrongSecondFactor):
+		return web.CodeInvalidSecondFactor.New()
+	case errors.Is(err, ErrInvalidMFAToken):
+		return web.CodeInvalidMfaToken.New()
+	case errors.Is(err, ErrStepUpRequired):
+		return web.CodeStepUpRequired.New()
+	case errors.As(err, &unavailable):
+		detail := "the account has no such second factor"
+		if unavailable.Method == "password" {
+			detail = "the account has a second factor: step up with it"
+		}
+		return web.Invalid(web.FieldError{Field: "method", Code: "method_unavailable", Detail: detail})
+	}
 	return err
 }
 
@@ -346,7 +400,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	start := time.Now()
-	acct, sess, token, err := s.Login(r.Context(), s.client(r), email, pass)
+	res, err := s.Login(r.Context(), s.client(r), email, pass)
 	if errors.Is(err, errLockedNow) {
 		// Only a real account is sent the lock email: the locking failure
 		// of every address is answered at the same moment.
@@ -355,17 +409,27 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.problem(err, "")
 	}
-	return writeSession(w, http.StatusOK, acct, sess, token)
+	if c := res.Challenge; c != nil {
+		web.WriteJSON(w, http.StatusOK, MFARequiredView{Required: true, Token: c.Token, Methods: c.Methods, ExpiresAt: c.ExpiresAt})
+		return nil
+	}
+	return writeSession(w, http.StatusOK, res.Account, res.Session, res.Token)
 }
 
 func writeSession(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string) error {
+	return writeSessionWith(w, status, acct, sess, token, nil)
+}
+
+// writeSessionWith is writeSession with the recovery codes left after a
+// login with one.
+func writeSessionWith(w http.ResponseWriter, status int, acct *identity.Account, sess *identity.Session, token string, left *int) error {
 	plan, err := plans.Of(acct) // from the account item as read, no second read
 	if err != nil {
 		return err
 	}
 	identity.SetSessionCookie(w, token, time.Unix(sess.EndsAt, 0))
 	web.WriteJSON(w, status, sessionResponse{Account: identity.ViewAccount(acct, plan.PlanAt(sess.CreatedAt)),
-		Session: SessionView{Token: token, ExpiresAt: sess.ExpiresAt()}})
+		Session: SessionView{Token: token, ExpiresAt: sess.ExpiresAt()}, RecoveryCodesLeft: left})
 	return nil
 }
 

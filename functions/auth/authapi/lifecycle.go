@@ -13,10 +13,12 @@ const (
 	rateVerify   = "verify"
 	ratePassword = "password" // forgot and reset share it
 	ratePasskey  = "passkey"  // passwordless options and finish, and registration options, share it
+	// rateLoginMFA counts POST /v1/login/mfa (its limit is the login's).
+	rateLoginMFA = "login-mfa"
 )
 
 // clientRateActions are all of them, for the lifecycle registry.
-var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword, ratePasskey}
+var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword, rateLoginMFA, ratePasskey}
 
 // LifecycleKinds are the items this package writes for itself: the
 // per-client request counters of its routes (infra/registry collects

@@ -1,12 +1,14 @@
 package authapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
@@ -120,7 +122,7 @@ func (s *Service) handlePasskeyRegistrationOptions(w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
-	creation, err := s.passkeys.BeginRegistration(r.Context(), owner, sess.ID)
+	creation, err := s.passkeySvc.BeginRegistration(r.Context(), owner, sess.ID)
 	if err != nil {
 		return passkeyProblem(err, false)
 	}
@@ -142,7 +144,7 @@ func (s *Service) handlePasskeyRegister(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	pk, err := s.passkeys.FinishRegistration(ctx, owner, sess.ID, req.Name, req.Credential)
+	pk, err := s.passkeySvc.FinishRegistration(ctx, owner, sess.ID, req.Name, req.Credential)
 	if err != nil {
 		s.event(ctx, "passkey_registration", "failure", passkeys.ReasonOf(err), sess.AccountID)
 		return passkeyProblem(err, false)
@@ -156,7 +158,7 @@ func (s *Service) handlePasskeyRegister(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Service) handleListPasskeys(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.passkeys.List(r.Context(), identity.SessionFrom(r.Context()).AccountID)
+	list, err := s.passkeySvc.List(r.Context(), identity.SessionFrom(r.Context()).AccountID)
 	if err != nil {
 		return err
 	}
@@ -172,7 +174,7 @@ func (s *Service) handleRenamePasskey(w http.ResponseWriter, r *http.Request) er
 	if f := passkeyName(req.Name); len(f) > 0 {
 		return web.Invalid(f...)
 	}
-	pk, err := s.passkeys.Rename(r.Context(), identity.SessionFrom(r.Context()).AccountID, r.PathValue("id"), req.Name)
+	pk, err := s.passkeySvc.Rename(r.Context(), identity.SessionFrom(r.Context()).AccountID, r.PathValue("id"), req.Name)
 	if err != nil {
 		return passkeyProblem(err, false)
 	}
@@ -183,7 +185,7 @@ func (s *Service) handleRenamePasskey(w http.ResponseWriter, r *http.Request) er
 func (s *Service) handleRemovePasskey(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	sess := identity.SessionFrom(ctx)
-	pk, err := s.passkeys.Remove(ctx, sess.AccountID, r.PathValue("id"))
+	pk, err := s.passkeySvc.Remove(ctx, sess.AccountID, r.PathValue("id"))
 	if err != nil {
 		return passkeyProblem(err, false)
 	}
@@ -206,7 +208,7 @@ func (s *Service) handlePasskeyLoginOptions(w http.ResponseWriter, r *http.Reque
 	if err := limit(r); err != nil {
 		return err
 	}
-	assertion, err := s.passkeys.BeginLogin(r.Context())
+	assertion, err := s.passkeySvc.BeginLogin(r.Context())
 	if err != nil {
 		return err
 	}
@@ -228,7 +230,7 @@ func (s *Service) handlePasskeyLogin(w http.ResponseWriter, r *http.Request, lim
 		return err
 	}
 	ctx := r.Context()
-	accountID, pk, err := s.passkeys.FinishLogin(ctx, req.Credential)
+	accountID, pk, err := s.passkeySvc.FinishLogin(ctx, req.Credential)
 	if err != nil {
 		s.event(ctx, "passkey_login", "failure", passkeys.ReasonOf(err), accountID)
 		return passkeyProblem(err, true)
@@ -241,7 +243,7 @@ func (s *Service) handlePasskeyLogin(w http.ResponseWriter, r *http.Request, lim
 	if err != nil {
 		return err
 	}
-	sess, tok, err := s.store.CreateSession(ctx, accountID, s.auth.Policy(), identity.MethodPasskey)
+	sess, tok, err := s.store.CreateSessionWith(ctx, accountID, s.auth.Policy(), []string{mfa.MethodPasskey})
 	if errors.Is(err, identity.ErrNotFound) {
 		// Not active: being deleted (or, never, pending: no passkey before verification).
 		s.event(ctx, "passkey_login", "failure", "account_not_active", accountID)
@@ -250,6 +252,95 @@ func (s *Service) handlePasskeyLogin(w http.ResponseWriter, r *http.Request, lim
 	if err != nil {
 		return err
 	}
-	s.event(ctx, "login", "success", "", accountID, "method", identity.MethodPasskey, "passkey_id", pk.ID, "session_id", sess.ID)
+	s.event(ctx, "login", "success", "", accountID, "method", mfa.MethodPasskey, "passkey_id", pk.ID, "session_id", sess.ID)
 	return writeSession(w, http.StatusOK, acct, sess, tok)
+}
+
+// passkeyFactor is the passkeys as the account's "passkey" second factor
+// (PasskeyFactor): POST /v1/login/mfa and POST /v1/session/step-up with
+// method "passkey" answer the options of POST /v1/login/mfa/passkey/options
+// or POST /v1/session/step-up/passkey/options.
+type passkeyFactor struct{ svc *passkeys.Service }
+
+var _ PasskeyFactor = passkeyFactor{}
+
+// Enrolled is ["passkey"] for an account with a passkey.
+func (p passkeyFactor) Enrolled(ctx context.Context, accountID string) ([]string, error) {
+	has, err := p.svc.Has(ctx, accountID)
+	if err != nil || !has {
+		return nil, err
+	}
+	return []string{mfa.MethodPasskey}, nil
+}
+
+// Check verifies an assertion of the account (its challenge is consumed
+// at once) and returns the write recording the passkey's use, which the
+// caller commits with its own; any failed check is mfa.ErrWrongCode,
+// counted under the account's second-factor brake like a wrong code.
+func (p passkeyFactor) Check(ctx context.Context, accountID string, credential json.RawMessage) (*mfa.Use, error) {
+	pk, item, err := p.svc.VerifyFactor(ctx, accountID, credential)
+	if errors.Is(err, passkeys.ErrRejected) {
+		return nil, fmt.Errorf("%w (passkey: %s)", mfa.ErrWrongCode, passkeys.ReasonOf(err))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &mfa.Use{Item: item, Factor: pk.ID}, nil
+}
+
+// MFATokenRequest is the body of POST /v1/login/mfa/passkey/options: the
+// mfa_token of the login's challenge.
+type MFATokenRequest struct {
+	MFAToken string `json:"mfa_token"`
+}
+
+// handleLoginMFAPasskeyOptions answers the options of a login's second
+// step with a passkey: only for a live mfa_token (the password proved
+// right) of an account with a passkey.
+func (s *Service) handleLoginMFAPasskeyOptions(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
+	var req MFATokenRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.MFAToken == "" || len(req.MFAToken) > mfa.MaxTokenLength {
+		return web.Invalid(web.FieldError{Field: "mfa_token", Code: "invalid_token",
+			Detail: fmt.Sprintf("must be the mfa_token of POST /v1/login, at most %d characters", mfa.MaxTokenLength)})
+	}
+	if err := limit(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	c, err := s.mfa.LookupChallenge(ctx, req.MFAToken)
+	if errors.Is(err, mfa.ErrNotFound) {
+		return s.problem(ErrInvalidMFAToken, "")
+	}
+	if err != nil {
+		return err
+	}
+	assertion, err := s.passkeySvc.BeginFactor(ctx, c.AccountID)
+	if errors.Is(err, passkeys.ErrNoPasskeys) {
+		return s.problem(&MethodUnavailableError{Method: mfa.MethodPasskey}, "")
+	}
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, assertion)
+	return nil
+}
+
+// handleStepUpPasskeyOptions answers the options of a step-up with a
+// passkey, for the session's account.
+func (s *Service) handleStepUpPasskeyOptions(w http.ResponseWriter, r *http.Request) error {
+	if err := decodeEmpty(r); err != nil {
+		return err
+	}
+	assertion, err := s.passkeySvc.BeginFactor(r.Context(), identity.SessionFrom(r.Context()).AccountID)
+	if errors.Is(err, passkeys.ErrNoPasskeys) {
+		return s.problem(&MethodUnavailableError{Method: mfa.MethodPasskey}, "")
+	}
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, assertion)
+	return nil
 }

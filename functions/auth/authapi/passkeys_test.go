@@ -14,6 +14,8 @@ import (
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
+	"github.com/atrium-cdn/atrium/shared/identity"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/passkeys/passkeystest"
 )
@@ -86,6 +88,22 @@ func (f *fixture) passwordless(t testing.TB, a *passkeystest.Authenticator, c *p
 		t.Fatal(err)
 	}
 	return f.raw(t, http.MethodPost, "/v1/login/passkey", credentialBody(cred), "")
+}
+
+// stepUpWithPasskey steps the session up with c (a passkey of its account).
+func (f *fixture) stepUpWithPasskey(t testing.TB, a *passkeystest.Authenticator, c *passkeystest.Credential, bearer string) {
+	t.Helper()
+	opts := f.must(t, http.StatusOK, http.MethodPost, "/v1/session/step-up/passkey/options", "{}", bearer)
+	cred, err := a.Get(opts, c, passkeystest.Tamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.must(t, http.StatusOK, http.MethodPost, "/v1/session/step-up", proofBody("passkey", cred), bearer)
+}
+
+func proofBody(method string, credential []byte) string {
+	b, _ := json.Marshal(map[string]any{"method": method, "credential": json.RawMessage(credential)})
+	return string(b)
 }
 
 func (f *fixture) listPasskeys(t testing.TB, bearer string) []passkeys.Passkey {
@@ -198,7 +216,7 @@ func TestPasskeyRegistrationAndPasswordlessLogin(t *testing.T) {
 	var sessions struct {
 		Sessions []struct {
 			Current bool     `json:"current"`
-			Methods []string `json:"methods"`
+			Methods []string `json:"amr"`
 		} `json:"sessions"`
 	}
 	if err := json.Unmarshal(f.must(t, http.StatusOK, http.MethodGet, "/v1/sessions", "", token), &sessions); err != nil {
@@ -226,7 +244,9 @@ func TestPasskeyRegistrationAndPasswordlessLogin(t *testing.T) {
 // TestPasskeyRegistrationRefusals: each way a registration answer can be
 // wrong is refused with 400 passkey_rejected and stores nothing.
 func TestPasskeyRegistrationRefusals(t *testing.T) {
-	f := newFixture(t, io.Discard)
+	// A step-up outlasting the challenge, so that an expired challenge is
+	// what fails.
+	f := newFixtureWith(t, io.Discard, options{stepUpWindow: time.Hour})
 	bearer := f.activeAccount(t, testenv.Email(t))
 	other := f.activeAccount(t, testenv.Email(t))
 	a := passkeystest.New(stack.LocalAppOrigin())
@@ -255,11 +275,12 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 		}},
 		{name: "replayed challenge", prepare: func(t *testing.T) []byte {
 			opts := f.must(t, http.StatusOK, http.MethodPost, "/v1/passkeys/registration/options", "{}", bearer)
-			cred, _, err := a.Create(opts, 0, passkeystest.Tamper{})
+			cred, c, err := a.Create(opts, 0, passkeystest.Tamper{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			f.must(t, http.StatusCreated, http.MethodPost, "/v1/passkeys", registerBody("first", cred), bearer)
+			f.stepUpWithPasskey(t, a, c, bearer) // so that only the replay can fail
 			return opts
 		}},
 	}
@@ -343,6 +364,7 @@ func TestPasswordlessLoginRefusals(t *testing.T) {
 			return opts
 		}},
 		{name: "a registration's challenge", prepare: func(t *testing.T) []byte {
+			f.stepUpWithPasskey(t, a, c, bearer)
 			return f.must(t, http.StatusOK, http.MethodPost, "/v1/passkeys/registration/options", "{}", bearer)
 		}},
 	}
@@ -460,6 +482,7 @@ func TestPasskeySignCount(t *testing.T) {
 
 	synced := passkeystest.New(stack.LocalAppOrigin())
 	synced.CountStep = 0
+	f.stepUpWithPasskey(t, a, c, bearer) // a second passkey: step up with the first
 	s, _ := f.addPasskey(t, synced, bearer, "synced", passkeystest.FlagBE|passkeystest.FlagBS)
 	for range 3 {
 		if status, out := f.passwordless(t, synced, s, passkeystest.Tamper{}); status != http.StatusOK {
@@ -503,6 +526,12 @@ func TestPasskeyRenameAndRemove(t *testing.T) {
 	if list := f.listPasskeys(t, bearer); list[0].Name != "Work laptop ✓" {
 		t.Fatalf("renamed to %q", list[0].Name)
 	}
+	// Removing a factor needs a step-up with a second factor: the session's
+	// password is not enough once the account has a passkey.
+	if status, out := f.raw(t, http.MethodDelete, "/v1/passkeys/"+id, "", bearer); status != http.StatusForbidden || problemCode(t, out) != "step_up_required" {
+		t.Fatalf("removal without a step-up: %d %s", status, out)
+	}
+	f.stepUpWithPasskey(t, a, c, bearer)
 	for _, path := range []string{"/v1/passkeys/" + id, "/v1/passkeys/pkey_aaaaaaaaaaaaaaaaaaaaaaaaaa", "/v1/passkeys/nonsense"} {
 		for _, m := range []string{http.MethodPatch, http.MethodDelete} {
 			who, body := other, `{"name":"mine now"}`
@@ -557,8 +586,131 @@ func TestPasskeyLoginOfAnAccountBeingDeleted(t *testing.T) {
 	bearer := f.activeAccount(t, testenv.Email(t))
 	a := passkeystest.New(stack.LocalAppOrigin())
 	c, _ := f.addPasskey(t, a, bearer, "key", 0)
+	f.stepUpWithPasskey(t, a, c, bearer)
 	f.must(t, http.StatusAccepted, http.MethodDelete, "/v1/account", `{"password":"`+strong+`"}`, bearer)
 	if status, out := f.passwordless(t, a, c, passkeystest.Tamper{}); status != http.StatusUnauthorized || problemCode(t, out) != "passkey_failed" {
 		t.Fatalf("%d %s", status, out)
+	}
+}
+
+// loginMFA logs in with the password, which must end in a second-factor
+// challenge, and returns its mfa_token and methods.
+func (f *fixture) loginMFA(t testing.TB, email string) (string, []any) {
+	t.Helper()
+	status, _, out := f.call(t, http.MethodPost, "/v1/login", creds(email, strong), "", "")
+	token, _ := out["mfa_token"].(string)
+	methods, _ := out["methods"].([]any)
+	if status != http.StatusOK || token == "" {
+		t.Fatalf("password login of an account with a passkey: %d %v, want a second-factor challenge", status, out)
+	}
+	return token, methods
+}
+
+func mfaBody(token, method string, credential []byte) string {
+	b, _ := json.Marshal(map[string]any{"mfa_token": token, "method": method, "credential": json.RawMessage(credential)})
+	return string(b)
+}
+
+// TestPasskeyAsSecondFactor: once an account has a passkey, a right
+// password gets a challenge instead of a session; the passkey finishes it
+// (a session made by the password and the passkey); a wrong or replayed
+// assertion does not, and counts under the second factor's brake; the
+// options need a live mfa_token.
+func TestPasskeyAsSecondFactor(t *testing.T) {
+	f := newFixture(t, io.Discard)
+	email := testenv.Email(t)
+	bearer := f.activeAccount(t, email)
+	otherBearer := f.activeAccount(t, testenv.Email(t))
+	a := passkeystest.New(stack.LocalAppOrigin())
+	c, _ := f.addPasskey(t, a, bearer, "key", 0)
+	theirs, _ := f.addPasskey(t, a, otherBearer, "theirs", 0)
+
+	token, methods := f.loginMFA(t, email)
+	if len(methods) != 1 || methods[0] != "passkey" {
+		t.Fatalf("methods %v, want [passkey]", methods)
+	}
+	for _, bad := range []string{`{"mfa_token":"acct_x.mfac_y.z"}`, `{"mfa_token":""}`} {
+		if status, out := f.raw(t, http.MethodPost, "/v1/login/mfa/passkey/options", bad, ""); status < 400 || status >= 500 {
+			t.Fatalf("options for %s: %d %s", bad, status, out)
+		}
+	}
+	optsFor := func(token string) []byte {
+		return f.must(t, http.StatusOK, http.MethodPost, "/v1/login/mfa/passkey/options", `{"mfa_token":"`+token+`"}`, "")
+	}
+	upOnly := byte(passkeystest.FlagUP)
+	refusals := []struct {
+		name   string
+		tamper passkeystest.Tamper
+	}{
+		{"another account's passkey", passkeystest.Tamper{Credential: theirs}},
+		{"wrong origin", passkeystest.Tamper{Origin: "https://evil.example"}},
+		{"wrong RP ID hash", passkeystest.Tamper{RPID: "evil.example"}},
+		{"no user verification", passkeystest.Tamper{Flags: &upOnly}},
+		{"bad signature", passkeystest.Tamper{BadSig: true}},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			cred, err := a.Get(optsFor(token), c, tt.tamper)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, out := f.raw(t, http.MethodPost, "/v1/login/mfa", mfaBody(token, "passkey", cred), "")
+			if status != http.StatusUnauthorized || problemCode(t, out) != "invalid_second_factor" {
+				t.Fatalf("%d %s, want 401 invalid_second_factor", status, out)
+			}
+		})
+	}
+
+	f.clock.Advance(2 * time.Second) // past the delay the five failures earned
+	opts := optsFor(token)
+	cred, err := a.Get(opts, c, passkeystest.Tamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, login := f.call(t, http.MethodPost, "/v1/login/mfa", mfaBody(token, "passkey", cred), "", "")
+	if status != http.StatusOK {
+		t.Fatalf("second factor: %d %v", status, login)
+	}
+	sess, _ := login["session"].(map[string]any)
+	sessToken, _ := sess["token"].(string)
+	var list struct {
+		Sessions []struct {
+			Current bool     `json:"current"`
+			AMR     []string `json:"amr"`
+		} `json:"sessions"`
+	}
+	if err := json.Unmarshal(f.must(t, http.StatusOK, http.MethodGet, "/v1/sessions", "", sessToken), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.Sessions {
+		if s.Current && strings.Join(s.AMR, ",") != "password,passkey" {
+			t.Fatalf("amr %v, want [password passkey]", s.AMR)
+		}
+	}
+
+	// The same assertion again, with a new challenge of the password: its
+	// passkey challenge is used.
+	token2, _ := f.loginMFA(t, email)
+	if status, out := f.raw(t, http.MethodPost, "/v1/login/mfa", mfaBody(token2, "passkey", cred), ""); status != http.StatusUnauthorized {
+		t.Fatalf("a replayed assertion: %d %s", status, out)
+	}
+	// A passwordless login's options cannot answer a second factor.
+	lo := f.must(t, http.StatusOK, http.MethodPost, "/v1/login/passkey/options", "{}", "")
+	cred3, err := a.Get(lo, c, passkeystest.Tamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, out := f.raw(t, http.MethodPost, "/v1/login/mfa", mfaBody(token2, "passkey", cred3), ""); status != http.StatusUnauthorized {
+		t.Fatalf("a passwordless challenge as second factor: %d %s", status, out)
+	}
+	// Every refusal above was counted as a wrong second factor.
+	var failures struct {
+		Count int `dynamodbav:"failures"`
+	}
+	if _, err := f.store.Get(t.Context(), mfa.FailuresKey(identity.AccountPartition(pwAccountID(bearer))), &failures); err != nil {
+		t.Fatal(err)
+	}
+	if failures.Count != 2 { // the success cleared the five before it
+		t.Fatalf("%d failures counted since the success, want 2", failures.Count)
 	}
 }

@@ -166,6 +166,9 @@ func (s *Service) Change(ctx context.Context, sess *identity.Session, current, n
 	if err != nil {
 		return err
 	}
+	if err := s.requireStepUpFor(ctx, sess); err != nil {
+		return err
+	}
 	cred, err := s.confirmPassword(ctx, "password_change", acct, current)
 	if err != nil {
 		return err

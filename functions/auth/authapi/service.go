@@ -16,6 +16,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
@@ -43,6 +44,15 @@ var Routes = []string{
 	"DELETE /v1/passkeys/{id}",
 	"POST /v1/login/passkey/options",
 	"POST /v1/login/passkey",
+	"POST /v1/login/mfa/passkey/options",
+	"POST /v1/session/step-up/passkey/options",
+	"POST /v1/login/mfa",
+	"POST /v1/session/step-up",
+	"GET /v1/mfa",
+	"POST /v1/mfa/totp",
+	"POST /v1/mfa/totp/{id}/confirm",
+	"DELETE /v1/mfa/factors/{id}",
+	"POST /v1/mfa/recovery-codes",
 }
 
 // Hasher hashes and verifies passwords; *password.Hasher is the real one.
@@ -93,7 +103,13 @@ type Service struct {
 	answerFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
 	deletions   *deletion.Store
-	passkeys    *passkeys.Service
+	passkeySvc  *passkeys.Service
+
+	// Second factors (mfa.go): nil mfa means none can be enrolled.
+	mfa         *mfa.Store
+	mfaThrottle *throttle.Store
+	stepUp      *mfa.StepUp
+	passkeys    PasskeyFactor
 }
 
 // Limits are the per-client rate limits of each way in.
@@ -140,6 +156,8 @@ type Deps struct {
 	// Passkeys registers passkeys and verifies them (the /v1/passkeys and
 	// /v1/login/passkey routes).
 	Passkeys *passkeys.Service
+	// MFA holds the second factors' collaborators.
+	MFA MFADeps
 }
 
 // DefaultAnswerFloor comfortably exceeds a signup's writes and an SMTP round
@@ -200,10 +218,21 @@ func NewService(d Deps) (*Service, error) {
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
 		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions,
-		passkeys: d.Passkeys}
-	if svc.passkeys == nil {
-		return nil, errors.New("no passkeys service")
+		mfa: d.MFA.Store, mfaThrottle: d.MFA.Throttle, passkeys: d.MFA.Passkeys, passkeySvc: d.Passkeys}
+	if svc.passkeySvc == nil {
+		return nil, errors.New("authapi: no passkeys service (Deps.Passkeys)")
 	}
+	if svc.passkeys == nil {
+		// The passkeys are the account's "passkey" second factor too.
+		svc.passkeys = passkeyFactor{svc.passkeySvc}
+	}
+	if svc.mfa == nil {
+		return nil, errors.New("authapi: no second-factor store (Deps.MFA.Store)")
+	}
+	if svc.mfaThrottle == nil {
+		return nil, errors.New("authapi: no second-factor brake (Deps.MFA.Throttle)")
+	}
+	svc.stepUp = mfa.NewStepUp(svc.mfa, d.MFA.StepUpWindow, svc.otherFactors()...)
 	if svc.pause == nil {
 		svc.pause = sleepUntil
 	}
@@ -356,7 +385,7 @@ func (s *Service) Verify(ctx context.Context, token, pass string) (*identity.Acc
 		return nil, nil, "", err
 	}
 	s.event(ctx, "email_verification", "success", "", acct.ID)
-	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy(), identity.MethodPassword)
+	sess, tok, err := s.store.CreateSession(ctx, acct.ID, s.auth.Policy())
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, "", ErrInvalidToken // deleted the moment it was verified
 	}
@@ -407,29 +436,46 @@ func (e *DelayedError) Error() string { return fmt.Sprintf("login delayed for %s
 //  1. loginRecord: the client's limit, and the address's login record;
 //  2. checkPassword: the address's slot, the hash, the count (the same
 //     step that password change and account deletion use);
-//  3. secondFactor: the slot where a second factor plugs in (none yet);
+//  3. secondFactor: an account with an active second factor gets a
+//     challenge (an mfa_token) instead of a session, finished by
+//     POST /v1/login/mfa (FinishLogin);
 //  4. loginSucceeded: the hash upgrade, the session, the notices.
-func (s *Service) Login(ctx context.Context, client, email, pass string) (*identity.Account, *identity.Session, string, error) {
+//
+// Whether an account has a second factor is read while the password is
+// hashed, and shows only once the password has proven right.
+func (s *Service) Login(ctx context.Context, client, email, pass string) (LoginResult, error) {
 	cred, noAccount, err := s.loginRecord(ctx, client, email)
 	if err != nil {
-		return nil, nil, "", err
+		return LoginResult{}, err
 	}
-	// The account is read while the password is hashed; it is needed only
-	// once the password is right.
-	var acct *identity.Account
+	// The account and its second factors are read while the password is
+	// hashed; they are needed only once the password is right.
+	var (
+		acct    *identity.Account
+		methods []string
+	)
 	readAccount := func(ctx context.Context, accountID string) (err error) {
-		acct, err = s.store.Account(ctx, accountID)
+		if acct, err = s.store.Account(ctx, accountID); err != nil {
+			return err
+		}
+		methods, err = s.methods(ctx, accountID)
 		return err
 	}
 	checked, err := s.checkPassword(ctx, passwordCheck{event: "login", email: email, pass: pass,
 		cred: cred, noAccount: noAccount, alongside: readAccount})
 	if err != nil {
-		return nil, nil, "", err
+		return LoginResult{}, err
 	}
-	if err := s.secondFactor(ctx, acct); err != nil {
-		return nil, nil, "", err
+	if checked.rehash {
+		s.upgradeHash(ctx, cred, pass)
+		checked.rehash = false
 	}
-	return s.loginSucceeded(ctx, email, pass, cred, checked, acct)
+	challenge, err := s.secondFactor(ctx, cred, checked, methods)
+	if err != nil || challenge != nil {
+		return LoginResult{Challenge: challenge}, err
+	}
+	a, sess, tok, err := s.loginSucceeded(ctx, email, pass, cred, checked, acct)
+	return LoginResult{Account: a, Session: sess, Token: tok}, err
 }
 
 // loginRecord applies the client's rate limit and reads the address's login
@@ -540,20 +586,6 @@ func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordR
 	return passwordResult{rehash: rehash, previous: att.Previous}, nil
 }
 
-// secondFactor is the login's slot for a second factor: it runs once the
-// password has proven right and before any session starts, and a login
-// goes no further unless it passes. No account can enrol a second factor
-// yet, so it passes.
-//
-// A factor (TOTP, a passkey) plugs in here: the factors the account has
-// enrolled are looked up from acct, and each must pass, or the login ends
-// with the factor's challenge instead of a session. A factor needs its own
-// slot-before-work counting: the password's failures are already cleared
-// by the time this step runs.
-func (s *Service) secondFactor(_ context.Context, _ *identity.Account) error {
-	return nil
-}
-
 // takeAttempt takes the address's slot for one password check (see
 // throttle.TakeAttempt), or says why not: locked or delayed.
 func (s *Service) takeAttempt(ctx context.Context, event, subject string, cred *identity.Credential) (throttle.Attempt, error) {
@@ -584,7 +616,7 @@ func (s *Service) loginSucceeded(ctx context.Context, email, pass string, cred *
 	if checked.rehash {
 		s.upgradeHash(ctx, cred, pass)
 	}
-	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy(), identity.MethodPassword)
+	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy())
 	if errors.Is(err, identity.ErrNotFound) {
 		// Its deletion was accepted while the password was checked: answered
 		// as for an unknown address.

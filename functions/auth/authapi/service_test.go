@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/mail"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -113,6 +114,20 @@ type options struct {
 	// answerPause, when set, replaces the answer floor's timer;
 	// otherwise the floor is off, so tests do not sleep.
 	answerPause func(ctx context.Context, until time.Time)
+	// mfaThrottle replaces the second factor's brake; stepUpWindow the
+	// step-up window (default when zero).
+	mfaThrottle  *throttle.Policy
+	stepUpWindow time.Duration
+}
+
+// testSealer is a sealer under a fresh random key.
+func testSealer(t testing.TB) *mfa.Sealer {
+	t.Helper()
+	s, err := mfa.NewSealer([]byte(ids.Secret()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func newFixture(t testing.TB, logs io.Writer) *fixture {
@@ -155,12 +170,19 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mfaPolicy := MFAPolicy()
+	if o.mfaThrottle != nil {
+		mfaPolicy = *o.mfaThrottle
+	}
 	f.svc, err = NewService(Deps{Store: store, Auth: auth, Hasher: f.hasher, Policy: password.DefaultPolicy(),
 		Mail: f.mail, AppURL: stack.LocalAppURL, Logger: logging.New(logs, slog.LevelInfo),
 		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
 		Keyer:    keyer, Limits: limits, Breached: o.breached, AnswerFloor: -1,
 		Deletions: deletion.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now),
-		Passkeys:  f.passkeys})
+		Passkeys:  f.passkeys,
+		MFA: MFADeps{Store: mfa.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], testSealer(t), clk.Now),
+			Throttle:     throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], mfaPolicy, clk.Now),
+			StepUpWindow: o.stepUpWindow}})
 	if o.answerPause != nil {
 		f.svc.answerFloor, f.svc.pause = DefaultAnswerFloor, o.answerPause
 	}

@@ -22,12 +22,15 @@ type listedSession struct {
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	Current    bool      `json:"current"`
-	Methods    []string  `json:"methods"`
+	// AMR: the factors that made it; ReauthenticatedAt: its last proof.
+	AMR                 []string  `json:"amr"`
+	ReauthenticatedAt   time.Time `json:"reauthenticated_at"`
+	ReauthenticatedWith []string  `json:"reauthenticated_with"`
 }
 
 // sessListRaw lists the caller's sessions; it must answer 200. It returns
 // the raw body and the entries, after checking that the body holds only
-// {"sessions": [...]} and each entry exactly the six documented fields.
+// {"sessions": [...]} and each entry exactly the eight documented fields.
 func (f *fixture) sessListRaw(t testing.TB, bearer string) (string, []listedSession) {
 	t.Helper()
 	rec := f.pwSend(t, http.MethodGet, "/v1/sessions", "", bearer)
@@ -39,7 +42,7 @@ func (f *fixture) sessListRaw(t testing.TB, bearer string) (string, []listedSess
 	if err := json.Unmarshal([]byte(raw), &shape); err != nil || len(shape) != 1 || shape["sessions"] == nil {
 		t.Fatalf("body %s: want exactly {\"sessions\": [...]} (%v)", raw, err)
 	}
-	want := []string{"created_at", "current", "expires_at", "id", "last_used_at", "methods"}
+	want := []string{"amr", "created_at", "current", "expires_at", "id", "last_used_at", "reauthenticated_at", "reauthenticated_with"}
 	for _, entry := range shape["sessions"] {
 		keys := make([]string, 0, len(entry))
 		for k := range entry {

@@ -31,6 +31,7 @@ const (
 	LocalDMCAAgent      = "dmca-agent@atrium.localhost"
 	SMTPSecretName      = "atrium/local/smtp"
 	ClientKeyName       = "atrium/local/client-key"
+	MFAKeyName          = "atrium/local/mfa-key"
 	StripeSecretName    = "atrium/local/stripe"
 	// LocalStripeKey is a test-mode key as stripe-mock wants one (letters
 	// and digits after sk_test_); it opens nothing anywhere else.
@@ -64,6 +65,7 @@ type Stack struct {
 	Tables          map[string]string // table names by logical id
 	SMTPSecretARN   string
 	ClientKeyARN    string
+	MFAKeyARN       string // the key sealing TOTP secrets
 	StripeSecretARN string
 	// Origins are the dashboard origins allowed to call the API with the
 	// session cookie: the template's AllowedOrigins parameter, which feeds
@@ -91,12 +93,19 @@ func Prepare(ctx context.Context, s *Services, repoRoot, prefix string) (*Stack,
 	if err != nil {
 		return nil, err
 	}
+	// The key sealing TOTP secrets (AES-256-GCM), random for each data
+	// directory, as template.yaml generates it in AWS.
+	mfaValue, _ := json.Marshal(map[string]string{"key": ids.Secret() + ids.Secret()})
+	mfaARN, err := seedSecret(ctx, s.SecretsManagerEndpoint, MFAKeyName, string(mfaValue), "Key sealing Atrium's TOTP secrets (local stack)")
+	if err != nil {
+		return nil, err
+	}
 	stripeValue, _ := json.Marshal(map[string]any{"secret_key": LocalStripeKey, "webhook_secrets": []string{LocalWebhookSecret}})
 	stripeARN, err := seedSecret(ctx, s.SecretsManagerEndpoint, StripeSecretName, string(stripeValue), "Stripe keys of Atrium (local stack, stripe-mock)")
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{Services: s, Prefix: prefix, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN, StripeSecretARN: stripeARN,
+	return &Stack{Services: s, Prefix: prefix, Tables: tables, SMTPSecretARN: arn, ClientKeyARN: keyARN, MFAKeyARN: mfaARN, StripeSecretARN: stripeARN,
 		Origins: LocalDashboardOrigins()}, nil
 }
 
@@ -203,6 +212,7 @@ func (s *Stack) Env(function string) map[string]string {
 		"SMTP_PORT":                        strconv.Itoa(s.SMTPPort),
 		"SMTP_CREDENTIALS_SECRET_ARN":      s.SMTPSecretARN,
 		"CLIENT_KEY_SECRET_ARN":            s.ClientKeyARN,
+		"MFA_KEY_SECRET_ARN":               s.MFAKeyARN,
 		"SOURCES_SECRET_PREFIX":            s.Prefix + "/sources/",
 		"SOURCES_KMS_KEY_ARN":              LocalSourcesKeyARN,
 		"CREDENTIALS_ROLE_ARN":             LocalCredentialsRoleARN,
