@@ -1,6 +1,8 @@
 package openapi_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -213,6 +215,32 @@ func TestEveryResponseHasTheCommonHeaders(t *testing.T) {
 			if status == "429" && r.Value.Headers["Retry-After"] == nil {
 				t.Errorf("%s 429: no Retry-After", op)
 			}
+		}
+	}
+}
+
+// TestPreflightsAreOutsideTheDocument: a CORS preflight (answered by API
+// Gateway from the template) is not checked against the operations, while
+// any other OPTIONS request still must get the contract's 405.
+func TestPreflightsAreOutsideTheDocument(t *testing.T) {
+	c, err := openapi.NewChecker("http://127.0.0.1:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(headers ...string) *http.Request {
+		r := httptest.NewRequest(http.MethodOptions, "http://127.0.0.1:3000/v1/logout", nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			r.Header.Set(headers[i], headers[i+1])
+		}
+		return r
+	}
+	preflight := req("Origin", "http://localhost:5173", "Access-Control-Request-Method", "POST")
+	if err := c.Check(preflight, nil, http.StatusNoContent, http.Header{}, nil); err != nil {
+		t.Errorf("a preflight was checked against the operations: %v", err)
+	}
+	for _, r := range []*http.Request{req(), req("Origin", "http://localhost:5173"), req("Access-Control-Request-Method", "POST")} {
+		if err := c.Check(r, nil, http.StatusNoContent, http.Header{}, nil); err == nil {
+			t.Errorf("OPTIONS with %v answered 204 passed the contract", r.Header)
 		}
 	}
 }

@@ -131,7 +131,7 @@ func billingLogsExport(t *testing.T) {
 	b.open("/logs?limit=3", "/logs")
 	rows := "document.querySelectorAll('#logs tr').length"
 	b.waitFor("3 rows", rows+" === 3")
-	b.waitText("#logs", "GET /v1/account")
+	b.waitText("#logs", "/v1/account") // the route pattern, in its own cell beside the method
 	b.click("#logs-more")
 	b.waitFor("6 rows", rows+" === 6")
 	b.waitText("#logs-count", "6 entries shown")
