@@ -573,6 +573,7 @@ func TestRepositoryEnvironment(t *testing.T) {
 			"SOURCES_ROLE_ARN":       text(map[string]any{"Fn::GetAtt": []any{"SourcesRole", "Arn"}}),
 			"SOURCES_LIMIT_STANDARD": "3",
 			"SOURCES_LIMIT_PREMIUM":  "25",
+			"STEP_UP_WINDOW":         "5m",
 		},
 		// The pseudonym key's ARN, for the export (P8); the role may read that one secret.
 		"AccountFunction":      {"CLIENT_KEY_SECRET_ARN": text(map[string]any{"Ref": "ClientKeySecret"})},

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,17 +114,17 @@ func TestSealBindsAccountAndFactor(t *testing.T) {
 	}
 }
 
-// TestRecoveryCodes: codes have 80 bits and their shape; typing them in
+// TestRecoveryCodes: codes have 120 bits and their shape; typing them in
 // any case or without dashes finds the same hash; accounts hash apart.
 func TestRecoveryCodes(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
 		c := newRecoveryCode()
-		if len(c) != 19 || c[4] != '-' || seen[c] {
+		if len(c) != 29 || c[4] != '-' || len(NormalizeCode(c)) != RecoveryCodeBits/5 || seen[c] {
 			t.Fatalf("code %q", c)
 		}
 		seen[c] = true
-		if recoveryHash("acct_a", c) != recoveryHash("acct_a", " "+c[:10]+c[10:]) ||
+		if recoveryHash("acct_a", c) != recoveryHash("acct_a", " "+strings.ToUpper(strings.ReplaceAll(c, "-", ""))) ||
 			recoveryHash("acct_a", c) != recoveryHash("acct_a", NormalizeCode(c)) {
 			t.Fatalf("normalisation of %q", c)
 		}

@@ -188,3 +188,65 @@ func TestWrongPasswordLooksTheSameWithOrWithoutSecondFactor(t *testing.T) {
 		t.Errorf("answer %+v", answers[0])
 	}
 }
+
+// TestNoSecondFactorSecretInLogs captures every log line of the second
+// factor's flows (enrolment, confirmation, logins with a code and with a
+// recovery code, wrong codes, step-ups, new codes) and fails if a TOTP
+// secret, a code, a recovery code, an mfa_token or the address appears.
+func TestNoSecondFactorSecretInLogs(t *testing.T) {
+	logs := &testenv.LogBuffer{}
+	f := newFixture(t, logs)
+	u := f.newMFAUser(t)
+	secrets := append([]string{u.secret, u.email}, u.codes...)
+	f.nextStep()
+	tok := f.challenge(t, u)
+	code := f.code(t, u)
+	secrets = append(secrets, tok, code, strings.ReplaceAll(u.codes[1], "-", ""))
+	if status, out := f.finish(t, tok, "totp", "000001"); status != http.StatusUnauthorized {
+		t.Fatalf("wrong code: %d %v", status, out)
+	}
+	status, out := f.finish(t, tok, "totp", code)
+	if status != http.StatusOK {
+		t.Fatalf("finish: %d %v", status, out)
+	}
+	bearer := sessionToken(out)
+	secrets = append(secrets, bearer)
+	if status, out := f.finish(t, f.challenge(t, u), "recovery_code", u.codes[1]); status != http.StatusOK {
+		t.Fatalf("recovery: %d %v", status, out)
+	}
+	f.nextStep()
+	step := f.code(t, u)
+	secrets = append(secrets, step)
+	if status, out := f.mfaCall(t, http.MethodPost, "/v1/session/step-up", stepUpBody("totp", step), bearer); status != http.StatusOK {
+		t.Fatalf("step-up: %d %v", status, out)
+	}
+	status, out = f.mfaCall(t, http.MethodPost, "/v1/mfa/recovery-codes", "", bearer)
+	if status != http.StatusCreated {
+		t.Fatalf("regenerate: %d %v", status, out)
+	}
+	secrets = append(secrets, toStrings(out["recovery_codes"])...)
+	status, out = f.mfaCall(t, http.MethodPost, "/v1/mfa/totp", `{}`, bearer)
+	if status != http.StatusCreated {
+		t.Fatalf("enrol: %d %v", status, out)
+	}
+	secrets = append(secrets, out["secret"].(string), out["otpauth_uri"].(string))
+	text := logs.String()
+	if !strings.Contains(text, `"event":"login_mfa"`) || !strings.Contains(text, `"event":"step_up"`) {
+		t.Fatalf("the flows logged no security events: %s", text)
+	}
+	for _, s := range secrets {
+		if mfa.ValidCode(s) {
+			// A six-digit code could occur by chance inside a timestamp:
+			// look for it as a value (quoted, or after "=" or ":").
+			for _, form := range []string{`"` + s + `"`, "=" + s, ":" + s} {
+				if strings.Contains(text, form) {
+					t.Errorf("a log line holds the code %q", s)
+				}
+			}
+			continue
+		}
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("a log line holds %q", s)
+		}
+	}
+}

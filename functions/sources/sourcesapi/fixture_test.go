@@ -31,6 +31,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -300,7 +301,8 @@ func newFixture(t testing.TB, limits Limits) *fixture {
 	f.checker = &countingChecker{next: s3check.New(s3check.Options{AllowLoopbackHTTP: true})}
 	logger := logging.New(f.logs, slog.LevelDebug)
 	f.svc = &Service{Store: f.store, Vault: f.vault, Checker: f.checker,
-		Limits: limits, AllowLoopback: true, Logger: logger}
+		Limits: limits, AllowLoopback: true, Logger: logger,
+		StepUp: mfa.NewStepUp(mfa.NewStore(f.rawDB, table, nil, f.clock.Now), mfa.DefaultStepUpWindow)}
 	f.handler = web.Wrap(f.svc.Handler(f.auth), web.Options{Logger: logger, Function: "sources"})
 
 	if err := f.s3.CreateBucket(testBucket); err != nil {

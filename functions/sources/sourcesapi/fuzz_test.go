@@ -28,6 +28,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -183,7 +184,9 @@ func newFuzzService(t testing.TB) *fuzzService {
 	db.items[memKey(item)] = item
 	auth := identity.NewAuthenticator(accounts, identity.SessionPolicy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}, nil)
 	db.setup = true
-	_, token, err := accounts.CreateSession(context.Background(), acct.ID, auth.Policy())
+	// Made with a second factor, so the step-up rule of PUT …/credentials
+	// passes without reading the account's factors (memDB has no Query).
+	_, token, err := accounts.CreateSessionWith(context.Background(), acct.ID, auth.Policy(), []string{mfa.MethodPassword, mfa.MethodTOTP})
 	db.setup = false
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +198,8 @@ func newFuzzService(t testing.TB) *fuzzService {
 	fs := &fuzzService{token: token, checker: &refusingChecker{}, logs: &resettableBuffer{}, unknown: ids.New("src")}
 	logger := logging.New(fs.logs, slog.LevelDebug)
 	svc := &Service{Store: sources.NewStore(db, "fuzz", now), Vault: vault, Checker: fs.checker,
-		Limits: Limits{Standard: 0, Premium: 0}, Logger: logger}
+		Limits: Limits{Standard: 0, Premium: 0}, Logger: logger,
+		StepUp: mfa.NewStepUp(mfa.NewStore(db, "fuzz", nil, now), mfa.DefaultStepUpWindow)}
 	fs.handler = web.Wrap(svc.Handler(auth), web.Options{Logger: logger, Function: "sources"})
 	return fs
 }

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
+	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -65,6 +67,10 @@ type Service struct {
 	Limits        Limits
 	AllowLoopback bool // local stage: http://127.0.0.1 endpoints for the in-process S3
 	Logger        *slog.Logger
+	// StepUp guards changing a source's keys: the session (the same item
+	// the auth function writes) must have proved a factor within the
+	// step-up window (shared/mfa). Required: New always sets it.
+	StepUp *mfa.StepUp
 }
 
 // New builds the sources function from its environment.
@@ -88,6 +94,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		Standard: r.Int("SOURCES_LIMIT_STANDARD", 3, 0, 1000),
 		Premium:  r.Int("SOURCES_LIMIT_PREMIUM", 25, 0, 10000),
 	}
+	stepUpWindow := r.Duration("STEP_UP_WINDOW", mfa.DefaultStepUpWindow, time.Minute, time.Hour)
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
@@ -103,6 +110,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		Store: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault,
 		Checker: s3check.New(s3check.Options{AllowLoopbackHTTP: local}), Limits: limits,
 		AllowLoopback: local, Logger: b.Logger,
+		// Reads only whether the account has a second factor: no sealing key.
+		StepUp: mfa.NewStepUp(mfa.NewStore(b.DynamoDB, b.Table, nil, b.Now), stepUpWindow),
 	}
 	return b.Serve(svc.Handler(b.Auth)), nil
 }
@@ -114,7 +123,8 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("GET /v1/sources", auth.Require(s.list))
 	rt.Handle("GET /v1/sources/{id}", auth.Require(s.get))
 	rt.Handle("PATCH /v1/sources/{id}", auth.Require(s.patch))
-	rt.Handle("PUT /v1/sources/{id}/credentials", auth.Require(s.putCredentials))
+	// New keys need a fresh step-up (403 step_up_required otherwise).
+	rt.Handle("PUT /v1/sources/{id}/credentials", auth.Require(s.StepUp.Require(s.putCredentials)))
 	rt.Handle("DELETE /v1/sources/{id}", auth.Require(s.delete))
 	return rt
 }
