@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -28,6 +29,7 @@ import (
 func Owners() [][]lifecycle.Kind {
 	return [][]lifecycle.Kind{
 		identity.LifecycleKinds,
+		passkeys.LifecycleKinds,
 		mfa.LifecycleKinds,
 		throttle.LifecycleKinds,
 		authapi.LifecycleKinds,

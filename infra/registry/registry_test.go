@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/sources"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -168,6 +169,11 @@ func TestKeysOfEachOwnerAreOfOneKind(t *testing.T) {
 		"dmca_notice":             complianceapi.NoticeKey("dmca_x"),
 		"deletion_job":            deletion.JobKey("del_x"),
 		"deletion_pending":        deletion.PendingKey(time.Now().UnixMilli(), "del_x"),
+		"passkey":                 passkeys.CredentialKey(acct, "pkey_x"),
+		"passkey_user":            passkeys.UserKey(acct),
+		"passkey_handle":          passkeys.HandleKey("aGFuZGxl"),
+		"passkey_challenge":       passkeys.AccountChallengeKey(acct, hash),
+		"passkey_login_challenge": passkeys.LoginChallengeKey(hash),
 		"second_factor":           mfa.FactorKey(identity.AccountPartition(acct), "mfa_x"),
 		"recovery_codes":          mfa.RecoveryKey(identity.AccountPartition(acct)),
 		"mfa_challenge":           mfa.ChallengeKey(identity.AccountPartition(acct), "mfac_x"),

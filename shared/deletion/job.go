@@ -50,6 +50,7 @@ const IDPrefix = "del"
 const (
 	StepSessions    = "sessions"
 	StepTokens      = "tokens"
+	StepPasskeys    = "passkeys" // every passkey, the user handle and its index
 	StepSources     = "sources"
 	StepStripe      = "stripe_customer"
 	StepCounters    = "counters" // the failed-login, email-cap and compliance counters kept under pseudonyms
@@ -58,7 +59,7 @@ const (
 )
 
 // Steps lists the steps in order.
-var Steps = []string{StepSessions, StepTokens, StepSources, StepStripe, StepCounters, StepRequestLogs, StepAccount}
+var Steps = []string{StepSessions, StepTokens, StepPasskeys, StepSources, StepStripe, StepCounters, StepRequestLogs, StepAccount}
 
 // Job is a deletion as stored. AccountID is removed when the job finishes:
 // the receipt keeps only counts, times and the digest.

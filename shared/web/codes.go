@@ -44,6 +44,11 @@ const (
 	CodePasswordChanged        Code = "password_changed"
 	CodeSessionNotFound        Code = "session_not_found"
 
+	// Passkeys (functions/auth, shared/passkeys).
+	CodePasskeyRejected     Code = "passkey_rejected"
+	CodePasskeyFailed       Code = "passkey_failed"
+	CodePasskeyNotFound     Code = "passkey_not_found"
+	CodePasskeyLimitReached Code = "passkey_limit_reached"
 	// Second factors and step-up (functions/auth, shared/mfa).
 	CodeInvalidMfaToken     Code = "invalid_mfa_token" // #nosec G101 -- a problem code, not a credential
 	CodeInvalidSecondFactor Code = "invalid_second_factor"
@@ -122,6 +127,10 @@ var registry = map[Code]entry{
 	CodePasswordChanged:        {http.StatusConflict, "The password changed meanwhile", "The password was changed meanwhile. Log in again."},
 	CodeSessionNotFound:        {http.StatusNotFound, "No such session of the account", "You have no session with that id."},
 
+	CodePasskeyRejected:     {http.StatusBadRequest, "The passkey could not be registered", "The passkey could not be registered: its ceremony expired, was already used, or the authenticator's answer did not verify. Start again."},
+	CodePasskeyFailed:       {http.StatusUnauthorized, "The passkey could not be verified", "The passkey could not be verified. Start again, or use another way to sign in."},
+	CodePasskeyNotFound:     {http.StatusNotFound, "No such passkey of the account", "You have no passkey with that id."},
+	CodePasskeyLimitReached: {http.StatusConflict, "The account has as many passkeys as it may", ""},
 	CodeInvalidMfaToken:     {http.StatusUnauthorized, "The sign-in challenge is unknown, expired or used", "This sign-in has expired or was already finished. Log in again with your password."},
 	CodeInvalidSecondFactor: {http.StatusUnauthorized, "The second factor is wrong, expired or used", "The code is wrong, expired or already used."},
 	CodeWrongCode:           {http.StatusForbidden, "The code is wrong, expired or used", "The code is wrong, expired or already used."},

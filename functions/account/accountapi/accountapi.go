@@ -12,6 +12,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/compliance"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -50,6 +51,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 			// Only LoginFailures is called, which the policy does not affect.
 			Throttle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now), Keyer: keyer,
 			Compliance: compliance.NewStore(b.DynamoDB, b.Table, b.Now), Logs: logs,
+			Passkeys: passkeys.NewStore(b.DynamoDB, b.Table, b.Now),
 			// Reads factors' names, kinds and dates only: no sealing key.
 			MFA: mfa.NewStore(b.DynamoDB, b.Table, nil, b.Now), MFAThrottle: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now)})}
 	rt := web.NewRouter(b.Logger)

@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -47,7 +48,8 @@ const (
 // (which hold a token's hash) are declared in withheld. Any other kind
 // found is named in other_records and logged, never silently left out.
 var coveredKinds = []string{"ACCOUNT", kindOf(identity.SessionPrefix), kindOf(sources.SourcePrefix), kindOf(identity.TokenRefPrefix),
-	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix), kindOf(mfa.Prefix)}
+	kindOf(compliance.NDAPrefix), kindOf(compliance.RequestPrefix), kindOf(mfa.Prefix),
+	kindOf(passkeys.CredentialPrefix), kindOf(passkeys.UserSK), kindOf(passkeys.ChallengePrefix)}
 
 // heldElsewhere says, in plain English, what is held about the account
 // outside the state and request-log tables.
@@ -67,6 +69,8 @@ var withheld = []string{
 	"Email verification and password reset links are stored only as SHA-256 hashes (with a pointer in your account's records), " +
 		"for at most 24 hours and 1 hour; they are never exported.",
 	"The failed-login counter is stored under a keyed hash (pseudonym) of your email address, never the address itself.",
+	"Each passkey's public key is kept to check its signatures and is not exported; the challenges of passkey " +
+		"ceremonies (random, single use) are kept at most 5 minutes and are not exported.",
 	"Each authenticator app's secret is kept sealed (AES-256-GCM, under a key only the sign-in function can read) and is never exported; " +
 		"recovery codes are kept only as SHA-256 hashes and sign-ins waiting for a second factor only as a token's hash, for five minutes.",
 }
@@ -93,6 +97,7 @@ type ExportParts struct {
 	Throttle   *throttle.Store
 	Keyer      *pseudonym.Keyer // the failed-login counter is kept under the address's pseudonym
 	Compliance *compliance.Store
+	Passkeys   *passkeys.Store
 	Logs       *requestlog.Reader
 	// MFA and MFAThrottle read the second factors and their failure count.
 	MFA         *mfa.Store
@@ -108,6 +113,7 @@ func Exporters(p ExportParts) []lifecycle.Exporter {
 		billing.Exporter(p.Billing),
 		sources.Exporter(p.Sources),
 		p.Accounts.SessionsExporter(),
+		passkeys.Exporter(p.Passkeys),
 		p.Throttle.Exporter(p.Keyer),
 		mfa.Exporter(p.MFA, p.MFAThrottle),
 		compliance.Exporter(p.Compliance),

@@ -26,6 +26,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -39,12 +40,16 @@ import (
 // member, so a member added (or leaked) fails the tests until it is here.
 type (
 	exportDoc struct {
-		Format        string         `json:"format"`
-		ExportedAt    time.Time      `json:"exported_at"`
-		Account       *exportAccount `json:"account"`
-		Billing       *exportBilling `json:"billing"`
-		Sources       []exportSource `json:"sources"`
-		Sessions      []exportSess   `json:"sessions"`
+		Format     string         `json:"format"`
+		ExportedAt time.Time      `json:"exported_at"`
+		Account    *exportAccount `json:"account"`
+		Billing    *exportBilling `json:"billing"`
+		Sources    []exportSource `json:"sources"`
+		Sessions   []exportSess   `json:"sessions"`
+		Passkeys   *struct {
+			UserHandle string             `json:"user_handle"`
+			Passkeys   []passkeys.Passkey `json:"passkeys"`
+		} `json:"passkeys"`
 		LoginFailures *struct {
 			Count         int       `json:"count"`
 			LastFailureAt time.Time `json:"last_failure_at"`
@@ -164,7 +169,7 @@ func (f *fixture) export(t *testing.T, query, token string) exported {
 	want := []string{"exported_at", "format", "request_logs"}
 	if e.full {
 		want = []string{"account", "billing", "compliance", "exported_at", "format", "held_elsewhere", "login_failures",
-			"other_records", "request_logs", "second_factors", "sessions", "sources", "withheld"}
+			"other_records", "passkeys", "request_logs", "second_factors", "sessions", "sources", "withheld"}
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("GET %s: members %v, want %v", target, got, want)

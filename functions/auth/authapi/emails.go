@@ -108,6 +108,23 @@ address once the deletion is done.
 `, deletionID, appURL, deletionID)}
 }
 
+func passkeyAddedMail(to, appURL, name string) mail.Message {
+	return mail.Message{To: to, Subject: "A passkey was added to your Atrium account", Text: fmt.Sprintf(
+		`A passkey named %q was just added to your Atrium account. It can sign
+you in without your password, and as a second step after it.
+
+
+`, name) + otherSessionsNote(appURL)}
+}
+
+func passkeyRemovedMail(to, appURL, name string) mail.Message {
+	return mail.Message{To: to, Subject: "A passkey was removed from your Atrium account", Text: fmt.Sprintf(
+		`The passkey named %q was just removed from your Atrium account; it can
+no longer sign you in.
+
+`, name) + otherSessionsNote(appURL)}
+}
+
 // otherSessionsNote offers to end the account's other sessions after a
 // change of its factors (ASVS 7.4.3).
 func otherSessionsNote(appURL string) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -74,6 +75,15 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
 	answerFloor := r.Duration("ANSWER_MIN_DURATION", DefaultAnswerFloor, 0, 10*time.Second)
 	limits.Mail.Max = r.Int("MAIL_CAP_PER_ADDRESS", limits.Mail.Max, 1, 1000)
+	passkeyConfig := passkeys.Config{
+		RPID:         r.Required("PASSKEY_RP_ID"),
+		RPName:       r.String("PASSKEY_RP_NAME", "Atrium"),
+		Origins:      r.List("PASSKEY_ORIGINS"),
+		ChallengeTTL: r.Duration("PASSKEY_CHALLENGE_TTL", passkeys.DefaultChallengeTTL, 30*time.Second, 10*time.Minute),
+	}
+	if len(passkeyConfig.Origins) == 0 {
+		r.Required("PASSKEY_ORIGINS")
+	}
 	mfaKeySecret := r.Required("MFA_KEY_SECRET_ARN")
 	stepUpWindow := r.Duration("STEP_UP_WINDOW", mfa.DefaultStepUpWindow, time.Minute, time.Hour)
 	if err := b.Finish(); err != nil {
@@ -112,6 +122,10 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("invalid configuration: BREACHED_PASSWORD_CHECK: must be off, fail-open or fail-closed")
 	}
+	pk, err := passkeys.New(b.DynamoDB, b.Table, b.Now, passkeyConfig)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: PASSKEY_RP_ID, PASSKEY_ORIGINS: %w", err)
+	}
 	hasher, err := password.NewHasherWithLimit(params, limit)
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
@@ -121,7 +135,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		Throttle: throttle.NewStore(b.DynamoDB, b.Table, tp, b.Now), Keyer: keyer, Limits: limits, Breached: checker,
 		AnswerFloor: cmp.Or(answerFloor, -1), Deletions: deletion.NewStore(b.DynamoDB, b.Table, b.Now),
 		MFA: MFADeps{Store: mfa.NewStore(b.DynamoDB, b.Table, sealer, b.Now),
-			Throttle: throttle.NewStore(b.DynamoDB, b.Table, MFAPolicy(), b.Now), StepUpWindow: stepUpWindow}})
+			Throttle: throttle.NewStore(b.DynamoDB, b.Table, MFAPolicy(), b.Now), StepUpWindow: stepUpWindow},
+		Passkeys: pk})
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +163,22 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("DELETE /v1/sessions", auth.Require(s.handleRevokeOtherSessions))
 	rt.Handle("DELETE /v1/sessions/{id}", auth.Require(s.handleRevokeSession))
 	rt.Handle("DELETE /v1/account", auth.Require(s.handleDeleteAccount))
+	// Passkeys (passkeys.go). Passwordless logins and registration options
+	// share a per-client limit (ratePasskey, the login limit): options
+	// write a challenge item, and a finish reads and verifies.
+	// Adding or removing a passkey needs a fresh step-up (mfa.StepUp), as
+	// any factor's does; renaming one does not.
+	rt.Handle("POST /v1/passkeys/registration/options", auth.Require(s.stepUp.Require(s.limited(ratePasskey, s.limits.Login, s.handlePasskeyRegistrationOptions))))
+	rt.Handle("POST /v1/passkeys", auth.Require(s.stepUp.Require(s.handlePasskeyRegister)))
+	rt.Handle("GET /v1/passkeys", auth.Require(s.handleListPasskeys))
+	rt.Handle("PATCH /v1/passkeys/{id}", auth.Require(s.handleRenamePasskey))
+	rt.Handle("DELETE /v1/passkeys/{id}", auth.Require(s.stepUp.Require(s.handleRemovePasskey)))
+	rt.Handle("POST /v1/login/passkey/options", s.limited(ratePasskey, s.limits.Login, s.handlePasskeyLoginOptions))
+	rt.Handle("POST /v1/login/passkey", s.limited(ratePasskey, s.limits.Login, s.handlePasskeyLogin))
+	// The passkey's options for the login's second step (POST /v1/login/mfa
+	// with method "passkey") and for a step-up with a passkey.
+	rt.Handle("POST /v1/login/mfa/passkey/options", s.limited(ratePasskey, s.limits.Login, s.handleLoginMFAPasskeyOptions))
+	rt.Handle("POST /v1/session/step-up/passkey/options", auth.Require(s.handleStepUpPasskeyOptions))
 	// Second factors (mfa_http.go). Finishing a login is limited per client
 	// (s.limits.Login, counted in FinishLogin) and per account (the
 	// second factor's brake); a step-up per account.

@@ -12,12 +12,13 @@ const (
 	rateSignup   = "signup"
 	rateVerify   = "verify"
 	ratePassword = "password" // forgot and reset share it
+	ratePasskey  = "passkey"  // passwordless options and finish, and registration options, share it
 	// rateLoginMFA counts POST /v1/login/mfa (its limit is the login's).
 	rateLoginMFA = "login-mfa"
 )
 
 // clientRateActions are all of them, for the lifecycle registry.
-var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword, rateLoginMFA}
+var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword, rateLoginMFA, ratePasskey}
 
 // LifecycleKinds are the items this package writes for itself: the
 // per-client request counters of its routes (infra/registry collects
@@ -26,7 +27,7 @@ var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword
 var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "client_rate_counter", Owner: "github.com/atrium-cdn/atrium/functions/auth/authapi", Table: lifecycle.StateTable,
-		Purpose:   "per-client request counters of signup, verification, login and password routes: a count per minute under a keyed hash of the client address",
+		Purpose:   "per-client request counters of signup, verification, login, password and passkey routes: a count per minute under a keyed hash of the client address",
 		Retention: lifecycle.Retention{Text: "2 minutes (TTL)", TTL: true},
 		// Keyed by a client address, which no account deletion can name.
 		Erasure: lifecycle.ErasedByTTL,

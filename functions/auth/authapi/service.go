@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -36,6 +37,15 @@ var Routes = []string{
 	"DELETE /v1/sessions",
 	"DELETE /v1/sessions/{id}",
 	"DELETE /v1/account",
+	"POST /v1/passkeys/registration/options",
+	"POST /v1/passkeys",
+	"GET /v1/passkeys",
+	"PATCH /v1/passkeys/{id}",
+	"DELETE /v1/passkeys/{id}",
+	"POST /v1/login/passkey/options",
+	"POST /v1/login/passkey",
+	"POST /v1/login/mfa/passkey/options",
+	"POST /v1/session/step-up/passkey/options",
 	"POST /v1/login/mfa",
 	"POST /v1/session/step-up",
 	"GET /v1/mfa",
@@ -93,6 +103,7 @@ type Service struct {
 	answerFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
 	deletions   *deletion.Store
+	passkeySvc  *passkeys.Service
 
 	// Second factors (mfa.go): nil mfa means none can be enrolled.
 	mfa         *mfa.Store
@@ -142,6 +153,9 @@ type Deps struct {
 	Pause func(ctx context.Context, until time.Time)
 	// Deletions accepts account deletions (DELETE /v1/account).
 	Deletions *deletion.Store
+	// Passkeys registers passkeys and verifies them (the /v1/passkeys and
+	// /v1/login/passkey routes).
+	Passkeys *passkeys.Service
 	// MFA holds the second factors' collaborators.
 	MFA MFADeps
 }
@@ -204,7 +218,14 @@ func NewService(d Deps) (*Service, error) {
 		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
 		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions,
-		mfa: d.MFA.Store, mfaThrottle: d.MFA.Throttle, passkeys: d.MFA.Passkeys}
+		mfa: d.MFA.Store, mfaThrottle: d.MFA.Throttle, passkeys: d.MFA.Passkeys, passkeySvc: d.Passkeys}
+	if svc.passkeySvc == nil {
+		return nil, errors.New("authapi: no passkeys service (Deps.Passkeys)")
+	}
+	if svc.passkeys == nil {
+		// The passkeys are the account's "passkey" second factor too.
+		svc.passkeys = passkeyFactor{svc.passkeySvc}
+	}
 	if svc.mfa == nil {
 		return nil, errors.New("authapi: no second-factor store (Deps.MFA.Store)")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -97,6 +98,9 @@ type fixture struct {
 	srv     *httptest.Server
 	clock   *clock
 	stack   *stack.Stack
+	// passkeys is the service's passkeys, at the local relying party
+	// (localhost, http://localhost:5173).
+	passkeys *passkeys.Service
 }
 
 // clock is the settable clock shared by a fixture's stores.
@@ -161,6 +165,11 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	if o.throttle != nil {
 		policy = *o.throttle
 	}
+	f.passkeys, err = passkeys.New(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now,
+		passkeys.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mfaPolicy := MFAPolicy()
 	if o.mfaThrottle != nil {
 		mfaPolicy = *o.mfaThrottle
@@ -170,6 +179,7 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 		Throttle: throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], policy, clk.Now),
 		Keyer:    keyer, Limits: limits, Breached: o.breached, AnswerFloor: -1,
 		Deletions: deletion.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now),
+		Passkeys:  f.passkeys,
 		MFA: MFADeps{Store: mfa.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], testSealer(t), clk.Now),
 			Throttle:     throttle.NewStore(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], mfaPolicy, clk.Now),
 			StepUpWindow: o.stepUpWindow}})

@@ -109,6 +109,14 @@ func Prepare(ctx context.Context, s *Services, repoRoot, prefix string) (*Stack,
 		Origins: LocalDashboardOrigins()}, nil
 }
 
+// LocalPasskeyRPID is the passkeys' relying party id locally: a browser
+// accepts "localhost" (a secure context over plain HTTP), never an IP
+// address, so the dashboard at LocalAppURL is the one passkey origin.
+const LocalPasskeyRPID = "localhost"
+
+// LocalAppOrigin is the origin of LocalAppURL (http://localhost:5173).
+func LocalAppOrigin() string { return LocalDashboardOrigins()[0] }
+
 // LocalDashboardOrigins are the origins of a dashboard served at LocalAppURL,
 // under both of its loopback names: the default allowed origins locally.
 func LocalDashboardOrigins() []string {
@@ -212,6 +220,8 @@ func (s *Stack) Env(function string) map[string]string {
 		"STRIPE_SECRET_ARN":                s.StripeSecretARN,
 		"STRIPE_PRICE_ID":                  LocalPremiumPrice,
 		"STRIPE_API_URL":                   s.StripeAPIURL,
+		"PASSKEY_RP_ID":                    LocalPasskeyRPID,
+		"PASSKEY_ORIGINS":                  LocalAppOrigin(),
 		"ACCOUNT_MANAGER_EMAIL":            LocalAccountManager,
 		"DMCA_EMAIL":                       LocalDMCAAgent,
 		"AWS_REGION":                       "us-east-1",

@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -64,7 +65,8 @@ func OpenParts(ctx context.Context, b *coldstart.Base, c Config) (Parts, error) 
 		Sources: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault,
 		Billing: billing.NewStore(b.DynamoDB, b.Table, b.Now), Stripe: stripe,
 		Limits: throttle.NewStore(b.DynamoDB, b.Table, throttle.DefaultPolicy(), b.Now), Keyer: keyer,
-		DB: b.DynamoDB, RequestLogTable: b.RequestLogTable}, nil
+		DB: b.DynamoDB, RequestLogTable: b.RequestLogTable,
+		Passkeys: passkeys.NewStore(b.DynamoDB, b.Table, b.Now)}, nil
 }
 
 // New builds a Runner once per cold start, reading its secrets.
@@ -93,6 +95,7 @@ type Parts struct {
 	Keyer           *pseudonym.Keyer // pseudonyms of email addresses and account ids (the counters' keys)
 	DB              requestlog.EraseDB
 	RequestLogTable string
+	Passkeys        *passkeys.Store
 }
 
 // Erasers lists every owner's part of an account's deletion, in the order
@@ -104,6 +107,7 @@ type Parts struct {
 // carried out here (lifecycle.CheckErasers).
 func Erasers(p Parts) []lifecycle.Eraser {
 	return append(p.Accounts.Erasers(),
+		passkeys.Eraser(p.Passkeys),
 		sources.Eraser(p.Sources, p.Vault),
 		billing.Eraser(p.Billing, p.Stripe),
 		p.Limits.Eraser(p.Keyer),

@@ -27,6 +27,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/requestlog"
@@ -80,7 +81,7 @@ func newFixture(t testing.TB) *fixture {
 		Erasers: runner.Erasers(runner.Parts{Accounts: f.accounts, Sources: f.sources, Vault: f.vault, Billing: f.billing,
 			Stripe: billing.NewStripeWithBackend("sk_test_deletionfixture", f.backend),
 			Limits: throttle.NewStore(f.db, f.table, throttle.DefaultPolicy(), nil), Keyer: f.keyer,
-			DB: f.db, RequestLogTable: f.logTable}),
+			DB: f.db, RequestLogTable: f.logTable, Passkeys: passkeys.NewStore(f.db, f.table, nil)}),
 		Logger: logging.New(f.logs, slog.LevelDebug), Now: time.Now}
 	return f
 }
