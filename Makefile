@@ -59,8 +59,11 @@ chromium:
 	fi
 
 # --- local stack -----------------------------------------------------------------
+# The built binary, not go run: go run exits 1 when interrupted whatever its
+# program does, and make reported Ctrl-C as an error. atrium-local exits 0 on it.
 run: tools
-	$(LOCAL) run
+	@$(GO) build -o $(BUILD)/atrium-local ./infra/local/cmd/atrium-local
+	$(BUILD)/atrium-local run
 
 # --- checks ------------------------------------------------------------------
 vet:
