@@ -335,17 +335,26 @@ Press Ctrl-C to stop everything.
 
 // execute starts the stand-ins in memory on free ports, runs args with their
 // addresses in the environment, stops them, and returns args' exit code.
-func execute(root string, args []string) (int, error) {
+func execute(root string, args []string) (code int, err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logFile, err := os.CreateTemp("", "atrium-local-services-*.log")
 	if err != nil {
 		return 0, err
 	}
-	defer func() { _ = logFile.Close() }()
+	// The services' output is kept for a post-mortem only: removed when the
+	// command succeeds, so that make test leaves nothing in the temporary directory.
+	defer func() {
+		_ = logFile.Close()
+		if err == nil && code == 0 {
+			_ = os.Remove(logFile.Name())
+		} else {
+			fmt.Fprintf(os.Stderr, "atrium-local: the local services' output is in %s\n", logFile.Name())
+		}
+	}()
 	svc, err := stack.StartServices(ctx, stack.Options{RepoRoot: root, Logs: logFile})
 	if err != nil {
-		return 0, fmt.Errorf("%w (service output in %s)", err, logFile.Name())
+		return 0, err
 	}
 	defer svc.Close()
 	// #nosec G204 G702 -- running the developer's command is what exec is for

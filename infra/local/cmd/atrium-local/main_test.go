@@ -211,3 +211,77 @@ func TestCheckPorts(t *testing.T) {
 		t.Errorf("taken port: %v, want it to name MAILPIT_PORT", err)
 	}
 }
+
+// leftovers lists what is in dir.
+func leftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// runExec runs `atrium-local exec -- args...` with TMPDIR a fresh empty directory, which it returns.
+func runExec(t *testing.T, bin string, args ...string) (string, int, string) {
+	t.Helper()
+	// Short: Chromium's socket paths under it must fit in 108 bytes.
+	tmp, err := os.MkdirTemp("", "atrium-t-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	cmd := exec.Command(bin, append([]string{"exec", "--"}, args...)...) // #nosec G204 -- the binary this test built
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	cmd.Dir = filepath.Join("..", "..", "..", "..") // the repository root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return tmp, code, out.String()
+}
+
+// TestExecLeavesNoTemporaryFiles: make test (atrium-local exec) leaves nothing in the temporary
+// directory when the command succeeds: not the services' log, DynamoDB Local's work directory or
+// Mailpit's database; the browser tests not their artifacts. A failing command keeps the services'
+// log and says where it is.
+func TestExecLeavesNoTemporaryFiles(t *testing.T) {
+	bin := buildLocal(t)
+	t.Run("success", func(t *testing.T) {
+		tmp, code, out := runExec(t, bin, "true")
+		if code != 0 {
+			t.Fatalf("exit status %d:\n%s", code, out)
+		}
+		if left := leftovers(t, tmp); len(left) > 0 {
+			t.Errorf("left in TMPDIR: %v", left)
+		}
+	})
+	t.Run("failure", func(t *testing.T) {
+		tmp, code, out := runExec(t, bin, "false")
+		if code != 1 {
+			t.Fatalf("exit status %d, want false's 1:\n%s", code, out)
+		}
+		left := leftovers(t, tmp)
+		if len(left) != 1 || !strings.HasPrefix(left[0], "atrium-local-services-") || !strings.Contains(out, left[0]) {
+			t.Errorf("left in TMPDIR: %v, want the services' log alone, named in the output:\n%s", left, out)
+		}
+	})
+	t.Run("browsertest", func(t *testing.T) {
+		tmp, code, out := runExec(t, bin, "go", "test", "-count=1", "-run", "^TestDashboard$/^Keyboard$", "./infra/dashboard/browsertest/")
+		if code != 0 {
+			t.Fatalf("exit status %d:\n%s", code, out)
+		}
+		if left := leftovers(t, tmp); len(left) > 0 {
+			t.Errorf("left in TMPDIR by a passing browser test: %v", left)
+		}
+	})
+}
