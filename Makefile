@@ -8,9 +8,7 @@ BIN   := $(CURDIR)/.bin
 BUILD := $(CURDIR)/.build
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LOCAL := $(GO) run ./infra/local/cmd/atrium-local
-# Lambda builds: provided.al2023 on arm64, static, smallest binary.
-LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
-LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+# Lambda builds (provided.al2023 on arm64): the flags are in infra/sam/Makefile.
 
 .PHONY: help tools chromium run test vet staticcheck openapi-lint lint bench build check-deploy check-sam deploy clean
 
@@ -61,8 +59,11 @@ chromium:
 	fi
 
 # --- local stack -----------------------------------------------------------------
+# The built binary, not go run: go run exits 1 when interrupted whatever its
+# program does, and make reported Ctrl-C as an error. atrium-local exits 0 on it.
 run: tools
-	$(LOCAL) run
+	@$(GO) build -o $(BUILD)/atrium-local ./infra/local/cmd/atrium-local
+	$(BUILD)/atrium-local run
 
 # --- checks ------------------------------------------------------------------
 vet:
@@ -90,14 +91,13 @@ build: $(addprefix $(BUILD)/,$(addsuffix .zip,$(FUNCTIONS)))
 
 $(BUILD)/%.zip: FORCE
 	@mkdir -p $(BUILD)/$*
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/$*/bootstrap ./functions/$*
+	@$(MAKE) --no-print-directory -f infra/sam/Makefile bootstrap-$* ARTIFACTS_DIR=$(BUILD)/$* GO=$(GO)
 	cd $(BUILD)/$* && rm -f ../$*.zip && $(GO) run $(CURDIR)/infra/zipbootstrap ../$*.zip bootstrap
 
 FORCE:
 
-# SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
-build-%Function:
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $* | tr A-Z a-z)
+# SAM (BuildMethod: makefile) runs infra/sam/Makefile's build-<LogicalId>: every
+# function's CodeUri is infra/sam, so SAM copies that Makefile, not the checkout.
 
 # What an operator runs before deploying (README.md, Deploying): the project's own
 # template checks (infra/cfn), the parameters with their Description, and the SAM CLI.

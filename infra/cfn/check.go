@@ -230,6 +230,7 @@ func CheckTemplate(t *Template, repoRoot string) []error {
 	ps = append(ps, checkKeyPolicy(t)...)
 	ps = append(ps, checkPackages(t, repoRoot)...)
 	ps = append(ps, checkConditions(t)...)
+	ps = append(ps, checkOperations(t, repoRoot)...)
 	slices.SortFunc(ps, compareProblems)
 	errs := make([]error, len(ps))
 	for i, p := range ps {

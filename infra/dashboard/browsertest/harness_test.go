@@ -52,12 +52,24 @@ var (
 	setupOnce sync.Once
 	theEnv    *env
 	setupErr  error
+	// chromiumTmp is Chromium's TMPDIR, removed after the tests.
+	chromiumTmp string
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if theEnv != nil {
 		theEnv.closeAll()
+		// The artifacts (the API's log, a failure's screenshot) are for a
+		// post-mortem: kept when something failed, else removed.
+		if code == 0 {
+			_ = os.RemoveAll(theEnv.artifacts)
+		} else if theEnv.artifacts != "" {
+			fmt.Fprintf(os.Stderr, "browsertest: artifacts kept in %s\n", theEnv.artifacts)
+		}
+	}
+	if chromiumTmp != "" { // after closeAll: Chromium has exited
+		_ = os.RemoveAll(chromiumTmp)
 	}
 	os.Exit(code)
 }
@@ -182,8 +194,14 @@ func start(t testing.TB) (*env, error) {
 		_, _ = io.WriteString(w, "<!doctype html><title>another site</title><p>Not the dashboard.</p>")
 	}))
 
+	// Chromium's own temporary files (org.chromium.Chromium.*, its singleton
+	// socket), which it leaves behind, go into a directory TestMain removes
+	// (short: the socket's path must fit in 108 bytes).
+	if chromiumTmp, err = os.MkdirTemp("", "atrium-chr-"); err != nil {
+		return nil, err
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1200, 900))
+		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1200, 900), chromedp.Env("TMPDIR="+chromiumTmp))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	closers = append(closers, cancelAlloc, cancelBrowser)

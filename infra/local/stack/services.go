@@ -246,6 +246,15 @@ func (s *Services) startMailpit(o Options) error {
 	if o.DataDir != "" {
 		// Created 0600 by the umask; an older one was narrowed by privateDir.
 		args = append(args, "--database", filepath.Join(o.DataDir, "mailpit.db"))
+	} else {
+		// Without --database Mailpit makes /tmp/mailpit-<n>.db itself and leaves
+		// it behind whenever it is stopped hard: keep it in a directory Close removes.
+		dir, err := os.MkdirTemp("", "atrium-mailpit-")
+		if err != nil {
+			return fmt.Errorf("create a work directory for Mailpit: %w", err)
+		}
+		s.tempDirs = append(s.tempDirs, dir)
+		args = append(args, "--database", filepath.Join(dir, "mailpit.db"))
 	}
 	return s.start(o, "", nil, bin, args...)
 }

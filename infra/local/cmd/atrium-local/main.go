@@ -11,7 +11,13 @@
 // kept in ATRIUM_DATA_DIR (.local) between runs unless ATRIUM_FRESH=1. ATRIUM_ALLOWED_ORIGINS
 // (comma-separated; default the local dashboard's, http://localhost:5173,http://127.0.0.1:5173)
 // is the template's AllowedOrigins parameter: the HTTP API's CORS rules and the functions'
-// ALLOWED_ORIGINS both follow it.
+// ALLOWED_ORIGINS both follow it. A port in use is named with the variable that moves it.
+//
+// run's console shows the request lines, warnings and errors, and whatever a
+// housekeeping pass did; the pass lines of a minute in which nothing happened,
+// the Embedded Metric Format lines and the stand-ins' own output (kept in
+// <data>/services.log) only with ATRIUM_VERBOSE=1. Ctrl-C (SIGINT) or SIGTERM
+// stops everything and exits 0, also while starting.
 package main
 
 import (
@@ -111,12 +117,60 @@ func portFromEnv(name string, def int) (int, error) {
 	return p, nil
 }
 
-func run(root string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// errInterrupted is the cause of run's context when SIGINT or SIGTERM stops it.
+var errInterrupted = errors.New("interrupted")
+
+// notifyInterrupt returns a context cancelled with cause errInterrupted on SIGINT or SIGTERM
+// (cancel it with another cause for any other reason to stop).
+func notifyInterrupt() (context.Context, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		defer signal.Stop(sigs)
+		select {
+		case <-sigs:
+			cancel(errInterrupted)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// namedPort is a port of run and the variable that sets it.
+type namedPort struct {
+	env  string
+	port int
+}
+
+// checkPorts fails, naming the variable that moves it, on the first port something else
+// already listens on: the stand-ins would otherwise fail later with their own words.
+func checkPorts(ports []namedPort) error {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p.port))
+		if err != nil {
+			return fmt.Errorf("port %d is in use (%v): stop what listens on it, or set %s to a free port (%s=%d make run)", p.port, errors.Unwrap(err), p.env, p.env, p.port+10000)
+		}
+		_ = l.Close()
+	}
+	return nil
+}
+
+func run(root string) (err error) {
+	ctx, cancel := notifyInterrupt()
+	defer cancel(nil)
+	stop := func() { cancel(errors.New("a server stopped")) }
+	// Interrupted while starting: nothing is wrong, so no error (and no make error).
+	defer func() {
+		if err != nil && errors.Is(context.Cause(ctx), errInterrupted) {
+			fmt.Println("atrium-local: interrupted while starting; stopped.")
+			err = nil
+		}
+	}()
 	var o stack.Options
 	o.RepoRoot = root
 	var apiPort, internalPort, s3Port, dashboardPort int
+	var ports []namedPort
 	for _, p := range []struct {
 		name string
 		def  int
@@ -133,7 +187,13 @@ func run(root string) error {
 			return err
 		}
 		*p.dst = v
+		ports = append(ports, namedPort{p.name, v})
 	}
+	if err := checkPorts(ports); err != nil {
+		return err
+	}
+	verbose := os.Getenv("ATRIUM_VERBOSE") == "1"
+	console := newConsole(os.Stdout, verbose)
 	origins := stack.LocalDashboardOrigins()
 	if v := os.Getenv("ATRIUM_ALLOWED_ORIGINS"); v != "" {
 		var err error
@@ -151,7 +211,22 @@ func run(root string) error {
 			return fmt.Errorf("wipe %s: %w", o.DataDir, err)
 		}
 	}
-	o.Logs = os.Stderr
+	servicesLog := "stderr"
+	if verbose {
+		o.Logs = os.Stderr
+	} else {
+		servicesLog = filepath.Join(o.DataDir, "services.log")
+		// #nosec G703 -- the developer's own data directory (ATRIUM_DATA_DIR or .local)
+		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", o.DataDir, err)
+		}
+		f, err := os.OpenFile(servicesLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) // #nosec G304 G703 -- in the developer's own data directory
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		o.Logs = f
+	}
 	fmt.Println("atrium-local: starting DynamoDB Local, Mailpit, stripe-mock and the Secrets Manager endpoint ...")
 	svc, err := stack.StartServices(ctx, o)
 	if err != nil {
@@ -163,7 +238,7 @@ func run(root string) error {
 		return err
 	}
 	st.Origins = origins
-	envOf := func(fn string) coldstart.Env { return st.ColdstartEnv(fn, os.Stdout, nil) }
+	envOf := func(fn string) coldstart.Env { return st.ColdstartEnv(fn, console, nil) }
 	functions, err := gateway.New(ctx, filepath.Join(root, "template.yaml"), envOf)
 	if err != nil {
 		return err
@@ -197,13 +272,14 @@ func run(root string) error {
 	}
 	var servers []*http.Server
 	for _, s := range []struct {
-		name    string
-		port    int
-		handler http.Handler
-	}{{"API", apiPort, api}, {"invoked functions", internalPort, internal}, {"demo S3", s3Port, demo}, {"dashboard", dashboardPort, app}} {
+		name, env string
+		port      int
+		handler   http.Handler
+	}{{"API", "PORT", apiPort, api}, {"invoked functions", "INTERNAL_PORT", internalPort, internal},
+		{"demo S3", "S3_PORT", s3Port, demo}, {"dashboard", "DASHBOARD_PORT", dashboardPort, app}} {
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
 		if err != nil {
-			return fmt.Errorf("listen for the %s: %w", s.name, err)
+			return fmt.Errorf("listen for the %s: %w (set %s to another port)", s.name, err, s.env)
 		}
 		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
@@ -215,7 +291,13 @@ func run(root string) error {
 		}()
 	}
 	go everyMinute(ctx, invoked["housekeeping"])
+	quiet := "ATRIUM_VERBOSE=1 for every line; the stand-ins' output is in " + servicesLog
+	if verbose {
+		quiet = "ATRIUM_VERBOSE=1: every line, and the stand-ins' output"
+	}
 	fmt.Printf(`atrium-local: ready (data in %s; ATRIUM_FRESH=1 starts empty)
+  console                  request lines, warnings, errors, housekeeping that did something
+                           (%s)
   dashboard                http://localhost:%d   (infra/dashboard/web; the emails link here)
   API                      http://127.0.0.1:%d
                            (a dashboard on localhost calls it as http://localhost:%d: same site,
@@ -235,32 +317,44 @@ func run(root string) error {
                            send a signed test event: go run ./infra/local/cmd/stripe-event -h
   demo S3 bucket           http://127.0.0.1:%d  bucket %s, read-only keys %s / %s
 Press Ctrl-C to stop everything.
-`, o.DataDir, dashboardPort, apiPort, apiPort, strings.Join(origins, ", "), internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
+`, o.DataDir, quiet, dashboardPort, apiPort, apiPort, strings.Join(origins, ", "), internalPort, svc.MailpitURL, svc.SMTPHost, svc.SMTPPort, svc.DynamoDBEndpoint,
 		st.Tables["StateTable"], svc.SecretsManagerEndpoint, svc.StripeAPIURL, stack.LocalStripeKey, stack.LocalPremiumPrice,
 		apiPort, stack.LocalWebhookSecret, s3Port, demoBucket, demoKeyID, demoSecret)
 	<-ctx.Done()
 	fmt.Println("atrium-local: stopping ...")
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
 	for _, srv := range servers {
 		_ = srv.Shutdown(shutdown)
+	}
+	if cause := context.Cause(ctx); !errors.Is(cause, errInterrupted) {
+		return cause
 	}
 	return nil
 }
 
 // execute starts the stand-ins in memory on free ports, runs args with their
 // addresses in the environment, stops them, and returns args' exit code.
-func execute(root string, args []string) (int, error) {
+func execute(root string, args []string) (code int, err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logFile, err := os.CreateTemp("", "atrium-local-services-*.log")
 	if err != nil {
 		return 0, err
 	}
-	defer func() { _ = logFile.Close() }()
+	// The services' output is kept for a post-mortem only: removed when the
+	// command succeeds, so that make test leaves nothing in the temporary directory.
+	defer func() {
+		_ = logFile.Close()
+		if err == nil && code == 0 {
+			_ = os.Remove(logFile.Name())
+		} else {
+			fmt.Fprintf(os.Stderr, "atrium-local: the local services' output is in %s\n", logFile.Name())
+		}
+	}()
 	svc, err := stack.StartServices(ctx, stack.Options{RepoRoot: root, Logs: logFile})
 	if err != nil {
-		return 0, fmt.Errorf("%w (service output in %s)", err, logFile.Name())
+		return 0, err
 	}
 	defer svc.Close()
 	// #nosec G204 G702 -- running the developer's command is what exec is for
