@@ -106,11 +106,19 @@ export async function render() {
   }
 }
 
+// flash keeps a message for the next page shown (a warning after a login).
+let flashed = '';
+export function flash(text) { flashed = text; }
+
 function show(seq, title, nodes) {
   if (seq !== renderSeq) return; // a later navigation won
   document.title = title ? `${title} · Atrium` : 'Atrium';
   renderNav();
   main.replaceChildren(...nodes);
+  if (flashed) {
+    main.querySelector('h1')?.after(h('p', { class: 'alert', role: 'alert', id: 'flash' }, flashed));
+    flashed = '';
+  }
   // Move focus to the new page's heading, as a screen reader user expects.
   const h1 = main.querySelector('h1');
   if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus(); }
