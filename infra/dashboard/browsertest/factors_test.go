@@ -42,8 +42,10 @@ func TestTOTPVectors(t *testing.T) {
 	}
 }
 
-// freshCode is a code of a time step not used yet by this factor (a code
-// is accepted once), waiting for the next step when needed.
+// codes hands out codes of time steps not used yet by this factor (a code
+// is accepted once): the current step, or the next one (the API accepts one
+// step of skew), and only when both are used, the next step's after waiting
+// for the clock to reach it.
 type codes struct {
 	secret string
 	last   int64
@@ -51,12 +53,12 @@ type codes struct {
 
 func (c *codes) next(t *testing.T) string {
 	t.Helper()
-	for time.Now().Unix()/30 <= c.last {
-		time.Sleep(200 * time.Millisecond) // the clock is the condition: a new 30 s step
+	for time.Now().Unix()/30+1 <= c.last {
+		time.Sleep(200 * time.Millisecond) // the condition is the clock itself: a new 30 s step
 	}
-	now := time.Now()
-	c.last = now.Unix() / 30
-	return totpCode(t, c.secret, now)
+	step := max(time.Now().Unix()/30, c.last+1)
+	c.last = step
+	return totpCode(t, c.secret, time.Unix(step*30, 0))
 }
 
 // loginStep logs in with the password and waits for the second step.
@@ -129,6 +131,8 @@ func totpFlow(t *testing.T) {
 	b.click("#mfa-submit")
 	b.waitPage("/account")
 	b.waitText("#account-email", email)
+	b.open("/settings/sessions", "/settings/sessions")
+	b.waitText("tr[data-current] td.amr", "password + authenticator app")
 
 	// With recovery codes: down to 3 left, the login warns.
 	for i := 0; i < 7; i++ {
