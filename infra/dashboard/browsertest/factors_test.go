@@ -102,7 +102,7 @@ func totpFlow(t *testing.T) {
 	b.fill("#totp-confirm input[name=code]", c.next(t))
 	b.click("#totp-confirm-submit")
 	b.waitFor("the recovery codes", "document.querySelectorAll('#recovery-codes li').length === 10")
-	recovery := eval[[]string](b, "[...document.querySelectorAll('#recovery-codes li')].map((li) => li.textContent)")
+	first := eval[[]string](b, "[...document.querySelectorAll('#recovery-codes li')].map((li) => li.textContent)")
 	b.click("#codes-saved")
 	b.waitText("#recovery-left", "10 recovery codes left")
 
@@ -117,7 +117,7 @@ func totpFlow(t *testing.T) {
 	b.fill("#step-up-code input[name=code]", c.next(t))
 	b.click("#step-up-code-submit")
 	b.waitFor("the new codes", "document.querySelectorAll('#recovery-codes li').length === 10 && !document.querySelector('#step-up')")
-	recovery = eval[[]string](b, "[...document.querySelectorAll('#recovery-codes li')].map((li) => li.textContent)")
+	recovery := eval[[]string](b, "[...document.querySelectorAll('#recovery-codes li')].map((li) => li.textContent)")
 	b.click("#codes-saved")
 
 	// Log out; the password alone no longer opens the account.
@@ -147,11 +147,15 @@ func totpFlow(t *testing.T) {
 	}
 	b.waitPage("/security")
 	b.waitText("#flash", "Only 3 recovery codes left")
-	// A used code does not work again.
+	// A used code does not work again, nor one of the replaced set.
 	b.click("#logout")
 	b.waitPage("/login")
 	b.loginStep(email, password)
 	b.fill("#mfa input[name=code]", recovery[0])
+	b.click("#mfa-submit")
+	b.waitText("#mfa-error", "That code is wrong")
+	b.do("clear the error", chromedp.Evaluate[chromedp.Void]("document.querySelector('#mfa-error').textContent = ''"))
+	b.fill("#mfa input[name=code]", first[9])
 	b.click("#mfa-submit")
 	b.waitText("#mfa-error", "That code is wrong")
 	b.fill("#mfa input[name=code]", recovery[7])
