@@ -25,6 +25,8 @@ func TestDashboard(t *testing.T) {
 	t.Run("Keyboard", keyboardLogin)
 	t.Run("CORS", corsFlow)
 	t.Run("Bearer", bearerFlow)
+	t.Run("TOTP", totpFlow)
+	t.Run("Passkeys", passkeyFlow)
 	t.Run("FirstLoad", firstLoad)
 	t.Run("Screenshots", screenshots)
 }

@@ -158,6 +158,8 @@ func start(t testing.TB) (*env, error) {
 	api, err := gateway.New(context.Background(), filepath.Join(testenv.RepoRoot(t), "template.yaml"), func(fn string) coldstart.Env {
 		return e.stack.ColdstartEnv(fn, logs, map[string]string{
 			"APP_BASE_URL": e.appURL,
+			// Passkeys are bound to the origins the browser reports.
+			"PASSKEY_ORIGINS": e.appURL + "," + e.bearerURL,
 			// Every request comes from 127.0.0.1: the per-client limits are
 			// the auth package's tests' business.
 			"RATE_LIMIT_LOGIN": "100000", "RATE_LIMIT_SIGNUP": "100000",

@@ -27,10 +27,10 @@ const DefaultAPI = "http://localhost:3000"
 // Pages are the paths the dashboard answers with index.html: every page of
 // js/app.js's route table, including each path Atrium's emails and Stripe's
 // return URLs link to (verify-email, reset-password, login, forgot-password,
-// settings/sessions, account-deleted, billing).
+// settings/sessions and sessions, security, account-deleted, billing).
 var Pages = []string{
 	"/", "/signup", "/verify-email", "/login", "/forgot-password", "/reset-password",
-	"/account", "/settings", "/settings/sessions", "/account-deleted",
+	"/account", "/settings", "/settings/sessions", "/sessions", "/security", "/account-deleted",
 	"/sources", "/billing", "/logs", "/compliance", "/dmca",
 }
 

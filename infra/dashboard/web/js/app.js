@@ -20,6 +20,8 @@ const routes = {
   '/account': { load: page('account', 'overview'), title: 'Account', auth: true },
   '/settings': { load: page('account', 'settings'), title: 'Settings', auth: true },
   '/settings/sessions': { load: page('account', 'sessions'), title: 'Sessions', auth: true },
+  '/sessions': { load: page('account', 'sessions'), title: 'Sessions', auth: true },
+  '/security': { load: page('security', 'security'), title: 'Security', auth: true },
   '/account-deleted': { load: page('account', 'deleted'), title: 'Account deletion' },
   '/sources': { load: page('sources', 'sources'), title: 'Sources', auth: true },
   '/billing': { load: page('billing', 'billing'), title: 'Billing', auth: true },
@@ -66,7 +68,7 @@ function renderNav() {
   const link = (href, text) => h('li', {}, h('a', { href, 'aria-current': here === href ? 'page' : undefined }, text));
   const items = session.account
     ? [link('/account', 'Account'), link('/sources', 'Sources'), link('/billing', 'Billing'), link('/logs', 'Request logs'),
-      link('/compliance', 'Compliance'), link('/settings', 'Settings'),
+      link('/compliance', 'Compliance'), link('/security', 'Security'), link('/settings', 'Settings'),
       h('li', {}, h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: logout }, 'Log out'))]
     : [link('/login', 'Log in'), link('/signup', 'Sign up')];
   nav.replaceChildren(h('ul', {}, items));
@@ -104,11 +106,19 @@ export async function render() {
   }
 }
 
+// flash keeps a message for the next page shown (a warning after a login).
+let flashed = '';
+export function flash(text) { flashed = text; }
+
 function show(seq, title, nodes) {
   if (seq !== renderSeq) return; // a later navigation won
   document.title = title ? `${title} · Atrium` : 'Atrium';
   renderNav();
   main.replaceChildren(...nodes);
+  if (flashed) {
+    main.querySelector('h1')?.after(h('p', { class: 'alert', role: 'alert', id: 'flash' }, flashed));
+    flashed = '';
+  }
   // Move focus to the new page's heading, as a screen reader user expects.
   const h1 = main.querySelector('h1');
   if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus(); }

@@ -3,6 +3,7 @@
 import { call, download, forget } from '../api.js';
 import { h, field, form, time, saveFile, showError } from '../dom.js';
 import { navigate, currentAccount, loggedOut } from '../app.js';
+import { withStepUp } from '../stepup.js';
 
 export async function overview() {
   const a = await currentAccount();
@@ -37,13 +38,16 @@ export async function overview() {
 }
 
 export function settings() {
+  // With a second factor, these changes also need a step-up with it.
+  const changeStep = h('div', { id: 'password-change-step-up' });
+  const deleteStep = h('div', { id: 'delete-account-step-up' });
   const change = form('password-change', [
     field('Current password', 'current', 'password', { autocomplete: 'current-password' }),
     field('New password', 'password', 'password', { autocomplete: 'new-password', hint: 'At least 15 characters.' }),
     field('Type the new password again', 'confirm', 'password', { autocomplete: 'new-password' }),
   ], 'Change password', async (v, f) => {
     if (v.password !== v.confirm) throw new Error('The two new passwords differ. Type the same password twice.');
-    await call('POST', '/v1/password/change', { current_password: v.current, new_password: v.password });
+    await withStepUp(changeStep, () => call('POST', '/v1/password/change', { current_password: v.current, new_password: v.password }));
     f.reset();
     return 'Your password is changed. Your other sessions were signed out; this one stays.';
   });
@@ -56,19 +60,20 @@ export function settings() {
       f.querySelector('[name=understood]').focus();
       throw new Error('Tick the box to confirm that you understand.');
     }
-    const r = await call('DELETE', '/v1/account', { password: v.password });
+    const r = await withStepUp(deleteStep, () => call('DELETE', '/v1/account', { password: v.password }));
     loggedOut();
     navigate(`/account-deleted#deletion=${encodeURIComponent(r.deletion.id)}`);
   }, { danger: true });
 
   return [
     h('h1', {}, 'Settings'),
-    h('h2', {}, 'Change your password'), change,
+    h('h2', {}, 'Change your password'), change, changeStep,
+    h('h2', {}, 'Second factors'), h('p', {}, h('a', { href: '/security' }, 'Authenticator apps, recovery codes and passkeys')),
     h('h2', {}, 'Sessions'), h('p', {}, h('a', { href: '/settings/sessions' }, 'See where you are logged in, and sign sessions out')),
     h('section', { class: 'card danger-zone', 'aria-labelledby': 'delete-heading' },
       h('h2', { id: 'delete-heading' }, 'Delete Account'),
       h('p', {}, 'Deleting your account removes everything: your sessions, storage sources and their keys (with no recovery window), request logs, compliance records and your Stripe customer, which cancels any subscription at once. You get a receipt to keep.'),
-      del),
+      del, deleteStep),
   ];
 }
 
@@ -82,17 +87,22 @@ export async function sessions() {
   };
   async function load() {
     const r = await call('GET', '/v1/sessions');
-    const rows = r.sessions.map((s) => h('tr', { 'data-session': s.id },
-      h('td', {}, time(s.created_at)), h('td', {}, time(s.last_used_at)), h('td', {}, time(s.expires_at)),
+    const rows = r.sessions.map((s) => h('tr', { 'data-session': s.id, 'data-current': s.current ? 'true' : undefined },
+      h('td', {}, time(s.created_at)), h('td', { class: 'amr' }, signedInWith(s.amr)), h('td', {}, time(s.last_used_at)), h('td', {}, time(s.expires_at)),
       h('td', {}, s.current ? 'This session' : h('button', { type: 'button', class: 'secondary', 'aria-label': `Sign out the session started ${time(s.created_at)}`,
         onclick: () => act(() => call('DELETE', `/v1/sessions/${encodeURIComponent(s.id)}`), 'The session was signed out.') }, 'Sign out'))));
     list.replaceChildren(h('table', {}, h('caption', { class: 'hint' }, `${r.sessions.length} active session${r.sessions.length === 1 ? '' : 's'}`),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, 'Expires'), h('th', { scope: 'col' }, 'Action'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Signed in with'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, 'Expires'), h('th', { scope: 'col' }, 'Action'))),
       h('tbody', {}, rows)));
   }
   await load();
   return [h('h1', {}, 'Sessions'), list, err, status,
     h('button', { type: 'button', id: 'sessions-others', onclick: () => act(() => call('DELETE', '/v1/sessions'), 'Every other session was signed out.') }, 'Sign out all other sessions')];
+}
+
+const factorNames = { password: 'password', totp: 'authenticator app', recovery_code: 'recovery code', passkey: 'passkey' };
+function signedInWith(amr) {
+  return (amr || []).map((m) => factorNames[m] || m).join(' + ') || '—';
 }
 
 // deleted follows a deletion (#deletion=<id>, the link of the email) until

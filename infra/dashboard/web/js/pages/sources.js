@@ -1,6 +1,7 @@
 // Storage sources: list, register (read-only keys, the IAM policy to paste),
 // rename, rotate keys, delete. Names and every other field are shown as text.
 import { call } from '../api.js';
+import { withStepUp } from '../stepup.js';
 import { h, field, form, time, showError } from '../dom.js';
 
 // policyFor is the read-only IAM policy for a bucket and prefix (P5).
@@ -58,6 +59,7 @@ export async function sources() {
 function card(s, reload, status) {
   const headingId = `src-${s.id}-name`;
   const err = h('div', { class: 'alert card-error', role: 'alert' });
+  const stepHost = h('div', { class: 'step-up-host' });
   const act = async (fn, msg) => {
     err.textContent = '';
     try { await fn(); await reload(); status.textContent = msg; } catch (e) { showError(err, e); }
@@ -67,7 +69,7 @@ function card(s, reload, status) {
   const rotate = form(`rotate-${s.id}`, [
     field('New access key id', 'access_key_id', 'text', { autocomplete: 'off', spellcheck: 'false' }),
     field('New secret access key', 'secret_access_key', 'password', { autocomplete: 'off' }),
-  ], 'Check and replace the keys', async (v) => act(() => call('PUT', `/v1/sources/${encodeURIComponent(s.id)}/credentials`, v), 'The keys were replaced.'), { label: `Rotate the keys of ${s.name}` });
+  ], 'Check and replace the keys', async (v) => act(() => withStepUp(stepHost, () => call('PUT', `/v1/sources/${encodeURIComponent(s.id)}/credentials`, v)), 'The keys were replaced.'), { label: `Rotate the keys of ${s.name}` });
   rename.hidden = rotate.hidden = true;
   const confirmDelete = h('div', { class: 'actions', hidden: true },
     h('span', {}, 'Delete this source and its keys? This cannot be undone.'),
@@ -86,5 +88,5 @@ function card(s, reload, status) {
       h('button', { type: 'button', class: 'secondary', 'data-action': 'rename', 'aria-label': `Rename ${s.name}`, onclick: toggle(rename, 'input') }, 'Rename'),
       h('button', { type: 'button', class: 'secondary', 'data-action': 'rotate', 'aria-label': `Rotate the keys of ${s.name}`, onclick: toggle(rotate, 'input') }, 'Rotate keys'),
       h('button', { type: 'button', class: 'secondary', 'data-action': 'delete', 'aria-label': `Delete ${s.name}`, onclick: toggle(confirmDelete, 'button') }, 'Delete')),
-    rename, rotate, confirmDelete, err);
+    rename, rotate, stepHost, confirmDelete, err);
 }
