@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (s *Store) NewChallenge(ctx context.Context, c Challenge) (*Challenge, stri
 	}
 	if _, err := s.Commit(ctx, nil, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.Name), Item: item}},
 		mustAccountActive(s.Name, c.AccountID)); err != nil {
-		if err == ErrConditionFailed {
+		if errors.Is(err, ErrConditionFailed) {
 			return nil, "", identity.ErrNotFound
 		}
 		return nil, "", fmt.Errorf("put challenge: %w", err)

@@ -354,9 +354,11 @@ func (s *Store) Commit(ctx context.Context, uses []*Use, extra ...types.Transact
 var ErrConditionFailed = errors.New("mfa: condition failed")
 
 // Remove deletes one of the account's factors and reports whether it was
-// there. When no active factor is left, the recovery codes go too: they
-// stand in for a factor and are meaningless without one.
-func (s *Store) Remove(ctx context.Context, accountID, factorID string) (found bool, left int, err error) {
+// there, and how many second-factor methods the account has left (its
+// active TOTP factors, and others', such as passkeys). When none is left,
+// the recovery codes go too: they stand in for a factor and are
+// meaningless without one.
+func (s *Store) Remove(ctx context.Context, accountID, factorID string, others ...OtherFactors) (found bool, left int, err error) {
 	out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
 		Key: FactorKey(identity.AccountPartition(accountID), factorID).AV(), ReturnValues: types.ReturnValueAllOld})
 	if err != nil {
@@ -367,6 +369,13 @@ func (s *Store) Remove(ctx context.Context, accountID, factorID string) (found b
 		return out.Attributes != nil, 0, err
 	}
 	left = len(Active(list))
+	for _, o := range others {
+		m, err := o(ctx, accountID)
+		if err != nil {
+			return out.Attributes != nil, 0, err
+		}
+		left += len(m)
+	}
 	if left == 0 {
 		if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
 			Key: RecoveryKey(identity.AccountPartition(accountID)).AV()}); err != nil {

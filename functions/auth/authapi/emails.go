@@ -130,7 +130,7 @@ no longer sign you in.
 func otherSessionsNote(appURL string) string {
 	return fmt.Sprintf(`If this was not you, someone has your password and a signed-in session:
 reset your password at %s/forgot-password (which ends every session), and
-contact support. To end every other session now, open %s/sessions and
+contact support. To end every other session now, open %s/settings/sessions and
 choose "Sign out other sessions".
 `, appURL, appURL)
 }
@@ -165,7 +165,7 @@ longer work.
 func recoveryCodeUsedMail(to, appURL string, left int) mail.Message {
 	return mail.Message{To: to, Subject: "A recovery code was used to log in to Atrium", Text: fmt.Sprintf(
 		`A recovery code was just used to log in to your Atrium account. %d are left.
-Each works once: make new ones (they replace the old) at %s/security.
+Each works once: make new ones (they replace the old) at %s/settings.
 
 `, left, appURL) + otherSessionsNote(appURL)}
 }

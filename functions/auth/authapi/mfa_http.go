@@ -384,7 +384,7 @@ func (s *Service) handleRemoveFactor(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	found, left, err := s.mfa.Remove(r.Context(), me.AccountID, id)
+	found, left, err := s.mfa.Remove(r.Context(), me.AccountID, id, s.otherFactors()...)
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,7 @@ func TestTOTPEnrolmentAndLogin(t *testing.T) {
 		t.Fatalf("confirm: %d %v", status, out)
 	}
 	if m := testenv.WaitForMails(t, email, 2); !strings.Contains(m[0].Subject, "second factor was added") ||
-		!strings.Contains(m[0].Text, "/sessions") || strings.Contains(m[0].Text, secret) {
+		!strings.Contains(m[0].Text, "/settings/sessions") || strings.Contains(m[0].Text, secret) {
 		t.Fatalf("newest email %q: %s", m[0].Subject, m[0].Text)
 	}
 	status, out = f.mfaCall(t, http.MethodGet, "/v1/mfa", "", bearer)
