@@ -91,6 +91,12 @@ type Factor struct {
 	LastStep   int64  `dynamodbav:"last_step"`
 	Sealed     []byte `dynamodbav:"sealed_secret"`
 	KeyVersion string `dynamodbav:"key_version"`
+	// SessionID is, while pending, the session that enrolled it: only
+	// that session may confirm it (pending.go).
+	SessionID string `dynamodbav:"session_id,omitempty"`
+	// WrongCodes counts, while pending, wrong confirmation codes: at
+	// MaxPendingWrongCodes the enrolment is dead (pending.go).
+	WrongCodes int `dynamodbav:"wrong_codes,omitempty"`
 }
 
 // Attribute names this package's conditions spell.
@@ -100,6 +106,8 @@ const (
 	attrLastUsed = "last_used_at"
 	attrHashes   = "hashes"
 	attrSecret   = "secret_hash"
+	attrSession  = "session_id"
+	attrWrong    = "wrong_codes"
 )
 
 // Store reads and writes an account's second factors.
@@ -176,10 +184,11 @@ type Enrolment struct {
 }
 
 // EnrolTOTP creates a pending TOTP factor with a new secret, only while
-// the account is active; it expires unless confirmed within PendingTTL.
+// the account is active; it expires unless confirmed within PendingTTL,
+// and only sessionID (the session enrolling it) may confirm it.
 // label is what the authenticator app shows beside the issuer (the
 // account's email address).
-func (s *Store) EnrolTOTP(ctx context.Context, accountID, label, name string) (*Enrolment, error) {
+func (s *Store) EnrolTOTP(ctx context.Context, accountID, sessionID, label, name string) (*Enrolment, error) {
 	if s.sealer == nil {
 		return nil, errors.New("mfa: enrol without a sealing key")
 	}
@@ -193,7 +202,7 @@ func (s *Store) EnrolTOTP(ctx context.Context, accountID, label, name string) (*
 	now := s.Now()
 	secret := randomBytes(SecretBytes)
 	f := &Factor{ID: ids.New("mfa"), AccountID: accountID, Kind: MethodTOTP, Name: name, Status: StatusPending,
-		CreatedAt: now, LastStep: -1, KeyVersion: KeyVersion}
+		CreatedAt: now, LastStep: -1, KeyVersion: KeyVersion, SessionID: sessionID}
 	f.Sealed = s.sealer.Seal(accountID, f.ID, secret)
 	item, err := attributevalue.MarshalMap(f)
 	if err != nil {
@@ -247,15 +256,14 @@ func (s *Store) CheckTOTP(ctx context.Context, accountID, code string) (*Use, er
 	return s.checkTOTP(accountID, Active(list), code)
 }
 
-// CheckPendingTOTP is CheckTOTP for the confirmation of a pending factor:
-// the write also turns it active.
-func (s *Store) CheckPendingTOTP(ctx context.Context, accountID, factorID, code string) (*Use, error) {
-	f, err := s.Factor(ctx, accountID, factorID)
+// CheckPendingTOTP is CheckTOTP for the confirmation of a pending factor
+// by the session that enrolled it: the write also turns it active.
+// ErrNotFound for a factor not pending, another session's, or dead of
+// wrong codes (PendingWrongCode).
+func (s *Store) CheckPendingTOTP(ctx context.Context, accountID, sessionID, factorID, code string) (*Use, error) {
+	f, err := s.PendingFactor(ctx, accountID, sessionID, factorID)
 	if err != nil {
 		return nil, err
-	}
-	if f.Status != StatusPending {
-		return nil, ErrNotFound
 	}
 	return s.checkTOTP(accountID, []*Factor{f}, code)
 }
@@ -286,7 +294,9 @@ func (s *Store) checkTOTP(accountID string, list []*Factor, code string) (*Use, 
 			Set(expression.Name(attrLastUsed), expression.Value(now.Format(time.RFC3339Nano)))
 		if f.Status == StatusPending {
 			cond = cond.And(expression.Name(attrStatus).Equal(expression.Value(StatusPending))).
-				And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))
+				And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix()))).
+				And(expression.Name(attrSession).Equal(expression.Value(f.SessionID))).
+				And(pendingAlive())
 			update = update.Set(expression.Name(attrStatus), expression.Value(StatusActive)).
 				Set(expression.Name("confirmed_at"), expression.Value(now.Format(time.RFC3339Nano))).
 				Remove(expression.Name(statetable.ExpiresAt))

@@ -65,11 +65,11 @@ func race(t *testing.T, n int, use func() error) (ok, refused int) {
 func TestCodesAreUsedOnceUnderConcurrency(t *testing.T) {
 	s, acct, clk := storeFixture(t)
 	ctx := context.Background()
-	e, err := s.EnrolTOTP(ctx, acct, "a@example.com", DefaultName)
+	e, err := s.EnrolTOTP(ctx, acct, "ses_test", "a@example.com", DefaultName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	use, err := s.CheckPendingTOTP(ctx, acct, e.Factor.ID, testenv.TOTP(e.Secret, clk.Now(), 6))
+	use, err := s.CheckPendingTOTP(ctx, acct, "ses_test", e.Factor.ID, testenv.TOTP(e.Secret, clk.Now(), 6))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,9 +186,11 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt.Handle("POST /v1/session/step-up", auth.Require(s.handleStepUp))
 	rt.Handle("GET /v1/mfa", auth.Require(s.handleListFactors))
 	// Adding or removing a factor and new recovery codes need a fresh
-	// step-up (mfa.StepUp); confirming an enrolment needs its first code.
+	// step-up (mfa.StepUp); confirming an enrolment needs its first code,
+	// from the session that enrolled it, under the second factor's brake
+	// (ConfirmTOTP) and the per-client limit of POST /v1/login/mfa.
 	rt.Handle("POST /v1/mfa/totp", auth.Require(s.stepUp.Require(s.handleEnrolTOTP)))
-	rt.Handle("POST /v1/mfa/totp/{id}/confirm", auth.Require(s.handleConfirmTOTP))
+	rt.Handle("POST /v1/mfa/totp/{id}/confirm", auth.Require(s.limited(rateLoginMFA, s.limits.Login, s.handleConfirmTOTP)))
 	rt.Handle("DELETE /v1/mfa/factors/{id}", auth.Require(s.stepUp.Require(s.handleRemoveFactor)))
 	rt.Handle("POST /v1/mfa/recovery-codes", auth.Require(s.stepUp.Require(s.handleRegenerateCodes)))
 	return rt

@@ -110,9 +110,12 @@ func (s *Service) methods(ctx context.Context, accountID string) ([]string, erro
 	return s.mfa.Methods(ctx, accountID, s.otherFactors()...)
 }
 
+// otherFactors are the second-factor kinds beyond package mfa's: the
+// passkeys' one list (passkeys.Store.Factors, which the sources
+// function's step-up takes too), or the PasskeyFactor the deps gave.
 func (s *Service) otherFactors() []mfa.OtherFactors {
-	if s.passkeys == nil {
-		return nil
+	if _, ok := s.passkeys.(passkeyFactor); ok || s.passkeys == nil {
+		return s.passkeySvc.Factors()
 	}
 	return []mfa.OtherFactors{s.passkeys.Enrolled}
 }

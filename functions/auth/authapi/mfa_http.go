@@ -233,7 +233,7 @@ func (s *Service) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	e, err := s.mfa.EnrolTOTP(r.Context(), me.AccountID, acct.Email, name)
+	e, err := s.mfa.EnrolTOTP(r.Context(), me.AccountID, me.ID, acct.Email, name)
 	switch {
 	case errors.Is(err, mfa.ErrTooMany):
 		return web.CodeFactorLimitReached.New()
@@ -252,7 +252,7 @@ func (s *Service) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	var req ConfirmTOTPRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
@@ -265,22 +265,19 @@ func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) erro
 	if !ids.Valid("mfa", id) {
 		return web.CodeFactorNotFound.New()
 	}
+	if err := limit(r); err != nil {
+		return err
+	}
 	acct, err := me.Account()
 	if err != nil {
 		return err
 	}
-	use, err := s.mfa.CheckPendingTOTP(r.Context(), me.AccountID, id, req.Code)
-	if err == nil {
-		_, err = s.mfa.Commit(r.Context(), []*mfa.Use{use})
-	}
+	err = s.ConfirmTOTP(r.Context(), me, acct, id, req.Code)
 	switch {
 	case errors.Is(err, mfa.ErrNotFound):
 		return web.CodeFactorNotFound.New()
-	case errors.Is(err, mfa.ErrWrongCode):
-		s.event(r.Context(), "mfa_enrol", "failure", "wrong_totp", me.AccountID, "factor_id", id)
-		return web.CodeWrongCode.New()
 	case err != nil:
-		return err
+		return s.problem(err, "")
 	}
 	f, err := s.mfa.Factor(r.Context(), me.AccountID, id)
 	if err != nil {
@@ -308,6 +305,50 @@ func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) erro
 		OtherSessions int            `json:"other_sessions"`
 	}{mfa.ViewFactor(f), codes, others})
 	return nil
+}
+
+// ConfirmTOTP confirms a pending TOTP enrolment with its first code. Only
+// the session that enrolled it may (another one finds no such factor:
+// enrolling needed a fresh step-up, confirming must not be a way around
+// it), and a code is a second-factor guess like a login's: the account's
+// second-factor slot is taken first (refused while delayed or locked), a
+// wrong code stays counted and also counts against the enrolment, which
+// dies at mfa.MaxPendingWrongCodes; the right one clears the count.
+func (s *Service) ConfirmTOTP(ctx context.Context, sess *identity.Session, acct *identity.Account, factorID, code string) error {
+	if _, err := s.mfa.PendingFactor(ctx, acct.ID, sess.ID, factorID); err != nil {
+		return err
+	}
+	key := mfa.FailuresKey(identity.AccountPartition(acct.ID))
+	att, wait, err := s.mfaThrottle.TakeAttemptAt(ctx, key)
+	if err != nil {
+		return err
+	}
+	if wait.Locked {
+		s.event(ctx, "mfa_enrol", "refused", "locked", acct.ID, "factor_id", factorID)
+		return ErrSecondFactorLocked
+	}
+	if wait.RetryAfter > 0 {
+		s.event(ctx, "mfa_enrol", "refused", "delayed", acct.ID, "factor_id", factorID)
+		return &SecondFactorDelayedError{RetryAfter: wait.RetryAfter}
+	}
+	use, err := s.mfa.CheckPendingTOTP(ctx, acct.ID, sess.ID, factorID, code)
+	if err == nil {
+		_, err = s.mfa.Commit(ctx, []*mfa.Use{use})
+	}
+	if errors.Is(err, mfa.ErrWrongCode) {
+		dead, derr := s.mfa.PendingWrongCode(ctx, acct.ID, factorID)
+		if derr != nil {
+			return derr
+		}
+		if dead {
+			s.event(ctx, "mfa_enrol", "failure", "enrolment_dead", acct.ID, "factor_id", factorID)
+		}
+		return fmt.Errorf("%w (%w)", errWrongCodeSignedIn, s.factorFailed(ctx, "mfa_enrol", acct, mfa.MethodTOTP, att))
+	}
+	if err != nil {
+		return err
+	}
+	return s.mfaThrottle.ClearFailuresAt(ctx, key)
 }
 
 // otherSessions counts the account's live sessions besides this one, which

@@ -266,11 +266,7 @@ var _ PasskeyFactor = passkeyFactor{}
 
 // Enrolled is ["passkey"] for an account with a passkey.
 func (p passkeyFactor) Enrolled(ctx context.Context, accountID string) ([]string, error) {
-	has, err := p.svc.Has(ctx, accountID)
-	if err != nil || !has {
-		return nil, err
-	}
-	return []string{mfa.MethodPasskey}, nil
+	return p.svc.Enrolled(ctx, accountID)
 }
 
 // Check verifies an assertion of the account (its challenge is consumed

@@ -68,7 +68,9 @@ func TestCreateItemWriteFails(t *testing.T) {
 	// Nothing is left to reconcile, even long after.
 	f.clock.Advance(sources.ReconcileGrace + time.Minute)
 	reconcile(t, f, sources.ReconcileReport{})
-	// And the customer can simply try again.
+	// And the customer can simply try again (having stepped up: the login
+	// is long past the window).
+	f.stepUp(t, tok)
 	f.register(t, tok, "Retried", readerKey, f.secret())
 	f.assertNoLeaks(t)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -302,7 +303,7 @@ func newFixture(t testing.TB, limits Limits) *fixture {
 	logger := logging.New(f.logs, slog.LevelDebug)
 	f.svc = &Service{Store: f.store, Vault: f.vault, Checker: f.checker,
 		Limits: limits, AllowLoopback: true, Logger: logger,
-		StepUp: mfa.NewStepUp(mfa.NewStore(f.rawDB, table, nil, f.clock.Now), mfa.DefaultStepUpWindow)}
+		StepUp: passkeys.NewStepUp(f.rawDB, table, f.clock.Now, mfa.DefaultStepUpWindow)}
 	f.handler = web.Wrap(f.svc.Handler(f.auth), web.Options{Logger: logger, Function: "sources"})
 
 	if err := f.s3.CreateBucket(testBucket); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/mfa"
+	"github.com/atrium-cdn/atrium/shared/passkeys"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -110,8 +111,8 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 		Store: sources.NewStore(b.DynamoDB, b.Table, b.Now), Vault: vault,
 		Checker: s3check.New(s3check.Options{AllowLoopbackHTTP: local}), Limits: limits,
 		AllowLoopback: local, Logger: b.Logger,
-		// Reads only whether the account has a second factor: no sealing key.
-		StepUp: mfa.NewStepUp(mfa.NewStore(b.DynamoDB, b.Table, nil, b.Now), stepUpWindow),
+		// Reads only which second factors the account has, of every kind.
+		StepUp: passkeys.NewStepUp(b.DynamoDB, b.Table, b.Now, stepUpWindow),
 	}
 	return b.Serve(svc.Handler(b.Auth)), nil
 }
@@ -119,13 +120,16 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 // Handler routes the sources function's requests; every route needs a session.
 func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	rt := web.NewRouter(s.Logger)
-	rt.Handle("POST /v1/sources", auth.Require(s.create))
+	// New keys (a new source's, or a source's new ones) need a fresh
+	// step-up (403 step_up_required otherwise); so does a deletion, or a
+	// stale session could delete a source and create it again with other
+	// keys.
+	rt.Handle("POST /v1/sources", auth.Require(s.StepUp.Require(s.create)))
 	rt.Handle("GET /v1/sources", auth.Require(s.list))
 	rt.Handle("GET /v1/sources/{id}", auth.Require(s.get))
 	rt.Handle("PATCH /v1/sources/{id}", auth.Require(s.patch))
-	// New keys need a fresh step-up (403 step_up_required otherwise).
 	rt.Handle("PUT /v1/sources/{id}/credentials", auth.Require(s.StepUp.Require(s.putCredentials)))
-	rt.Handle("DELETE /v1/sources/{id}", auth.Require(s.delete))
+	rt.Handle("DELETE /v1/sources/{id}", auth.Require(s.StepUp.Require(s.delete)))
 	return rt
 }
 
