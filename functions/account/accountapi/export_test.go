@@ -803,8 +803,10 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 		{mfa.Factor{},
 			[]string{"id", "kind", "name", "status", "created_at", "confirmed_at", "last_used_at"},
 			// the account is the exporter's; the last step is bookkeeping of replays;
-			// the sealed secret and its key's version are withheld (a secret)
-			[]string{"account_id", "last_step", "sealed_secret", "key_version"}},
+			// the sealed secret and its key's version are withheld (a secret); the session
+			// id and wrong-code count are the bookkeeping of the enrolment's
+			// confirmation (which session may confirm it, how many wrong codes it took)
+			[]string{"account_id", "last_step", "sealed_secret", "key_version", "session_id", "wrong_codes"}},
 		{mfa.RecoverySet{}, []string{"hashes", "generated_at"}, nil}, // hashes as their count, "left"
 		{throttle.Failures{}, []string{"failures", "last_failure_ms"}, nil},
 		{requestlog.Item{},
