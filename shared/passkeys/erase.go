@@ -16,7 +16,8 @@ import (
 
 // Eraser is the passkeys' part of an account's deletion: the index from
 // its user handle (outside the account's partition, so it goes first),
-// then its passkeys, its ceremonies' challenges and its user item. It is
+// then its passkeys (each after its credential id's index), its
+// ceremonies' challenges and its user item. It is
 // idempotent. A passwordless login's challenge names no account: it
 // expires by itself.
 func Eraser(s *Store) lifecycle.Eraser {
@@ -47,11 +48,21 @@ func erase(ctx context.Context, db statetable.DynamoDB, table, accountID string,
 	}
 	n := 0
 	for _, prefix := range []string{CredentialPrefix, ChallengePrefix} {
-		err := statetable.EachInPartition(ctx, db, table, identity.AccountPartition(accountID), prefix, []string{statetable.SK},
+		err := statetable.EachInPartition(ctx, db, table, identity.AccountPartition(accountID), prefix, []string{statetable.SK, "credential_id"},
 			func(item map[string]types.AttributeValue) error {
 				sk, _ := item[statetable.SK].(*types.AttributeValueMemberS)
 				if sk == nil {
 					return fmt.Errorf("passkey item without a sort key")
+				}
+				// A passkey's credential id index first (outside the
+				// partition), only this account's.
+				if id, _ := item["credential_id"].(*types.AttributeValueMemberB); prefix == CredentialPrefix && id != nil {
+					_, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: CredentialIDKey(id.Value).AV(),
+						ConditionExpression:       aws.String("attribute_not_exists(pk) OR account_id = :a"),
+						ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: accountID}}})
+					if err != nil && !statetable.IsConditionFailed(err) {
+						return fmt.Errorf("delete credential id index: %w", err)
+					}
 				}
 				if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table),
 					Key: statetable.Key{PK: identity.AccountPartition(accountID), SK: sk.Value}.AV()}); err != nil {

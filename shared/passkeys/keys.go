@@ -1,6 +1,9 @@
 package passkeys
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
@@ -50,3 +53,17 @@ func AccountChallengeKey(accountID, challengeHash string) statetable.Key {
 func LoginChallengeKey(challengeHash string) statetable.Key {
 	return statetable.Key{PK: "PASSKEYCHALLENGE#" + challengeHash, SK: "PASSKEYCHALLENGE"}
 }
+
+// CredentialIDKey is the key of the global index item of a credential id,
+// by the hex SHA-256 of the id: written with attribute_not_exists in the
+// registration's transaction, it makes a credential id registrable once
+// across all accounts (WebAuthn §7.1 step 26), not only per account.
+func CredentialIDKey(credentialID []byte) statetable.Key {
+	h := sha256.Sum256(credentialID)
+	return statetable.Key{PK: credentialIDPK + hex.EncodeToString(h[:]), SK: credentialIDSK}
+}
+
+const (
+	credentialIDPK = "PASSKEYCRED#"
+	credentialIDSK = "PASSKEYCRED"
+)

@@ -41,6 +41,15 @@ var LifecycleKinds = []lifecycle.Kind{
 		Match:     lifecycle.Fixed(HandleKey("").PK, HandleKey("").SK),
 	},
 	{
+		Name: "passkey_credential_index", Owner: lifecycleOwner, Table: lifecycle.StateTable,
+		Purpose: "the index of a passkey's credential id (by its SHA-256) to its account and passkey, " +
+			"which makes a credential id registrable once across all accounts",
+		Retention: lifecycle.Retention{Text: "until the passkey or the account is removed", Until: "its removal"},
+		Erasure:   EraseStep,
+		Export:    lifecycle.Withheld + "it holds a hash of the credential id the passkeys section already shows, and the ids",
+		Match:     lifecycle.Fixed(credentialIDPK, credentialIDSK),
+	},
+	{
 		Name: "passkey_challenge", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose: "a challenge of one of the account's passkey ceremonies (registration, second factor, step-up) " +
 			"with its options, single use",

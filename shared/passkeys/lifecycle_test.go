@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
@@ -65,6 +67,19 @@ func TestEraseAndExport(t *testing.T) {
 		t.Fatalf("the export holds a key or id: %s", raw)
 	}
 
+	indexes := func() int { // the credential id index items naming mine
+		out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table),
+			FilterExpression:          aws.String("begins_with(pk, :p) AND account_id = :a"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: "PASSKEYCRED#"}, ":a": &types.AttributeValueMemberS{Value: mine}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Items)
+	}
+	if n := indexes(); n != 2 {
+		t.Fatalf("credential id index items before erasure: %d, want 2", n)
+	}
+
 	counted := map[string]int{}
 	count := func(c string, n int) error { counted[c] += n; return nil }
 	for range 2 { // a resumed step finds nothing more
@@ -84,6 +99,9 @@ func TestEraseAndExport(t *testing.T) {
 	found, err := svc.Get(ctx, passkeys.HandleKey(doc.UserHandle), &idx)
 	if err != nil || found || left != 0 {
 		t.Fatalf("after erasure: %d passkey items left, handle index found %v (%v)", left, found, err)
+	}
+	if n := indexes(); n != 0 {
+		t.Fatalf("credential id index items after erasure: %d", n)
 	}
 	if has, _ := svc.Has(ctx, mine); has {
 		t.Fatal("the erased account still has passkeys")

@@ -641,15 +641,24 @@ func (s *Service) FinishRegistration(ctx context.Context, acct Account, binding,
 	if err != nil {
 		return nil, err
 	}
+	index := map[string]types.AttributeValue{
+		"account_id": &types.AttributeValueMemberS{Value: acct.ID},
+		"passkey_id": &types.AttributeValueMemberS{Value: rec.ID},
+	}
+	maps(index, CredentialIDKey(cred.ID))
 	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: statetable.Update(s.Name, UserKey(acct.ID), count)},
 		active,
+		// The credential id, once across all accounts (WebAuthn §7.1 step 26).
+		{Put: &types.Put{TableName: aws.String(s.Name), Item: index, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 	}})
 	if failed, ok := statetable.CancelledByCondition(err); ok {
 		switch {
 		case failed[2]:
 			return nil, ErrAccount
+		case failed[3]:
+			return nil, reject(ReasonDuplicate, errors.New("credential id registered already"))
 		case failed[1]:
 			return nil, ErrLimit
 		}
@@ -711,6 +720,11 @@ func (s *Service) Remove(ctx context.Context, accountID, id string) (*Passkey, e
 		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: CredentialKey(accountID, id).AV(),
 			ConditionExpression: aws.String("attribute_exists(pk)")}},
 		{Update: statetable.Update(s.Name, UserKey(accountID), dec)},
+		// Its credential id's index, only this account's (a passkey
+		// registered before the index existed has none).
+		{Delete: &types.Delete{TableName: aws.String(s.Name), Key: CredentialIDKey(r.CredentialID).AV(),
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR account_id = :a"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: accountID}}}},
 	}})
 	if statetable.IsConditionFailed(err) {
 		return nil, ErrNotFound // removed meanwhile

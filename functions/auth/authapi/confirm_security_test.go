@@ -187,3 +187,20 @@ func TestConfirmTOTPIsLimitedPerClient(t *testing.T) {
 		t.Fatalf("over the limit: %d %v", st, out)
 	}
 }
+
+// TestStepUpPasskeyOptionsAreLimitedPerClient: each request writes a
+// challenge item; it counts against the client's passkey limit.
+func TestStepUpPasskeyOptionsAreLimitedPerClient(t *testing.T) {
+	two := throttle.Limit{Max: 2, Window: time.Minute}
+	generous := throttle.Limit{Max: 100000, Window: time.Minute}
+	f := newFixtureWith(t, io.Discard, options{limits: &Limits{Login: two, Signup: generous, Verify: generous, Password: generous, Mail: generous}})
+	owner := f.activeAccount(t, testenv.Email(t)) // no passkey: 400 method_unavailable, counted all the same
+	for i := range two.Max {
+		if st, out := f.mfaCall(t, http.MethodPost, "/v1/session/step-up/passkey/options", "{}", owner); st != http.StatusBadRequest {
+			t.Fatalf("request %d: %d %v", i+1, st, out)
+		}
+	}
+	if st, out := f.mfaCall(t, http.MethodPost, "/v1/session/step-up/passkey/options", "{}", owner); st != http.StatusTooManyRequests || out["code"] != "rate_limited" {
+		t.Fatalf("over the limit: %d %v", st, out)
+	}
+}

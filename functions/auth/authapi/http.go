@@ -178,7 +178,8 @@ func (s *Service) Handler(auth *identity.Authenticator) http.Handler {
 	// The passkey's options for the login's second step (POST /v1/login/mfa
 	// with method "passkey") and for a step-up with a passkey.
 	rt.Handle("POST /v1/login/mfa/passkey/options", s.limited(ratePasskey, s.limits.Login, s.handleLoginMFAPasskeyOptions))
-	rt.Handle("POST /v1/session/step-up/passkey/options", auth.Require(s.handleStepUpPasskeyOptions))
+	// Each writes a challenge item: limited per client like the others.
+	rt.Handle("POST /v1/session/step-up/passkey/options", auth.Require(s.limited(ratePasskey, s.limits.Login, s.handleStepUpPasskeyOptions)))
 	// Second factors (mfa_http.go). Finishing a login is limited per client
 	// (s.limits.Login, counted in FinishLogin) and per account (the
 	// second factor's brake); a step-up per account.

@@ -12,7 +12,7 @@ const (
 	rateSignup   = "signup"
 	rateVerify   = "verify"
 	ratePassword = "password" // forgot and reset share it
-	ratePasskey  = "passkey"  // passwordless options and finish, and registration options, share it
+	ratePasskey  = "passkey"  // passwordless options and finish, registration and step-up options share it
 	// rateLoginMFA counts POST /v1/login/mfa and POST /v1/mfa/totp/{id}/confirm
 	// (its limit is the login's).
 	rateLoginMFA = "login-mfa"

@@ -326,8 +326,11 @@ func (s *Service) handleLoginMFAPasskeyOptions(w http.ResponseWriter, r *http.Re
 
 // handleStepUpPasskeyOptions answers the options of a step-up with a
 // passkey, for the session's account.
-func (s *Service) handleStepUpPasskeyOptions(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) handleStepUpPasskeyOptions(w http.ResponseWriter, r *http.Request, limit web.Gate) error {
 	if err := decodeEmpty(r); err != nil {
+		return err
+	}
+	if err := limit(r); err != nil {
 		return err
 	}
 	assertion, err := s.passkeySvc.BeginFactor(r.Context(), identity.SessionFrom(r.Context()).AccountID)
