@@ -61,6 +61,15 @@ func (c *codes) next(t *testing.T) string {
 	return totpCode(t, c.secret, time.Unix(step*30, 0))
 }
 
+// noStrayValues fails when the page shows "null" or "undefined", the
+// trace of a missing value rendered as text.
+func (b *tab) noStrayValues() {
+	b.t.Helper()
+	if txt := b.text("main"); strings.Contains(txt, "null") || strings.Contains(txt, "undefined") {
+		b.t.Errorf("the page shows a stray value: %q", txt)
+	}
+}
+
 // loginStep logs in with the password and waits for the second step.
 func (b *tab) loginStep(email, password string) {
 	b.t.Helper()
@@ -82,6 +91,7 @@ func totpFlow(t *testing.T) {
 	b.open("/security", "/security")
 	b.checkLabels()
 	b.waitFor("the factor lists", "document.querySelector('#totp-none') && document.querySelector('#passkey-none')")
+	b.noStrayValues()
 
 	// A password login is a fresh step-up for an account without a factor.
 	b.click("#totp-add")
@@ -105,6 +115,7 @@ func totpFlow(t *testing.T) {
 	first := eval[[]string](b, "[...document.querySelectorAll('#recovery-codes li')].map((li) => li.textContent)")
 	b.click("#codes-saved")
 	b.waitText("#recovery-left", "10 recovery codes left")
+	b.noStrayValues()
 
 	// This session predates the factor, so it is not upgraded: new recovery
 	// codes need a step-up with the factor; the prompt asks for a code and

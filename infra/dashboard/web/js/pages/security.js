@@ -69,12 +69,12 @@ export async function security() {
         : h('p', { id: 'totp-none' }, 'No authenticator app yet.'),
       h('button', { type: 'button', id: 'totp-add', onclick: () => act(async () => enrolment(await call('POST', '/v1/mfa/totp', {}))) }, 'Add an authenticator app'));
     const left = m.recovery_codes?.left ?? 0;
-    recovery.replaceChildren(
+    recovery.replaceChildren(...[
       h('p', { id: 'recovery-left', 'data-left': String(left) }, m.methods.length
         ? `${left} recovery code${left === 1 ? '' : 's'} left${m.recovery_codes?.generated_at ? ` (made ${time(m.recovery_codes.generated_at)})` : ''}.`
         : 'Recovery codes come with your first second factor.'),
       m.methods.length ? h('button', { type: 'button', id: 'recovery-new',
-        onclick: () => act(async () => showCodes((await call('POST', '/v1/mfa/recovery-codes', {})).recovery_codes, 'Your new recovery codes'), 'New recovery codes: the old ones no longer work.') }, 'Make new recovery codes') : null);
+        onclick: () => act(async () => showCodes((await call('POST', '/v1/mfa/recovery-codes', {})).recovery_codes, 'Your new recovery codes'), 'New recovery codes: the old ones no longer work.') }, 'Make new recovery codes') : null].filter(Boolean));
     passkeys.replaceChildren(
       p.passkeys.length ? h('ul', { id: 'passkey-list' }, p.passkeys.map(passkeyRow)) : h('p', { id: 'passkey-none' }, 'No passkey yet.'),
       addPasskey);
