@@ -126,20 +126,7 @@ func NewStore(db statetable.DynamoDB, table string, sealer *Sealer, now func() t
 
 // Factors lists the account's factors, pending ones unexpired, oldest first.
 func (s *Store) Factors(ctx context.Context, accountID string) ([]*Factor, error) {
-	now := s.Now()
-	var out []*Factor
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, identity.AccountPartition(accountID), factorPrefix, nil,
-		func(item map[string]types.AttributeValue) error {
-			if statetable.Expired(item, now) {
-				return nil
-			}
-			var f Factor
-			if err := attributevalue.UnmarshalMap(item, &f); err != nil {
-				return fmt.Errorf("decode factor: %w", err)
-			}
-			out = append(out, &f)
-			return nil
-		})
+	out, err := statetable.Items[Factor](ctx, s.Table, identity.AccountPartition(accountID), factorPrefix, "factor")
 	if err != nil {
 		return nil, err
 	}

@@ -338,16 +338,7 @@ func ValidName(name string) bool {
 
 // records reads the account's passkeys, oldest first.
 func (s *Store) records(ctx context.Context, accountID string) ([]*record, error) {
-	var out []*record
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, identity.AccountPartition(accountID), CredentialPrefix, nil,
-		func(item map[string]types.AttributeValue) error {
-			var r record
-			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-				return fmt.Errorf("decode passkey: %w", err)
-			}
-			out = append(out, &r)
-			return nil
-		})
+	out, err := statetable.Items[record](ctx, s.Table, identity.AccountPartition(accountID), CredentialPrefix, "passkey")
 	if err != nil {
 		return nil, err
 	}

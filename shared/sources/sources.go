@@ -104,16 +104,7 @@ func (s *Store) Get(ctx context.Context, accountID, sourceID string) (*Source, e
 
 // List returns the account's sources, oldest first.
 func (s *Store) List(ctx context.Context, accountID string) ([]*Source, error) {
-	out := []*Source{}
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, identity.AccountPartition(accountID), SourcePrefix, nil,
-		func(item map[string]types.AttributeValue) error {
-			var src Source
-			if err := attributevalue.UnmarshalMap(item, &src); err != nil {
-				return fmt.Errorf("decode source: %w", err)
-			}
-			out = append(out, &src)
-			return nil
-		})
+	out, err := statetable.Items[Source](ctx, s.Table, identity.AccountPartition(accountID), SourcePrefix, "source")
 	if err != nil {
 		return nil, err
 	}

@@ -290,3 +290,23 @@ func conflictOnly(err error) bool {
 	}
 	return conflict
 }
+
+// Items reads every unexpired item of partition pk whose sort key begins
+// with skPrefix into a new T each, in sort-key order (strongly consistent,
+// page by page); what names the kind in errors. Never nil.
+func Items[T any](ctx context.Context, t Table, pk, skPrefix, what string) ([]*T, error) {
+	out := []*T{}
+	now := t.now()
+	err := EachInPartition(ctx, t.DB, t.Name, pk, skPrefix, nil, func(item map[string]types.AttributeValue) error {
+		if Expired(item, now) {
+			return nil // TTL deletes late; reads never trust an expired item
+		}
+		v := new(T)
+		if err := attributevalue.UnmarshalMap(item, v); err != nil {
+			return fmt.Errorf("decode %s: %w", what, err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
