@@ -47,8 +47,8 @@ const (
 	// Passkeys (functions/auth, shared/passkeys).
 	CodePasskeyRejected     Code = "passkey_rejected"
 	CodePasskeyFailed       Code = "passkey_failed"
-	CodePasskeyNotFound     Code = "passkey_not_found"
-	CodePasskeyLimitReached Code = "passkey_limit_reached"
+	CodePasskeyNotFound     Code = "passkey_not_found"     // #nosec G101 -- a problem code, not a credential
+	CodePasskeyLimitReached Code = "passkey_limit_reached" // #nosec G101 -- a problem code, not a credential
 	// Second factors and step-up (functions/auth, shared/mfa).
 	CodeInvalidMfaToken     Code = "invalid_mfa_token" // #nosec G101 -- a problem code, not a credential
 	CodeInvalidSecondFactor Code = "invalid_second_factor"

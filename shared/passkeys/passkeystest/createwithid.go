@@ -27,7 +27,7 @@ func (a *Authenticator) CreateWithID(rawOptions []byte, id []byte) ([]byte, *Cre
 	c := &Credential{ID: append([]byte{}, id...), Key: key, RPID: o.PublicKey.RP.ID, UserHandle: handle}
 	authData := authenticatorData(c.RPID, FlagUP|FlagUV|FlagAT, 0)
 	authData = append(authData, make([]byte, 16)...)
-	authData = binary.BigEndian.AppendUint16(authData, uint16(len(id)))
+	authData = binary.BigEndian.AppendUint16(authData, uint16(len(id))) // #nosec G115 -- a test credential id is far shorter than 64 KiB
 	authData = append(authData, id...)
 	authData = append(authData, coseKey(&key.PublicKey)...)
 	att := cborMap(cborText("fmt"), cborText("none"), cborText("attStmt"), cborMap(), cborText("authData"), cborBytes(authData))

@@ -151,8 +151,8 @@ func (a *Authenticator) Create(rawOptions []byte, backup byte, t Tamper) ([]byte
 	}
 	c.SignCount = count
 	authData := authenticatorData(rpID, flags, count)
-	authData = append(authData, make([]byte, 16)...) // AAGUID: zero, as "none" attestation may give
-	authData = binary.BigEndian.AppendUint16(authData, uint16(len(id)))
+	authData = append(authData, make([]byte, 16)...)                    // AAGUID: zero, as "none" attestation may give
+	authData = binary.BigEndian.AppendUint16(authData, uint16(len(id))) // #nosec G115 -- a test credential id is far shorter than 64 KiB
 	authData = append(authData, id...)
 	authData = append(authData, coseKey(&key.PublicKey)...)
 	att := cborMap(
@@ -256,7 +256,7 @@ func cborHead(major byte, n uint64) []byte {
 	case n < 1<<16:
 		return binary.BigEndian.AppendUint16([]byte{major<<5 | 25}, uint16(n))
 	default:
-		return binary.BigEndian.AppendUint32([]byte{major<<5 | 26}, uint32(n))
+		return binary.BigEndian.AppendUint32([]byte{major<<5 | 26}, uint32(n)) // #nosec G115 -- the encoder's lengths are a test's small values, far below 4 GiB
 	}
 }
 
