@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -322,50 +321,6 @@ func TestLoginWorkIsTheSameForUnknownAddresses(t *testing.T) {
 	want := "argon2id/m=19456,t=2,p=1"
 	if v1[0] != want {
 		t.Fatalf("verified at %s, want the configured %s", v1[0], want)
-	}
-}
-
-// BenchmarkLogin compares a whole login through the handler (decode, one
-// DynamoDB read, argon2id, session write, response) with one bare argon2id
-// verification at the same parameters. Each iteration runs one of each, so
-// machine noise hits both alike; it reports both times, their ratio (target
-// ≤ 1.15) and the process's peak resident memory (target ≤ 64 MiB; an upper
-// bound for one login, as it includes the whole test process).
-func BenchmarkLogin(b *testing.B) {
-	f := newFixture(b, io.Discard)
-	email := testenv.Email(b)
-	f.activeAccount(b, email)
-	body := creds(email, strong)
-	handler := f.svc.Handler(f.svc.auth)
-	encoded, err := f.hasher.real.Hash(strong)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var inHandler, bare time.Duration
-	b.ReportAllocs()
-	for b.Loop() {
-		start := time.Now()
-		req := httptest.NewRequest(http.MethodPost, "/v1/login", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("login: %d %s", rec.Code, rec.Body)
-		}
-		inHandler += time.Since(start)
-		start = time.Now()
-		if ok, _, _ := f.hasher.real.Verify(strong, encoded); !ok {
-			b.Fatal("verify failed")
-		}
-		bare += time.Since(start)
-	}
-	n := float64(b.N)
-	b.ReportMetric(float64(inHandler.Microseconds())/1000/n, "login-ms/op")
-	b.ReportMetric(float64(bare.Microseconds())/1000/n, "argon2id-ms/op")
-	b.ReportMetric(float64(inHandler)/float64(bare), "login/argon2id")
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
 	}
 }
 
