@@ -8,6 +8,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -148,19 +149,21 @@ type Attempt struct {
 	Previous Failures
 }
 
-// maxSlotRounds bounds how often TakeAttempt re-reads after losing a race
-// for the counter. Each lost round means another attempt took a slot, so
-// after FreeFailures+1 rounds at most the record is delayed and the attempt
-// is refused; the bound is only a backstop.
+// maxSlotRounds bounds how often TakeAttempt tries again after a refusal
+// that its own reading does not explain (the record changed between the
+// write and the read of why it failed, or an expired record had to be
+// replaced). Each such round means another attempt took a slot, so after
+// FreeFailures+1 rounds at most the record is delayed and the attempt is
+// refused; the bound is only a backstop.
 const maxSlotRounds = 32
 
 // TakeAttempt takes the subject's slot for one password attempt before any
-// hashing work: it reads the record, refuses the attempt when the record is
-// locked or delayed (Wait), and otherwise counts the attempt as a failure
-// with a write conditional on the record being exactly as read. A lost race
-// reads again, so N concurrent attempts are answered exactly as N
-// sequential ones: each is judged against every attempt that took its slot
-// before it, and no more attempts are evaluated than the policy allows.
+// hashing work: one conditional write counts the attempt as a failure when
+// the record allows an attempt now (not locked, not delayed), and refuses
+// it otherwise (Wait). Each write is atomic, so N concurrent attempts are
+// answered exactly as N sequential ones: each is judged against every
+// attempt that took its slot before it, and no more attempts are evaluated
+// than the policy allows.
 func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait, error) {
 	return s.TakeAttemptAt(ctx, FailureKey("login", subject))
 }
@@ -168,60 +171,171 @@ func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait,
 // TakeAttemptAt is TakeAttempt on a counter whose key its owner chooses
 // (a second factor's failures live in the account's partition): the same
 // slot-before-work counting, under the store's policy.
+//
+// The usual attempt is one UpdateItem whose condition is the policy
+// (allowed), returning the record as it stood (on success, the previous
+// record; on refusal, the record that refused it, for the Wait). Two rare
+// attempts take a second write: the one after a record expired but was not
+// yet deleted (TTL lags), which replaces it, and the one that locks, which
+// keeps the record LockMemory.
 func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, Wait, error) {
 	key := k.AV()
 	for range maxSlotRounds {
 		now := s.now()
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(s.table), Key: key, ConsistentRead: aws.Bool(true),
-		})
+		next, old, err := s.countAttempt(ctx, key, now)
 		if err != nil {
-			return Attempt{}, Wait{}, fmt.Errorf("get failure counter: %w", err)
+			return Attempt{}, Wait{}, err
 		}
-		var prev Failures
-		live := out.Item != nil && !statetable.Expired(out.Item, now)
-		if live {
-			if err := attributevalue.UnmarshalMap(out.Item, &prev); err != nil {
-				return Attempt{}, Wait{}, fmt.Errorf("decode failure counter: %w", err)
+		if next != nil {
+			prev, err := decodeFailures(old)
+			if err != nil {
+				return Attempt{}, Wait{}, err
 			}
+			att := Attempt{Previous: prev, Failures: *next}
+			if next.Count >= s.policy.LockAfter {
+				// Locked: keep the record (and so the lock) much longer.
+				if err := s.keepLocked(ctx, key, *next, now); err != nil {
+					return Attempt{}, Wait{}, err
+				}
+			}
+			return att, Wait{}, nil
+		}
+		if old == nil {
+			continue // gone between the write and its answer: try again
+		}
+		if statetable.Expired(old, now) {
+			if att, ok, err := s.replaceExpired(ctx, key, now); err != nil || ok {
+				return att, Wait{}, err
+			}
+			continue
+		}
+		prev, err := decodeFailures(old)
+		if err != nil {
+			return Attempt{}, Wait{}, err
 		}
 		if w := prev.Check(s.policy, now); w.Locked || w.RetryAfter > 0 {
 			return Attempt{Previous: prev, Failures: prev}, w, nil
-		}
-		next := Failures{Count: prev.Count + 1, LastMillis: now.UnixMilli()}
-		keep := s.policy.Memory
-		if next.Count >= s.policy.LockAfter {
-			keep = s.policy.LockMemory // locked: keep the record (and so the lock) much longer
-		}
-		var unchanged expression.ConditionBuilder
-		if live {
-			unchanged = expression.Name("failures").Equal(expression.Value(prev.Count)).
-				And(expression.Name("last_failure_ms").Equal(expression.Value(prev.LastMillis)))
-		} else {
-			unchanged = expression.AttributeNotExists(expression.Name(statetable.PK)).
-				Or(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix())))
-		}
-		e, err := expression.NewBuilder().WithCondition(unchanged).WithUpdate(
-			expression.Set(expression.Name("failures"), expression.Value(next.Count)).
-				Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
-				Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(keep).Unix()))).Build()
-		if err != nil {
-			return Attempt{}, Wait{}, fmt.Errorf("build failure update: %w", err)
-		}
-		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		})
-		if err == nil {
-			return Attempt{Previous: prev, Failures: next}, Wait{}, nil
-		}
-		if !statetable.IsConditionFailed(err) {
-			return Attempt{}, Wait{}, fmt.Errorf("count attempt: %w", err)
 		}
 	}
 	// Lost every round: others are taking slots this very moment, so the
 	// record is about to be delayed anyway; answer with the shortest delay.
 	return Attempt{}, Wait{RetryAfter: time.Second}, nil
+}
+
+// allowed is the condition under which the policy lets an attempt at now
+// be made on a live record: fewer than LockAfter failures, and the last
+// one at least Delay(count) ago. Delay takes few distinct values (it
+// doubles, then stays at MaxDelay), so the condition is one term per value.
+func (s *Store) allowed(now time.Time) expression.ConditionBuilder {
+	count, last := expression.Name("failures"), expression.Name("last_failure_ms")
+	p := s.policy
+	var terms []expression.ConditionBuilder
+	for lo := 0; lo < p.LockAfter; {
+		d := p.Delay(lo)
+		hi := lo + 1 // [lo, hi) share the delay d
+		for hi < p.LockAfter && p.Delay(hi) == d {
+			hi++
+		}
+		terms = append(terms, count.Between(expression.Value(lo), expression.Value(hi-1)).
+			And(last.LessThanEqual(expression.Value(now.Add(-d).UnixMilli()))))
+		lo = hi
+	}
+	c := terms[0]
+	if len(terms) > 1 {
+		c = expression.Or(terms[0], terms[1], terms[2:]...)
+	}
+	return c
+}
+
+// countAttempt counts an attempt on a record that is absent, or live and
+// allowing it: next is the record it wrote and old the one before (nil
+// when none). Refused (next nil), old is the record that refused it: live
+// and not allowing an attempt, or expired.
+func (s *Store) countAttempt(ctx context.Context, key map[string]types.AttributeValue, now time.Time) (next *Failures, old map[string]types.AttributeValue, err error) {
+	live := expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix()))
+	e, err := expression.NewBuilder().
+		WithCondition(expression.AttributeNotExists(expression.Name(statetable.PK)).Or(live.And(s.allowed(now)))).
+		WithUpdate(expression.Set(expression.Name("failures"),
+			expression.Plus(expression.IfNotExists(expression.Name("failures"), expression.Value(0)), expression.Value(1))).
+			Set(expression.Name("last_failure_ms"), expression.Value(now.UnixMilli())).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix()))).Build()
+	if err != nil {
+		return nil, nil, fmt.Errorf("build failure update: %w", err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil, ccf.Item, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("count attempt: %w", err)
+	}
+	prev, err := decodeFailures(out.Attributes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Failures{Count: prev.Count + 1, LastMillis: now.UnixMilli()}, out.Attributes, nil
+}
+
+// replaceExpired counts an attempt as the first failure of a record that
+// expired but is still stored (ok false: another attempt replaced it first).
+func (s *Store) replaceExpired(ctx context.Context, key map[string]types.AttributeValue, now time.Time) (Attempt, bool, error) {
+	next := Failures{Count: 1, LastMillis: now.UnixMilli()}
+	expired := expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix()))
+	e, err := expression.NewBuilder().WithCondition(expired).WithUpdate(
+		expression.Set(expression.Name("failures"), expression.Value(next.Count)).
+			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix()))).Build()
+	if err != nil {
+		return Attempt{}, false, fmt.Errorf("build failure update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return Attempt{}, false, nil
+	}
+	if err != nil {
+		return Attempt{}, false, fmt.Errorf("count attempt: %w", err)
+	}
+	return Attempt{Failures: next}, true, nil
+}
+
+// keepLocked keeps the record the attempt that locked it wrote for
+// LockMemory, unless it changed meanwhile (cleared by a reset).
+func (s *Store) keepLocked(ctx context.Context, key map[string]types.AttributeValue, locked Failures, now time.Time) error {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("failures").Equal(expression.Value(locked.Count)).
+			And(expression.Name("last_failure_ms").Equal(expression.Value(locked.LastMillis)))).
+		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix()))).Build()
+	if err != nil {
+		return fmt.Errorf("build lock update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if err != nil && !statetable.IsConditionFailed(err) {
+		return fmt.Errorf("keep lock: %w", err)
+	}
+	return nil
+}
+
+func decodeFailures(item map[string]types.AttributeValue) (Failures, error) {
+	var f Failures
+	if len(item) == 0 {
+		return f, nil
+	}
+	if err := attributevalue.UnmarshalMap(item, &f); err != nil {
+		return Failures{}, fmt.Errorf("decode failure counter: %w", err)
+	}
+	return f, nil
 }
 
 // ClearFailures forgets the subject's failures (a success, or a reset).
