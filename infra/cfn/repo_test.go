@@ -423,10 +423,10 @@ func TestRepositoryLeadingKeys(t *testing.T) {
 		claim        = identity.EmailClaimKey("a@example.com").PK
 		token        = identity.TokenKey("verify", "hash").PK
 		loginFails   = throttle.FailureKey("login", "pseudonym").PK
-		rateLogin    = throttle.RateKey("login", "pseudonym", 0).PK
-		rateRequests = throttle.RateKey(compliance.RateAction, "pseudonym", 0).PK
-		rateNotices  = throttle.RateKey("dmca", "pseudonym", 0).PK             // complianceapi's limit on notices
-		rateMail     = throttle.RateKey(throttle.MailReset, "pseudonym", 0).PK // the per-address email caps
+		rateLogin    = throttle.RateKey("login", "pseudonym").PK
+		rateRequests = throttle.RateKey(compliance.RateAction, "pseudonym").PK
+		rateNotices  = throttle.RateKey("dmca", "pseudonym").PK             // complianceapi's limit on notices
+		rateMail     = throttle.RateKey(throttle.MailReset, "pseudonym").PK // the per-address email caps
 		intent       = sources.IntentKey(0, "src_1").PK
 		customer     = billing.StripeCustomerKey("cus_1").PK
 		event        = billing.StripeEventKey("evt_1").PK

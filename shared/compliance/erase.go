@@ -21,7 +21,7 @@ const (
 func Eraser(limits *throttle.Store, keyer *pseudonym.Keyer) lifecycle.Eraser {
 	return lifecycle.Eraser{Step: eraseCounters, Owner: lifecycleOwner,
 		Erase: func(ctx context.Context, sub lifecycle.Subject, count lifecycle.Count) error {
-			n, err := limits.ForgetClient(ctx, RateAction, keyer.Of(RateDomain, sub.AccountID), RequestLimit.Window)
+			n, err := limits.ForgetClient(ctx, RateAction, keyer.Of(RateDomain, sub.AccountID))
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ func (s *Store) Eraser(keyer *pseudonym.Keyer) lifecycle.Eraser {
 			subject := keyer.Of(pseudonym.EmailDomain, sub.Email)
 			rates := 0
 			for _, kind := range MailKinds {
-				n, err := s.ForgetClient(ctx, kind, subject, MailWindow)
+				n, err := s.ForgetClient(ctx, kind, subject)
 				if err != nil {
 					return err
 				}

@@ -1,10 +1,6 @@
 package throttle
 
-import (
-	"strconv"
-
-	"github.com/atrium-cdn/atrium/shared/statetable"
-)
+import "github.com/atrium-cdn/atrium/shared/statetable"
 
 // The keys of the counters throttle owns in the state table.
 
@@ -14,7 +10,13 @@ func FailureKey(kind, pseudonym string) statetable.Key {
 	return statetable.Key{PK: "THROTTLE#" + kind + "#" + pseudonym, SK: "THROTTLE"}
 }
 
-// RateKey is the key of one fixed window of a per-client rate counter.
-func RateKey(action, pseudonym string, windowStart int64) statetable.Key {
-	return statetable.Key{PK: "RATE#" + action + "#" + pseudonym, SK: strconv.FormatInt(windowStart, 10)}
+// RateKey is the key of a per-subject rate counter (Allow, Take, Gate):
+// one item per action and subject, holding a count per fixed window.
+func RateKey(action, pseudonym string) statetable.Key {
+	return statetable.Key{PK: "RATE#" + action + "#" + pseudonym, SK: rateSK}
 }
+
+// rateSK is the sort key of every rate counter. Before the counters were
+// one item per subject, each fixed window was an item, its start the sort
+// key; those lived two windows at most.
+const rateSK = "COUNTER"

@@ -32,13 +32,14 @@ var LifecycleKinds = []lifecycle.Kind{
 }
 
 // RateCounterKeys matches the keys of the rate counters (Allow, Take, Gate)
-// of the actions: one item per subject and window.
+// of the actions: one item per subject (and, written before that layout
+// and gone by TTL within two windows, one per subject and window).
 func RateCounterKeys(actions ...string) func(pk, sk string) bool {
 	var ms []func(pk, sk string) bool
 	for _, a := range actions {
-		prefix := RateKey(a, "", 0).PK
+		prefix := RateKey(a, "").PK
 		ms = append(ms, func(pk, sk string) bool {
-			return len(pk) > len(prefix) && strings.HasPrefix(pk, prefix) && sk != "" && strings.Trim(sk, "0123456789") == ""
+			return len(pk) > len(prefix) && strings.HasPrefix(pk, prefix) && (sk == rateSK || sk != "" && strings.Trim(sk, "0123456789") == "")
 		})
 	}
 	return lifecycle.Any(ms...)

@@ -172,3 +172,87 @@ func TestConcurrentAttemptsAreSequential(t *testing.T) {
 		t.Fatalf("taken %d (counts %v), delayed %d; want %d taken with distinct counts", taken, seen, delayed, p.FreeFailures)
 	}
 }
+
+// TestAllowIsOneWrite: each request a sliding window counts costs one
+// DynamoDB call, refused ones count too, the previous window weighs by
+// its overlap, and a client back after a long pause starts afresh with
+// its old counts gone.
+func TestAllowIsOneWrite(t *testing.T) {
+	s, db, clk, st := newStore(t, throttle.DefaultPolicy())
+	ctx := context.Background()
+	l := throttle.Limit{Max: 3, Window: time.Minute}
+	// At the start of a window, so the weights are exact.
+	clk.Set(time.UnixMilli((clk.Now().UnixMilli()/60000 + 1) * 60000))
+	client := ids.New("client")
+	for i := 1; i <= 5; i++ {
+		retry, err := s.Allow(ctx, "test", client, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (retry == 0) != (i <= 3) {
+			t.Fatalf("request %d: retry %s", i, retry)
+		}
+		if n := db.reset(); n != 1 {
+			t.Fatalf("request %d made %d calls, want 1", i, n)
+		}
+	}
+	// Half way through the next window, the previous one's 5 (refused ones
+	// included) weigh 2.5: even one more request (1 + 2.5 > 3) is refused.
+	clk.Advance(90 * time.Second)
+	if retry, err := s.Allow(ctx, "test", client, l); err != nil || retry == 0 {
+		t.Fatalf("half way into the next window: %s %v, want refused", retry, err)
+	}
+	// Two windows later the old counts weigh nothing.
+	clk.Advance(2 * time.Minute)
+	if retry, err := s.Allow(ctx, "test", client, l); err != nil || retry != 0 {
+		t.Fatalf("two windows later: %s %v, want allowed", retry, err)
+	}
+	// Long after, the item holds only the windows a sliding window reads.
+	clk.Advance(10 * time.Minute)
+	if retry, err := s.Allow(ctx, "test", client, l); err != nil || retry != 0 {
+		t.Fatalf("ten minutes later: %s %v", retry, err)
+	}
+	got, err := stack.DynamoDBClient(st.DynamoDBEndpoint).GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.Tables["StateTable"]), Key: throttle.RateKey("test", client).AV()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	windows := 0
+	for name := range got.Item {
+		if name[0] == 'w' {
+			windows++
+		}
+	}
+	if windows != 1 {
+		t.Fatalf("counter holds %d windows (%v), want only the current one", windows, got.Item)
+	}
+	if n, err := s.ForgetClient(ctx, "test", client); err != nil || n != 1 {
+		t.Fatalf("ForgetClient: %d %v", n, err)
+	}
+}
+
+// TestTakeIsOneWrite: a capped sender's slots are one write each, in the
+// same one item per subject; a refused take counts nothing, and the next
+// window has its slots again.
+func TestTakeIsOneWrite(t *testing.T) {
+	s, db, clk, _ := newStore(t, throttle.DefaultPolicy())
+	ctx := context.Background()
+	l := throttle.Limit{Max: 2, Window: time.Hour}
+	clk.Set(time.UnixMilli((clk.Now().UnixMilli()/3600000 + 1) * 3600000))
+	subject := ids.New("subj")
+	for i, want := range []bool{true, true, false, false} {
+		if got, err := s.Take(ctx, throttle.MailReset, subject, l); err != nil || got != want {
+			t.Fatalf("take %d: %v %v, want %v", i+1, got, err, want)
+		}
+		if n := db.reset(); n != 1 {
+			t.Fatalf("take %d made %d calls, want 1", i+1, n)
+		}
+	}
+	clk.Advance(time.Hour)
+	if got, err := s.Take(ctx, throttle.MailReset, subject, l); err != nil || !got {
+		t.Fatalf("next window: %v %v", got, err)
+	}
+	if n, err := s.ForgetClient(ctx, throttle.MailReset, subject); err != nil || n != 1 {
+		t.Fatalf("ForgetClient: %d %v", n, err)
+	}
+}

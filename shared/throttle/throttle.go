@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -379,48 +380,86 @@ type Limit struct {
 // still overlaps). It returns 0 when allowed, or how long until a request
 // would be allowed again if the client sent nothing more. Refused requests
 // count too, so hammering does not help.
+//
+// It is one UpdateItem: the client's one counter of the action (RateKey)
+// holds a count per fixed window, named by the window's start; the write
+// adds one to the current window's, removes the one two windows old and
+// returns both the current and the previous window's counts.
 func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time.Duration, error) {
 	now := s.now()
 	w := l.Window.Milliseconds()
 	start := now.UnixMilli() / w * w
-	type read struct {
-		n   int
-		err error
-	}
-	prevCh := make(chan read, 1)
-	go func() {
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(s.table), Key: RateKey(action, client, start-w).AV(),
-		})
-		if err != nil {
-			prevCh <- read{err: fmt.Errorf("get previous window: %w", err)}
-			return
-		}
-		prevCh <- read{n: count(out.Item)}
-	}()
+	cur, prev := windowAttr(start), windowAttr(start-w)
 	e, err := expression.NewBuilder().WithUpdate(
-		expression.Add(expression.Name("count"), expression.Value(1)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1))).Build()
+		expression.Set(expression.Name(cur), expression.Plus(expression.IfNotExists(expression.Name(cur), expression.Value(0)), expression.Value(1))).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1)).
+			Remove(expression.Name(windowAttr(start - 2*w)))).Build()
 	if err != nil {
 		return 0, fmt.Errorf("build rate update: %w", err)
 	}
+	key := RateKey(action, client).AV()
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: RateKey(action, client, start).AV(),
+		TableName: aws.String(s.table), Key: key,
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValues: types.ReturnValueUpdatedNew,
+		ReturnValues: types.ReturnValueAllNew,
 	})
-	prev := <-prevCh
 	if err != nil {
 		return 0, fmt.Errorf("count request: %w", err)
 	}
-	if prev.err != nil {
-		return 0, prev.err
+	if stale := staleWindows(out.Attributes, cur, prev); len(stale) > 0 {
+		// A client back after more than two windows: its older counts,
+		// which no later write names, go now.
+		if err := s.dropWindows(ctx, key, stale); err != nil {
+			return 0, err
+		}
 	}
-	return retryAfter(count(out.Attributes), prev.n, l.Max, float64(now.UnixMilli()-start)/float64(w), l.Window), nil
+	return retryAfter(countOf(out.Attributes, cur), countOf(out.Attributes, prev), l.Max,
+		float64(now.UnixMilli()-start)/float64(w), l.Window), nil
 }
 
-func count(item map[string]types.AttributeValue) int {
-	n, ok := item["count"].(*types.AttributeValueMemberN)
+// windowPrefix begins the name of a sliding counter's attribute holding
+// one fixed window's count; the window's start (Unix milliseconds) follows.
+const windowPrefix = "w"
+
+func windowAttr(start int64) string { return windowPrefix + strconv.FormatInt(start, 10) }
+
+// staleWindows are the window counts of a sliding counter other than the
+// current and previous window's.
+func staleWindows(item map[string]types.AttributeValue, cur, prev string) []string {
+	var out []string
+	for name := range item {
+		if strings.HasPrefix(name, windowPrefix) && name != cur && name != prev {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// dropWindows removes window counts from a sliding counter that exists.
+func (s *Store) dropWindows(ctx context.Context, key map[string]types.AttributeValue, names []string) error {
+	var u expression.UpdateBuilder
+	for _, n := range names {
+		u = u.Remove(expression.Name(n))
+	}
+	e, err := expression.NewBuilder().WithUpdate(u).
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).Build()
+	if err != nil {
+		return fmt.Errorf("build rate cleanup: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(),
+		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if err != nil && !statetable.IsConditionFailed(err) {
+		return fmt.Errorf("drop old rate windows: %w", err)
+	}
+	return nil
+}
+
+func count(item map[string]types.AttributeValue) int { return countOf(item, "count") }
+
+func countOf(item map[string]types.AttributeValue, name string) int {
+	n, ok := item[name].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0
 	}
@@ -459,29 +498,39 @@ func ceilSecond(d time.Duration) time.Duration {
 // one. Unlike Allow, a refused call counts nothing: a capped sender (the
 // per-address email caps) sends the first l.Max of each window, so whoever
 // floods an address cannot keep it from ever receiving mail, and the links
-// those first emails carry stay usable.
+// those first emails carry stay usable. It keeps its counts in the same
+// one item per action and subject as Allow.
 func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool, error) {
 	now := s.now()
 	w := l.Window.Milliseconds()
 	start := now.UnixMilli() / w * w
+	cur := windowAttr(start)
 	e, err := expression.NewBuilder().
-		WithCondition(expression.AttributeNotExists(expression.Name("count")).
-			Or(expression.Name("count").LessThan(expression.Value(l.Max)))).
-		WithUpdate(expression.Add(expression.Name("count"), expression.Value(1)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1))).Build()
+		WithCondition(expression.AttributeNotExists(expression.Name(cur)).
+			Or(expression.Name(cur).LessThan(expression.Value(l.Max)))).
+		WithUpdate(expression.Set(expression.Name(cur), expression.Plus(expression.IfNotExists(expression.Name(cur), expression.Value(0)), expression.Value(1))).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1)).
+			Remove(expression.Name(windowAttr(start - 2*w)))).Build()
 	if err != nil {
 		return false, fmt.Errorf("build slot update: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: RateKey(action, subject, start).AV(),
+	key := RateKey(action, subject).AV()
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key,
 		ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues: types.ReturnValueAllNew,
 	})
 	if statetable.IsConditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("take slot: %w", err)
+	}
+	if stale := staleWindows(out.Attributes, cur, windowAttr(start-w)); len(stale) > 0 {
+		if err := s.dropWindows(ctx, key, stale); err != nil {
+			return false, err
+		}
 	}
 	return true, nil
 }
@@ -494,22 +543,17 @@ func (s *Store) ClearFailuresItem(subject string) types.TransactWriteItem {
 	}}
 }
 
-// ForgetClient deletes a client's counters of an action (the current and
-// the previous window, all a sliding window reads), as deleting the account
-// a client pseudonym stands for requires. It returns how many it deleted.
-func (s *Store) ForgetClient(ctx context.Context, action, client string, window time.Duration) (int, error) {
-	w := window.Milliseconds()
-	start := s.now().UnixMilli() / w * w
-	n := 0
-	for _, ws := range []int64{start, start - w} {
-		out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
-			Key: RateKey(action, client, ws).AV(), ReturnValues: types.ReturnValueAllOld})
-		if err != nil {
-			return n, fmt.Errorf("delete rate counter: %w", err)
-		}
-		if out.Attributes != nil {
-			n++
-		}
+// ForgetClient deletes a subject's counter of an action (Allow's, Take's
+// and Gate's: one item per action and subject), as deleting the account
+// a pseudonym stands for requires. It returns how many it deleted (0 or 1).
+func (s *Store) ForgetClient(ctx context.Context, action, subject string) (int, error) {
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
+		Key: RateKey(action, subject).AV(), ReturnValues: types.ReturnValueAllOld})
+	if err != nil {
+		return 0, fmt.Errorf("delete rate counter: %w", err)
 	}
-	return n, nil
+	if out.Attributes == nil {
+		return 0, nil
+	}
+	return 1, nil
 }
