@@ -108,9 +108,11 @@ func parseSessionToken(tok string) (accountID, sessionID, secret string, ok bool
 // token. The session is written only while the account is active, in one
 // transaction with that check: a login or verification that races the
 // acceptance of the account's deletion gets ErrNotFound and leaves no
-// session behind for the deletion to miss.
-func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy) (*Session, string, error) {
-	return s.CreateSessionWith(ctx, accountID, p, []string{MethodPassword})
+// session behind for the deletion to miss. extra are other owners' writes
+// made in the same transaction (a login clears its address's failures
+// there); they must not fail a condition, as a failure reads ErrNotFound.
+func (s *Store) CreateSession(ctx context.Context, accountID string, p SessionPolicy, extra ...types.TransactWriteItem) (*Session, string, error) {
+	return s.CreateSessionWith(ctx, accountID, p, []string{MethodPassword}, extra...)
 }
 
 // MethodPassword is the password's name in a session's methods.
@@ -119,7 +121,7 @@ const MethodPassword = "password"
 // CreateSessionWith is CreateSession for a login proven by methods (the
 // password, then a second factor), which the session records as made by
 // them and as its last proof.
-func (s *Store) CreateSessionWith(ctx context.Context, accountID string, p SessionPolicy, methods []string) (*Session, string, error) {
+func (s *Store) CreateSessionWith(ctx context.Context, accountID string, p SessionPolicy, methods []string, extra ...types.TransactWriteItem) (*Session, string, error) {
 	now := s.Now()
 	secret := ids.Secret()
 	sess := &Session{
@@ -140,9 +142,9 @@ func (s *Store) CreateSessionWith(ctx context.Context, accountID string, p Sessi
 	if err != nil {
 		return nil, "", err
 	}
-	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.Name), Item: item}}, active,
-	}})
+	}, extra...)})
 	if statetable.IsConditionFailed(err) {
 		return nil, "", ErrNotFound // gone, not yet verified, or being deleted
 	}

@@ -462,13 +462,20 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (LoginR
 		return err
 	}
 	checked, err := s.checkPassword(ctx, passwordCheck{event: "login", email: email, pass: pass,
-		cred: cred, noAccount: noAccount, alongside: readAccount})
+		cred: cred, noAccount: noAccount, alongside: readAccount, clearLater: true})
 	if err != nil {
 		return LoginResult{}, err
 	}
 	if checked.rehash {
 		s.upgradeHash(ctx, cred, pass)
 		checked.rehash = false
+	}
+	if len(methods) > 0 {
+		// The password proved right: its failures go now, as for an
+		// account without a second factor, whatever the challenge becomes.
+		if err := s.throttle.ClearFailures(ctx, checked.subject); err != nil {
+			return LoginResult{}, err
+		}
 	}
 	challenge, err := s.secondFactor(ctx, cred, checked, methods)
 	if err != nil || challenge != nil {
@@ -532,6 +539,10 @@ type passwordCheck struct {
 	// account only). Its error ends a right password's check before the
 	// failures are cleared; a wrong password's check ignores it.
 	alongside func(ctx context.Context, accountID string) error
+	// clearLater leaves a right password's failures to the caller
+	// (passwordResult.subject): a login clears them in the transaction
+	// that starts its session, or before its second factor's challenge.
+	clearLater bool
 }
 
 // passwordResult is what a right password's check tells its caller.
@@ -541,6 +552,9 @@ type passwordResult struct {
 	// previous is the address's failures as they stood before this attempt
 	// (for the "new sign-in after failed attempts" notice).
 	previous throttle.Failures
+	// subject is the address's pseudonym, whose failures a clearLater
+	// check leaves to its caller.
+	subject string
 }
 
 // checkPassword is the one password check, used by login, password change
@@ -550,7 +564,8 @@ type passwordResult struct {
 // the decoy when there is no account, so that the work is the same); then
 // either answers the failure (loginFailed: ErrInvalidCredentials, or
 // errLockedNow for the failure that locks, with the lock email) or clears
-// the failures, this attempt's included.
+// the failures, this attempt's included (or, clearLater, leaves that to
+// its caller).
 func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordResult, error) {
 	subject := s.keyer.Of(pseudonym.EmailDomain, c.email)
 	att, err := s.takeAttempt(ctx, c.event, subject, c.cred)
@@ -580,10 +595,12 @@ func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordR
 	if sideErr != nil {
 		return passwordResult{}, sideErr
 	}
-	if err := s.throttle.ClearFailures(ctx, subject); err != nil {
-		return passwordResult{}, err
+	if !c.clearLater {
+		if err := s.throttle.ClearFailures(ctx, subject); err != nil {
+			return passwordResult{}, err
+		}
 	}
-	return passwordResult{rehash: rehash, previous: att.Previous}, nil
+	return passwordResult{rehash: rehash, previous: att.Previous, subject: subject}, nil
 }
 
 // takeAttempt takes the address's slot for one password check (see
@@ -608,18 +625,19 @@ func (s *Service) takeAttempt(ctx context.Context, event, subject string, cred *
 	return att, nil
 }
 
-// loginSucceeded finishes a login whose every check passed (the failures
-// are already cleared): it upgrades an outdated hash, starts the session
-// and sends a sign-in notice when one is due.
+// loginSucceeded finishes a login whose every check passed: it upgrades an
+// outdated hash, starts the session and clears the address's failures in
+// one transaction, and sends a sign-in notice when one is due.
 func (s *Service) loginSucceeded(ctx context.Context, email, pass string, cred *identity.Credential,
 	checked passwordResult, acct *identity.Account) (*identity.Account, *identity.Session, string, error) {
 	if checked.rehash {
 		s.upgradeHash(ctx, cred, pass)
 	}
-	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy())
+	sess, tok, err := s.store.CreateSession(ctx, cred.AccountID, s.auth.Policy(), s.throttle.ClearFailuresItem(checked.subject))
 	if errors.Is(err, identity.ErrNotFound) {
 		// Its deletion was accepted while the password was checked: answered
-		// as for an unknown address.
+		// as for an unknown address (and, like one, the attempt stays
+		// counted as a failure).
 		return nil, nil, "", ErrInvalidCredentials
 	}
 	if err != nil {
