@@ -399,3 +399,25 @@ func (s *Store) ClearLoginNotice(ctx context.Context, email string) error {
 	}
 	return nil
 }
+
+// AccountRead is the read of an account item as one of the reads a caller
+// makes together (statetable.GetMany); Account decodes its answer.
+type AccountRead struct {
+	statetable.Read
+	item rawItem
+}
+
+// ReadAccount prepares the read of the account id's item.
+func ReadAccount(id string) *AccountRead {
+	r := &AccountRead{}
+	r.Key, r.Into = AccountKey(id), &r.item
+	return r
+}
+
+// Account is the account read: ErrNotFound when it was absent or expired.
+func (r *AccountRead) Account() (*Account, error) {
+	if !r.Found {
+		return nil, ErrNotFound
+	}
+	return accountFrom(r.item)
+}

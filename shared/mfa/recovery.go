@@ -146,3 +146,25 @@ func (s *Store) RecoveryLeft(ctx context.Context, accountID string) (int, error)
 	set, _, err := s.Recovery(ctx, accountID)
 	return len(set.Hashes), err
 }
+
+// RecoveryRead is the read of an account's recovery set as one of the
+// reads a caller makes together (statetable.GetMany).
+type RecoveryRead struct {
+	statetable.Read
+	set RecoverySet
+}
+
+// ReadRecovery prepares the read of the account's recovery set.
+func ReadRecovery(accountID string) *RecoveryRead {
+	r := &RecoveryRead{}
+	r.Key, r.Into = RecoveryKey(identity.AccountPartition(accountID)), &r.set
+	return r
+}
+
+// Left is how many unused recovery codes the read found (RecoveryLeft).
+func (r *RecoveryRead) Left() int {
+	if !r.Found {
+		return 0
+	}
+	return len(r.set.Hashes)
+}

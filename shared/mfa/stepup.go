@@ -56,33 +56,44 @@ func (g *StepUp) Methods(ctx context.Context, accountID string) ([]string, error
 
 // Methods returns the account's active second-factor methods: "totp" when
 // it has an active TOTP factor, "recovery_code" while it has unused codes,
-// and those others report.
+// and those others report (MethodsOf, from reads made here; the recovery
+// codes are read only when there is a factor).
 func (s *Store) Methods(ctx context.Context, accountID string, others ...OtherFactors) ([]string, error) {
 	list, err := s.Factors(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	if len(Active(list)) > 0 {
-		out = append(out, MethodTOTP)
-	}
+	var more []string
 	for _, o := range others {
 		m, err := o(ctx, accountID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m...)
+		more = append(more, m...)
 	}
-	if len(out) > 0 {
-		left, err := s.RecoveryLeft(ctx, accountID)
-		if err != nil {
+	left := 0
+	if len(MethodsOf(list, more, 0)) > 0 {
+		if left, err = s.RecoveryLeft(ctx, accountID); err != nil {
 			return nil, err
 		}
-		if left > 0 {
-			out = append(out, MethodRecoveryCode)
-		}
 	}
-	return out, nil
+	return MethodsOf(list, more, left), nil
+}
+
+// MethodsOf is the one rule of an account's active second-factor methods,
+// from what was read: "totp" when one of its factors is an active TOTP
+// factor, the others' methods (passkeys), and "recovery_code" when it has
+// one of those and unused recovery codes (recoveryLeft).
+func MethodsOf(factors []*Factor, others []string, recoveryLeft int) []string {
+	var out []string
+	if len(Active(factors)) > 0 {
+		out = append(out, MethodTOTP)
+	}
+	out = append(out, others...)
+	if len(out) > 0 && recoveryLeft > 0 {
+		out = append(out, MethodRecoveryCode)
+	}
+	return out
 }
 
 // Fresh checks the session against the rule: nil, ErrStepUpRequired, or

@@ -33,3 +33,26 @@ func (s *Store) Factors() []mfa.OtherFactors {
 func NewStepUp(db statetable.DynamoDB, table string, now func() time.Time, window time.Duration) *mfa.StepUp {
 	return mfa.NewStepUp(mfa.NewStore(db, table, nil, now), window, NewStore(db, table, now).Factors()...)
 }
+
+// EnrolledRead is the read of the account's WebAuthn user item as one of
+// the reads a caller makes together (statetable.GetMany); Methods is
+// Enrolled's answer from it.
+type EnrolledRead struct {
+	statetable.Read
+	u userItem
+}
+
+// ReadEnrolled prepares the read behind Enrolled.
+func ReadEnrolled(accountID string) *EnrolledRead {
+	r := &EnrolledRead{}
+	r.Key, r.Into = UserKey(accountID), &r.u
+	return r
+}
+
+// Methods is ["passkey"] when the read found a passkey (Enrolled).
+func (r *EnrolledRead) Methods() []string {
+	if !r.Found || r.u.Count == 0 {
+		return nil
+	}
+	return []string{mfa.MethodPasskey}
+}

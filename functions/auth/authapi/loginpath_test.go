@@ -135,6 +135,15 @@ func TestLoginCallsDoNotDependOnTheAccount(t *testing.T) {
 	}
 	ok := counter.reset()
 	t.Logf("successful login: %d calls %v", len(ok), ok)
+	// The client's limit and the address's record side by side; the
+	// address's slot; beside the hash, the account with its second
+	// factors' summary items (one batch) and its TOTP factors (a query);
+	// the session with the failures cleared (one transaction); the
+	// request log.
+	want := []string{"BatchGetItem", "GetItem", "PutItem", "Query", "TransactWriteItems", "UpdateItem", "UpdateItem"}
+	if !slices.Equal(ok, want) {
+		t.Fatalf("successful login made %v, want %v", ok, want)
+	}
 }
 
 // BenchmarkLogin compares a whole login through the auth function's

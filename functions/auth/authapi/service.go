@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 	"github.com/atrium-cdn/atrium/shared/throttle"
 )
 
@@ -82,15 +83,18 @@ type BreachChecker interface {
 
 // Service carries out the identity flows.
 type Service struct {
-	store   *identity.Store
-	auth    *identity.Authenticator
-	hasher  Hasher
-	policy  password.Policy
-	mail    mail.Sender
-	appURL  string
-	logger  *slog.Logger
-	dummy   string // a decoy hash, verified for unknown addresses
-	maxPass int
+	store  *identity.Store
+	auth   *identity.Authenticator
+	hasher Hasher
+	policy password.Policy
+	mail   mail.Sender
+	appURL string
+	logger *slog.Logger
+	dummy  string // a decoy hash, verified for unknown addresses
+	// decoyAccount is an account id no account has, whose reads an unknown
+	// address's login makes (see checkPassword).
+	decoyAccount string
+	maxPass      int
 
 	throttle *throttle.Store
 	keyer    *pseudonym.Keyer
@@ -215,7 +219,7 @@ func NewService(d Deps) (*Service, error) {
 		return nil, fmt.Errorf("make decoy hash: %w", err)
 	}
 	svc := &Service{store: d.Store, auth: d.Auth, hasher: d.Hasher, policy: d.Policy, mail: d.Mail,
-		appURL: d.AppURL, logger: d.Logger, dummy: dummy, maxPass: d.Policy.MaxBytes,
+		appURL: d.AppURL, logger: d.Logger, dummy: dummy, decoyAccount: ids.New("acct"), maxPass: d.Policy.MaxBytes,
 		throttle: d.Throttle, keyer: d.Keyer, limits: d.Limits, breached: d.Breached,
 		answerFloor: cmp.Or(d.AnswerFloor, DefaultAnswerFloor), pause: d.Pause, deletions: d.Deletions,
 		mfa: d.MFA.Store, mfaThrottle: d.MFA.Throttle, passkeys: d.MFA.Passkeys, passkeySvc: d.Passkeys}
@@ -455,10 +459,7 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (LoginR
 		methods []string
 	)
 	readAccount := func(ctx context.Context, accountID string) (err error) {
-		if acct, err = s.store.Account(ctx, accountID); err != nil {
-			return err
-		}
-		methods, err = s.methods(ctx, accountID)
+		acct, methods, err = s.loginReads(ctx, accountID)
 		return err
 	}
 	checked, err := s.checkPassword(ctx, passwordCheck{event: "login", email: email, pass: pass,
@@ -483,6 +484,48 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (LoginR
 	}
 	a, sess, tok, err := s.loginSucceeded(ctx, email, pass, cred, checked, acct)
 	return LoginResult{Account: a, Session: sess, Token: tok}, err
+}
+
+// loginReads reads what a login needs once its password proves right:
+// the account and its second-factor methods, in two calls side by side
+// (one BatchGetItem of the account, its passkeys' user item and its
+// recovery codes; one Query of its TOTP factors), whatever the account.
+// The account is ErrNotFound when absent (a decoy's reads).
+func (s *Service) loginReads(ctx context.Context, accountID string) (*identity.Account, []string, error) {
+	type listed struct {
+		factors []*mfa.Factor
+		err     error
+	}
+	factors := make(chan listed, 1)
+	go func() {
+		f, err := s.mfa.Factors(ctx, accountID)
+		factors <- listed{f, err}
+	}()
+	acct, recovery, passkey := identity.ReadAccount(accountID), mfa.ReadRecovery(accountID), passkeys.ReadEnrolled(accountID)
+	reads := []*statetable.Read{&acct.Read, &recovery.Read}
+	_, builtin := s.passkeys.(passkeyFactor)
+	if builtin {
+		reads = append(reads, &passkey.Read)
+	}
+	err := statetable.GetMany(ctx, s.store.DB, s.store.Name, s.store.Now(), reads...)
+	l := <-factors
+	if err != nil {
+		return nil, nil, fmt.Errorf("login reads: %w", err)
+	}
+	if l.err != nil {
+		return nil, nil, l.err
+	}
+	others := passkey.Methods()
+	if !builtin { // a stand-in's (Deps.MFA.Passkeys) own read
+		if others, err = s.passkeys.Enrolled(ctx, accountID); err != nil {
+			return nil, nil, err
+		}
+	}
+	a, err := acct.Account()
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, mfa.MethodsOf(l.factors, others, recovery.Left()), nil
 }
 
 // loginRecord applies the client's rate limit and reads the address's login
@@ -535,9 +578,10 @@ type passwordCheck struct {
 	// same work) and fails with the reason noAccount.
 	cred      *identity.Credential
 	noAccount string
-	// alongside, when set, runs while the password is hashed (a real
-	// account only). Its error ends a right password's check before the
-	// failures are cleared; a wrong password's check ignores it.
+	// alongside, when set, runs while the password is hashed, with the
+	// account's id (a decoy's when cred is nil). Its error ends a right
+	// password's check before the failures are cleared; a failed check
+	// ignores it.
 	alongside func(ctx context.Context, accountID string) error
 	// clearLater leaves a right password's failures to the caller
 	// (passwordResult.subject): a login clears them in the transaction
@@ -572,19 +616,24 @@ func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordR
 	if err != nil {
 		return passwordResult{}, err
 	}
-	if c.cred == nil {
-		_, _, _ = s.hasher.Verify(c.pass, s.dummy)
-		return passwordResult{}, s.loginFailed(ctx, att, nil, c.noAccount)
+	// The reads alongside run for every address, a decoy account's when
+	// there is none, so that the calls made do not tell them apart.
+	accountID, encoded := s.decoyAccount, s.dummy
+	if c.cred != nil {
+		accountID, encoded = c.cred.AccountID, c.cred.PasswordHash
 	}
 	var side chan error
 	if c.alongside != nil {
 		side = make(chan error, 1)
-		go func() { side <- c.alongside(ctx, c.cred.AccountID) }()
+		go func() { side <- c.alongside(ctx, accountID) }()
 	}
-	ok, rehash, err := s.hasher.Verify(c.pass, c.cred.PasswordHash)
+	ok, rehash, err := s.hasher.Verify(c.pass, encoded)
 	var sideErr error
 	if side != nil {
 		sideErr = <-side
+	}
+	if c.cred == nil {
+		return passwordResult{}, s.loginFailed(ctx, att, nil, c.noAccount)
 	}
 	if err != nil {
 		return passwordResult{}, fmt.Errorf("verify password of %s: %w", c.cred.AccountID, err)
