@@ -62,8 +62,10 @@ func ParseToken(tok string) (accountID, challengeID, secret string, ok bool) {
 }
 
 // NewChallenge stores a login challenge for the account, only while it is
-// active, and returns it with its token (shown once).
-func (s *Store) NewChallenge(ctx context.Context, c Challenge) (*Challenge, string, error) {
+// active, and returns it with its token (shown once). extra are other
+// owners' writes made in the same transaction (the login clears its
+// address's failures there); they must not fail a condition.
+func (s *Store) NewChallenge(ctx context.Context, c Challenge, extra ...types.TransactWriteItem) (*Challenge, string, error) {
 	now := s.Now()
 	secret := ids.Secret()
 	c.ID, c.SecretHash, c.CreatedAt, c.ExpiresAt = ids.New("mfac"), ids.Hash(secret), now, now.Add(ChallengeTTL).Unix()
@@ -74,8 +76,9 @@ func (s *Store) NewChallenge(ctx context.Context, c Challenge) (*Challenge, stri
 	for k, v := range ChallengeKey(identity.AccountPartition(c.AccountID), c.ID).AV() {
 		item[k] = v
 	}
-	if _, err := s.Commit(ctx, nil, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.Name), Item: item}},
-		mustAccountActive(s.Name, c.AccountID)); err != nil {
+	items := append([]types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.Name), Item: item}},
+		mustAccountActive(s.Name, c.AccountID)}, extra...)
+	if _, err := s.Commit(ctx, nil, items...); err != nil {
 		if errors.Is(err, ErrConditionFailed) {
 			return nil, "", identity.ErrNotFound
 		}

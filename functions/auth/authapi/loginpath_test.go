@@ -224,3 +224,38 @@ func sum(ds []time.Duration) time.Duration {
 	}
 	return t
 }
+
+// TestRightPasswordClearsFailures: a right password clears the address's
+// failures (this attempt's included) in the write that starts the
+// session, and, for an account with a second factor, in the write that
+// stores the challenge, before any factor is proven; the methods the
+// challenge offers are the account's.
+func TestRightPasswordClearsFailures(t *testing.T) {
+	f := newFixture(t, io.Discard)
+	plain := testenv.Email(t)
+	f.activeAccount(t, plain)
+	withTOTP := f.newMFAUser(t)
+	for _, email := range []string{plain, withTOTP.email} {
+		for range 3 {
+			if s, _, _ := f.call(t, http.MethodPost, "/v1/login", creds(email, "wrong-"+strong), "", ""); s != http.StatusUnauthorized {
+				t.Fatalf("wrong password: %d", s)
+			}
+		}
+		if n := f.failures(t, email).Count; n != 3 {
+			t.Fatalf("%d failures counted, want 3", n)
+		}
+		s, _, out := f.call(t, http.MethodPost, "/v1/login", creds(email, strong), "", "")
+		if s != http.StatusOK {
+			t.Fatalf("login: %d %v", s, out)
+		}
+		if email == withTOTP.email {
+			methods, _ := out["methods"].([]any)
+			if out["mfa_required"] != true || len(methods) != 2 || methods[0] != "totp" || methods[1] != "recovery_code" {
+				t.Fatalf("login with a second factor: %v, want mfa_required with methods [totp recovery_code]", out)
+			}
+		}
+		if n := f.failures(t, email).Count; n != 0 {
+			t.Fatalf("%d failures left after the right password, want 0", n)
+		}
+	}
+}

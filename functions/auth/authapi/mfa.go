@@ -123,15 +123,17 @@ func (s *Service) otherFactors() []mfa.OtherFactors {
 // secondFactor is the login's step after the password: an account with an
 // active second factor gets no session but a challenge (a short-lived,
 // single-use mfa_token, stored hashed, bound to the account and to the
-// password version that just proved right); POST /v1/login/mfa finishes
-// it. An account without one goes on to its session (nil).
+// password version that just proved right), stored in one write with the
+// clearing of the address's failures (the password proved right);
+// POST /v1/login/mfa finishes it. An account without one goes on to its
+// session (nil).
 func (s *Service) secondFactor(ctx context.Context, cred *identity.Credential, checked passwordResult, methods []string) (*MFAChallenge, error) {
 	if len(methods) == 0 {
 		return nil, nil
 	}
 	c, tok, err := s.mfa.NewChallenge(ctx, mfa.Challenge{AccountID: cred.AccountID,
 		PasswordSetMillis: cred.PasswordSetMillis, PreviousFailures: checked.previous.Count,
-		NotifyNextLogin: cred.NotifyNextLogin})
+		NotifyNextLogin: cred.NotifyNextLogin}, s.throttle.ClearFailuresItem(checked.subject))
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, ErrInvalidCredentials // its deletion was accepted meanwhile
 	}

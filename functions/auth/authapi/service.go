@@ -471,13 +471,6 @@ func (s *Service) Login(ctx context.Context, client, email, pass string) (LoginR
 		s.upgradeHash(ctx, cred, pass)
 		checked.rehash = false
 	}
-	if len(methods) > 0 {
-		// The password proved right: its failures go now, as for an
-		// account without a second factor, whatever the challenge becomes.
-		if err := s.throttle.ClearFailures(ctx, checked.subject); err != nil {
-			return LoginResult{}, err
-		}
-	}
 	challenge, err := s.secondFactor(ctx, cred, checked, methods)
 	if err != nil || challenge != nil {
 		return LoginResult{Challenge: challenge}, err
@@ -585,7 +578,7 @@ type passwordCheck struct {
 	alongside func(ctx context.Context, accountID string) error
 	// clearLater leaves a right password's failures to the caller
 	// (passwordResult.subject): a login clears them in the transaction
-	// that starts its session, or before its second factor's challenge.
+	// that starts its session, or stores its second factor's challenge.
 	clearLater bool
 }
 
