@@ -23,7 +23,7 @@ var LifecycleKinds = []lifecycle.Kind{
 	},
 	{
 		Name: "mail_cap", Owner: lifecycleOwner, Table: lifecycle.StateTable,
-		Purpose:   "per kind of email a stranger can cause, a count per clock hour under a pseudonym of the recipient's address",
+		Purpose:   "per kind of email a stranger can cause, the counts of the current and the previous clock hour in one item, under a pseudonym of the recipient's address",
 		Retention: lifecycle.Retention{Text: "about 2 hours (TTL)", TTL: true, Until: "account deletion"},
 		Erasure:   eraseCounters,
 		Export:    lifecycle.NotExported + "a count under a pseudonym of the address, gone within two hours",

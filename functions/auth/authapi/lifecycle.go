@@ -28,7 +28,7 @@ var clientRateActions = []string{rateLogin, rateSignup, rateVerify, ratePassword
 var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "client_rate_counter", Owner: "github.com/atrium-cdn/atrium/functions/auth/authapi", Table: lifecycle.StateTable,
-		Purpose:   "per-client request counters of signup, verification, login, password and passkey routes: a count per minute under a keyed hash of the client address",
+		Purpose:   "per-client request counters of signup, verification, login, password and passkey routes: the counts of the current and the previous minute, in one item per route group under a keyed hash of the client address",
 		Retention: lifecycle.Retention{Text: "2 minutes (TTL)", TTL: true},
 		// Keyed by a client address, which no account deletion can name.
 		Erasure: lifecycle.ErasedByTTL,
