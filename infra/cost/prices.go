@@ -79,17 +79,18 @@ type Usage struct {
 	Calls map[string]float64
 	Units Units
 	// RequestLogUnits are the units spent on the request-log table (P6).
-	RequestLogUnits  Units
-	SecretsManager   float64 // calls
-	Stripe           float64 // calls
-	Emails           float64
-	LogBytes         float64 // the function's log lines
-	CPU, Wall        time.Duration
-	PeakHeap         uint64 // bytes of heap the flow grew by, at most
-	MemoryMB         int    // the function's MemorySize
-	Invocations      float64
-	CallsToDynamoDB  float64
-	RequestLogWrites float64
+	RequestLogUnits Units
+	SecretsManager  float64 // calls
+	Stripe          float64 // calls
+	Emails          float64
+	LogBytes        float64 // the function's log lines
+	CPU, Wall       time.Duration
+	PeakHeap        uint64 // bytes of heap the flow grew by, at most
+	MemoryMB        int    // the function's MemorySize
+	Invocations     float64
+	CallsToDynamoDB float64
+	// LocalUnits are what DynamoDB Local reported for the same calls.
+	LocalUnits Units
 }
 
 // IOWait is the measured time not spent on the CPU: waiting for DynamoDB,
@@ -160,10 +161,13 @@ func callList(calls map[string]float64) string {
 }
 
 func trimFloat(v float64) string {
-	if v == math.Trunc(v) {
+	switch {
+	case v == math.Trunc(v), v >= 10:
 		return fmt.Sprintf("%.0f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.1f", v)
 	}
-	return fmt.Sprintf("%.2g", v)
+	return fmt.Sprintf("%.2f", v)
 }
 
 // WriteCostTable prints the cost of each flow as a Markdown table, at each
@@ -214,6 +218,9 @@ func WriteMemoryTable(w io.Writer, p Prices, flows []Usage, sizes []int) {
 	sorted := slices.Clone(flows)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Function < sorted[j].Function })
 	for _, u := range sorted {
+		if u.Invocations < 1 {
+			continue // a share of an invocation: no duration of its own
+		}
 		line := fmt.Sprintf("| %s | %s | %.1f | %.1f | %.1f |", u.Function, u.Flow, ms(u.CPU), ms(u.IOWait()), float64(u.PeakHeap)/(1<<20))
 		for _, s := range sizes {
 			d := Duration(u.CPU, u.IOWait(), s)
@@ -221,5 +228,15 @@ func WriteMemoryTable(w io.Writer, p Prices, flows []Usage, sizes []int) {
 			line += fmt.Sprintf(" %.0f | %.2f |", ms(d), usd)
 		}
 		fmt.Fprintln(w, line)
+	}
+}
+
+// WriteUnitsTable prints, per flow, the units DynamoDB Local reported next
+// to the units charged (Charge).
+func WriteUnitsTable(w io.Writer, flows []Usage) {
+	fmt.Fprintln(w, "| flow | RRU reported by DynamoDB Local | RRU charged | WRU reported by DynamoDB Local | WRU charged |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	for _, u := range flows {
+		fmt.Fprintf(w, "| %s | %.1f | %.1f | %.1f | %.1f |\n", u.Flow, u.LocalUnits.Read, u.Units.Read, u.LocalUnits.Write, u.Units.Write)
 	}
 }

@@ -56,6 +56,8 @@ const (
 	KeyTableWrite = "ddb.wru.table."
 	KeyLocalRead  = "ddb.local.rru" // as DynamoDB Local reported, for comparison
 	KeyLocalWrite = "ddb.local.wru"
+	KeyOpRead     = "ddb.rru.op."
+	KeyOpWrite    = "ddb.wru.op."
 	KeySMCalls    = "sm.calls."
 	KeyStripe     = "stripe.calls."
 )
@@ -172,6 +174,8 @@ func (p *Proxy) countDynamoDB(op string, req map[string]json.RawMessage, status 
 		p.Counters.Add(KeyDDBWrite, u.Write)
 		p.Counters.Add(KeyTableRead+c.Table, u.Read)
 		p.Counters.Add(KeyTableWrite+c.Table, u.Write)
+		p.Counters.Add(KeyOpRead+c.Op, u.Read)
+		p.Counters.Add(KeyOpWrite+c.Op, u.Write)
 		p.Counters.Add(KeyLocalRead, c.Local.Read+c.LocalIndex.Read)
 		p.Counters.Add(KeyLocalWrite, c.Local.Write+c.LocalIndex.Write)
 	}
