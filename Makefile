@@ -20,7 +20,7 @@ help:
 	@echo "make openapi-lint  lint the API contract with Redocly CLI"
 	@echo "make lint          gosec"
 	@echo "make bench         benchmarks, each package at its own -benchtime (login vs bare argon2id, zip sizes,"
-	@echo "                   init times, deletion, sweep, cost per flow and the memory model): about 6 min"
+	@echo "                   init times, deletion, sweep, cost per flow and the memory model): about 11 min"
 	@echo "make build         one bootstrap zip per function in .build/ (arm64)"
 	@echo "make check-deploy  before deploying: template checks, the parameters and their meaning, the SAM CLI version"
 	@echo "make check-sam     the SAM CLI alone: installed, at the version README.md names"
@@ -88,7 +88,8 @@ lint: tools
 # enough iterations for a stable median (a login ~45 ms: 200; a whole deletion
 # ~0.1 s: 20) or runs the fixed number it is written for (init, zip sizes and
 # peak memory measure fresh processes on each call: 1x; the sweep seeds
-# 100,000 items: 1x). One stack for all of it. About 6 minutes here.
+# 100,000 items: 1x). One stack for all of it. About 11 minutes on the 2-core
+# development machine (2026-12-07), 7 of them the sweep's seeding.
 BENCH := $(GO) test -run='^$$' -benchmem -count=1
 bench: tools
 	$(LOCAL) exec -- $(SHELL) -ec "\
