@@ -110,7 +110,7 @@ func StartProxy(ctx context.Context, cfg ProxyConfig) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	// #nosec G204 -- the running test binary, started again
+	// #nosec G204 G702 -- the running test binary, started again
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), EnvProxy+"="+string(raw))
 	cmd.Stderr = os.Stderr
