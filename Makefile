@@ -100,7 +100,7 @@ bench: tools
 	$(BENCH) -bench=. -benchtime=1x ./shared/requestlog/; \
 	$(BENCH) -bench=. -benchtime=10x ./infra/local/gateway/; \
 	$(BENCH) -bench=. -benchtime=1x -timeout=20m ./infra/lambdatest/; \
-	$(BENCH) -bench=. -benchtime=3x ./infra/cost/"
+	$(BENCH) -bench=. -benchtime=1x ./infra/cost/"
 
 # --- build and deploy --------------------------------------------------------
 build: $(addprefix $(BUILD)/,$(addsuffix .zip,$(FUNCTIONS)))

@@ -161,6 +161,9 @@ func callList(calls map[string]float64) string {
 }
 
 func trimFloat(v float64) string {
+	if r := math.Round(v); math.Abs(v-r) < 1e-6 {
+		v = r // a mean of whole counts, up to rounding
+	}
 	switch {
 	case v == math.Trunc(v), v >= 10:
 		return fmt.Sprintf("%.0f", v)

@@ -11,7 +11,7 @@
 // to DynamoDB's documented charging where it differs (Charge). The harness
 // that runs the flows is BenchmarkCostPerFlow:
 //
-//	go run ./infra/local/cmd/atrium-local exec -- go test -run '^$' -bench CostPerFlow -benchtime 3x ./infra/cost/
+//	go run ./infra/local/cmd/atrium-local exec -- go test -run '^$' -bench CostPerFlow -benchtime 1x ./infra/cost/
 package cost
 
 import (
