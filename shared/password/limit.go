@@ -16,9 +16,9 @@ type Function struct {
 }
 
 // TemplateAuthFunction is the auth function as template.yaml configures it
-// (Globals: MemorySize 256, Timeout 10). It is the default wherever the real
-// values are not known: on the local stack, and in [NewHasher].
-var TemplateAuthFunction = Function{MemoryMB: 256, Timeout: 10 * time.Second}
+// (MemorySize 1024, the Globals' Timeout 10). It is the default wherever the
+// real values are not known: on the local stack, and in [NewHasher].
+var TemplateAuthFunction = Function{MemoryMB: 1024, Timeout: 10 * time.Second}
 
 // Lambda's bounds on a function's memory, in MB.
 const (

@@ -122,7 +122,7 @@ func TestNewHasherWithLimitCapsAtCeiling(t *testing.T) {
 	if h.Limit() != want {
 		t.Fatalf("Limit = %+v; want every axis capped: %+v", h.Limit(), want)
 	}
-	if _, err := NewHasherWithLimit(Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 1}, LimitFor(TemplateAuthFunction)); !errors.Is(err, ErrParamsTooHigh) {
+	if _, err := NewHasherWithLimit(Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 1}, LimitFor(Function{MemoryMB: 256, Timeout: 10 * time.Second})); !errors.Is(err, ErrParamsTooHigh) {
 		t.Fatalf("work above the limit: NewHasherWithLimit = %v; want ErrParamsTooHigh", err)
 	}
 }
