@@ -456,8 +456,6 @@ func (s *Store) dropWindows(ctx context.Context, key map[string]types.AttributeV
 	return nil
 }
 
-func count(item map[string]types.AttributeValue) int { return countOf(item, "count") }
-
 func countOf(item map[string]types.AttributeValue, name string) int {
 	n, ok := item[name].(*types.AttributeValueMemberN)
 	if !ok {
