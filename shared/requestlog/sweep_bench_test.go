@@ -309,3 +309,93 @@ func countItems(b *testing.B, db *dynamodb.Client, table string) int {
 	}
 	return n
 }
+
+// The production-density case: the README's 100 million requests a day
+// expire at about 4.2 million an hour, some 260,000 in each of an hour's 16
+// index shards; a 15-minute run finds about a quarter of an hour of them,
+// in one or two expiry hours, and rereads the day of (empty) hours behind
+// its watermark. DynamoDB Local cannot hold that, so the case keeps the
+// shape at a smaller scale: denseOverdue items expiring over the last hour
+// (two expiry hours, about 625 an index partition, 50 times
+// BenchmarkSweep's density), beside denseLive items expiring later in the
+// current and next hours (in the same index partitions), with a watermark
+// an hour back so that the run rereads DefaultRevisit of empty hours, as
+// every steady-state run does. Its queries per item deleted (about 0.02,
+// mostly the revisited hours) are still some fifty times production's
+// (about 400 queries for a run's million deletes, pages of up to 1 MB): the
+// case overstates the queries' share, never understates it.
+const (
+	denseOverdue = 20_000
+	denseLive    = 2_000
+)
+
+// BenchmarkSweepProductionDensity measures, side by side in one run on one
+// table, Sweeper.Sweep deleting denseOverdue items and a bare BatchWriteItem
+// loop deleting the same items (reloaded) by their known keys with the same
+// parallelism, and reports their deletes per second and ratio (target ≥ 0.8),
+// and the sweep's queries per item deleted. Run it with -benchtime 1x.
+func BenchmarkSweepProductionDensity(b *testing.B) {
+	db, table := logTable(b)
+	now := time.Now().UTC()
+	rng := rand.New(rand.NewPCG(17, 2026))
+	item := func(exp time.Time) requestlog.Item {
+		c := web.Completed{AccountID: fmt.Sprintf("acct_%026d", rng.IntN(benchAccounts)),
+			RequestID: fmt.Sprintf("req_%016x%010x", rng.Uint64(), rng.Uint64()&0xffffffffff),
+			Function:  "sources", Method: "GET", Route: "GET /v1/sources/{id}", Status: 200, Latency: 20 * time.Millisecond}
+		return requestlog.NewItem(c, exp.Add(-requestlog.Retention))
+	}
+	overdue := make([]requestlog.Item, denseOverdue)
+	for i := range overdue {
+		overdue[i] = item(now.Add(-time.Duration(rng.Int64N(int64(time.Hour)))))
+	}
+	live := make([]requestlog.Item, denseLive)
+	for i := range live {
+		live[i] = item(now.Add(time.Second + time.Duration(rng.Int64N(int64(time.Hour)))))
+	}
+	load := parallelBatches(b, db, table, putRequests(b, append(append([]requestlog.Item(nil), overdue...), live...)))
+	mark := now.Truncate(time.Hour).Add(-time.Hour)
+	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "SWEEP"}, "sk": &types.AttributeValueMemberS{Value: "WATERMARK"},
+		"hour": &types.AttributeValueMemberN{Value: fmt.Sprint(mark.Unix())}}}); err != nil {
+		b.Fatal(err)
+	}
+	shardHours := map[string]bool{}
+	for _, it := range overdue {
+		shardHours[it.ExpiryShard] = true
+	}
+
+	counter := &readCounter{Client: db}
+	sw := &requestlog.Sweeper{DB: counter, Table: table, Now: func() time.Time { return now }, Parallelism: benchWriters}
+	start := time.Now()
+	rep, err := sw.Sweep(context.Background(), time.Now().Add(5*time.Minute))
+	sweepTime := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Deleted != denseOverdue || rep.LeftOverdue != 0 || !rep.Finished {
+		b.Fatalf("sweep report %+v, want %d deleted, none left", rep, denseOverdue)
+	}
+	if n := countItems(b, db, table); n != denseLive+1 { // + the watermark
+		b.Fatalf("%d items after the sweep, want %d live + the watermark", n, denseLive)
+	}
+	reload := parallelBatches(b, db, table, putRequests(b, overdue))
+	bare := parallelBatches(b, db, table, deleteRequests(overdue))
+
+	sweepRate := float64(rep.Deleted) / sweepTime.Seconds()
+	bareRate := float64(denseOverdue) / bare.Seconds()
+	ratio := sweepRate / bareRate
+	perDelete := float64(counter.queries.Load()) / float64(rep.Deleted)
+	fmt.Printf("\nRequest-log sweep at production density, scaled (%d overdue items in %d shard-hours, %.0f each; %d live; "+
+		"watermark an hour back; %d deleters; loading took %.1fs, reload %.1fs):\n"+
+		"  (a) Sweeper.Sweep   %d deleted in %.2fs = %.0f/s, %d queries (%.4f per item deleted)\n"+
+		"  (b) bare BatchWriteItem loop   %d deleted in %.2fs = %.0f/s, %d batches\n"+
+		"  (a)/(b) deletes per second %.2f (target ≥ %.1f)\n\n",
+		denseOverdue, len(shardHours), float64(denseOverdue)/float64(len(shardHours)), denseLive, benchWriters, load.Seconds(), reload.Seconds(),
+		rep.Deleted, sweepTime.Seconds(), sweepRate, counter.queries.Load(), perDelete,
+		denseOverdue, bare.Seconds(), bareRate, (denseOverdue+24)/25, ratio, targetDeleteRatio)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(sweepRate, "sweep-deletes/s")
+	b.ReportMetric(bareRate, "bare-deletes/s")
+	b.ReportMetric(ratio, "sweep/bare")
+	b.ReportMetric(perDelete, "queries/deleted")
+}
