@@ -48,7 +48,7 @@ type Sweeper struct {
 }
 
 // DefaultQueries is how many index partitions a sweep reads at once.
-const DefaultQueries = 8
+const DefaultQueries = 16
 
 func (s *Sweeper) queries() int {
 	if s.Queries <= 0 {
