@@ -59,6 +59,7 @@ type fixture struct {
 	runner   *runner.Runner
 	logs     *testenv.LogBuffer
 	calls    *atomic.Int64 // DynamoDB calls made through client, retries not counted
+	latency  *atomic.Int64 // a time.Duration added to each call (a benchmark's model of a network round trip)
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -70,6 +71,9 @@ func newFixture(t testing.TB) *fixture {
 			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 					f.calls.Add(1)
+					if d := time.Duration(f.latency.Load()); d > 0 {
+						time.Sleep(d)
+					}
 					return next.HandleInitialize(ctx, in)
 				}), middleware.After)
 		})
@@ -77,7 +81,7 @@ func newFixture(t testing.TB) *fixture {
 	*f = fixture{st: st, client: client, db: &faultyDB{DynamoDB: client},
 		sm:    &faultySM{SecretsManager: stack.SecretsManagerClient(st.SecretsManagerEndpoint)},
 		table: st.Tables["StateTable"], logTable: st.Tables["RequestLogTable"], backend: billingtest.New(), logs: &testenv.LogBuffer{},
-		calls: new(atomic.Int64)}
+		calls: new(atomic.Int64), latency: new(atomic.Int64)}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	f.keyer, _ = pseudonym.New(key)
