@@ -69,8 +69,9 @@ func TestDeletionLeavesNothingButTheReceipt(t *testing.T) {
 	}
 }
 
-func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
-	f := newFixture(t)
+// failEachWrite counts the writes of a clean run of r, then, on a new
+// account each time, fails each of them in turn and resumes the job.
+func failEachWrite(t *testing.T, f *fixture, r *runner.Runner) {
 	ctx := context.Background()
 	// Count the writes of a clean run, then fail each of them in turn.
 	probe := f.populate(t)
@@ -79,7 +80,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.db.arm(0)
-	clean, err := f.runner.Run(ctx, job.ID)
+	clean, err := r.Run(ctx, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.db.arm(n)
-		_, err = f.runner.Run(ctx, job.ID)
+		_, err = r.Run(ctx, job.ID)
 		f.db.arm(0)
 		if !errors.Is(err, errInjected) && err == nil {
 			// The injected write may have been one whose failure is
@@ -104,7 +105,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 			}
 		}
 		// Housekeeping (or the stream's redelivery) resumes it.
-		done, err := f.runner.Run(ctx, job.ID)
+		done, err := r.Run(ctx, job.ID)
 		if errors.Is(err, runner.ErrBusy) {
 			t.Fatalf("write %d: the failed run kept its lease", n)
 		}
@@ -124,6 +125,21 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 		}
 	}
 	t.Logf("a failure injected at each of the %d writes of a run was resumed to a clean state", writes)
+}
+
+func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// One after another, the n-th write is the same in every run, so each
+	// is failed once; with the steps at once, which write comes n-th
+	// varies from run to run.
+	for _, parallelism := range []int{1, 0} {
+		t.Run(fmt.Sprintf("each write, parallelism %d", parallelism), func(t *testing.T) {
+			r := *f.runner
+			r.Parallelism = parallelism
+			failEachWrite(t, f, &r)
+		})
+	}
 
 	t.Run("Secrets Manager fails", func(t *testing.T) {
 		o := f.populate(t)
