@@ -2,8 +2,10 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -28,51 +30,90 @@ const (
 // sessions, then its pending single-use tokens.
 func (s *Store) Erasers() []lifecycle.Eraser {
 	return []lifecycle.Eraser{
-		{Step: eraseSessions, Owner: lifecycleOwner, Erase: func(ctx context.Context, sub lifecycle.Subject, count lifecycle.Count) error {
-			n, err := s.RevokeSessions(ctx, sub.AccountID, "")
-			if err != nil {
-				return err
-			}
-			return count("sessions", n)
-		}},
+		{Step: eraseSessions, Owner: lifecycleOwner, Erase: s.eraseSessions},
 		{Step: eraseTokens, Owner: lifecycleOwner, Erase: s.eraseTokens},
 	}
 }
 
-// eraseTokens deletes the account's pending tokens (email verification,
-// password reset) through the pointers in its partition, then the pointers.
-func (s *Store) eraseTokens(ctx context.Context, sub lifecycle.Subject, count lifecycle.Count) error {
-	n := 0
-	err := statetable.EachInPartition(ctx, s.DB, s.Name, AccountPartition(sub.AccountID), TokenRefPrefix,
+// eraseSessions deletes the account's sessions, 25 to a call.
+func (s *Store) eraseSessions(ctx context.Context, sub lifecycle.Subject, count lifecycle.Count) error {
+	keys, err := s.keysIn(ctx, sub.AccountID, SessionPrefix)
+	if err != nil {
+		return err
+	}
+	n, err := statetable.DeleteKeys(ctx, s.DB, s.Name, keys)
+	if cerr := count("sessions", n); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// keysIn lists the keys of the account's items whose sort key begins with prefix.
+func (s *Store) keysIn(ctx context.Context, accountID, prefix string) ([]statetable.Key, error) {
+	var keys []statetable.Key
+	err := statetable.EachInPartition(ctx, s.DB, s.Name, AccountPartition(accountID), prefix,
 		[]string{statetable.SK}, func(item map[string]types.AttributeValue) error {
 			var k struct {
 				SK string `dynamodbav:"sk"`
 			}
 			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
-				return fmt.Errorf("decode token pointer: %w", err)
+				return fmt.Errorf("decode key: %w", err)
 			}
-			kind, hash, ok := strings.Cut(strings.TrimPrefix(k.SK, TokenRefPrefix), "#")
-			if !ok {
-				return fmt.Errorf("malformed token pointer")
-			}
-			out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
-				Key: TokenKey(kind, hash).AV(), ReturnValues: types.ReturnValueAllOld})
-			if err != nil {
-				return fmt.Errorf("delete token: %w", err)
-			}
-			if out.Attributes != nil {
-				n++
-			}
-			ref := statetable.Key{PK: AccountPartition(sub.AccountID), SK: k.SK}
-			if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name), Key: ref.AV()}); err != nil {
-				return fmt.Errorf("delete token pointer: %w", err)
-			}
+			keys = append(keys, statetable.Key{PK: AccountPartition(accountID), SK: k.SK})
 			return nil
 		})
+	return keys, err
+}
+
+// eraseTokensAtOnce bounds the token deletions in flight in a deletion.
+const eraseTokensAtOnce = 4
+
+// eraseTokens deletes the account's pending tokens (email verification,
+// password reset) through the pointers in its partition, at most
+// eraseTokensAtOnce at once, then the pointers (25 to a call): a pointer
+// goes only once its token has, so a failure leaves nothing unfindable.
+func (s *Store) eraseTokens(ctx context.Context, sub lifecycle.Subject, count lifecycle.Count) error {
+	refs, err := s.keysIn(ctx, sub.AccountID, TokenRefPrefix)
 	if err != nil {
 		return err
 	}
-	return count("pending_tokens", n)
+	var (
+		mu       sync.Mutex
+		n        int
+		gone     []statetable.Key // pointers whose token is gone
+		errs     = make([]error, len(refs))
+		wg       sync.WaitGroup
+		inFlight = make(chan struct{}, eraseTokensAtOnce)
+	)
+	for i, ref := range refs {
+		kind, hash, ok := strings.Cut(strings.TrimPrefix(ref.SK, TokenRefPrefix), "#")
+		if !ok {
+			errs[i] = fmt.Errorf("malformed token pointer")
+			continue
+		}
+		inFlight <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-inFlight }()
+			out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
+				Key: TokenKey(kind, hash).AV(), ReturnValues: types.ReturnValueAllOld})
+			if err != nil {
+				errs[i] = fmt.Errorf("delete token: %w", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if out.Attributes != nil {
+				n++
+			}
+			gone = append(gone, ref)
+		})
+	}
+	wg.Wait()
+	_, derr := statetable.DeleteKeys(ctx, s.DB, s.Name, gone)
+	if derr != nil {
+		derr = fmt.Errorf("delete token pointers: %w", derr)
+	}
+	return errors.Join(errors.Join(errs...), derr, count("pending_tokens", n))
 }
 
 // AccountDeletes are the items of the deletion's last transaction that

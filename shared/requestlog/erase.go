@@ -39,8 +39,8 @@ func EraseAccount(ctx context.Context, db EraseDB, table, accountID string, onBa
 			if err := onBatch(deleted); err != nil {
 				return err
 			}
-			if left > 0 {
-				return fmt.Errorf("%d request-log items not deleted after retries", left)
+			if len(left) > 0 {
+				return fmt.Errorf("%d request-log items not deleted after retries", len(left))
 			}
 		}
 	}

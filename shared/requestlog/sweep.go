@@ -34,7 +34,10 @@ type Sweeper struct {
 	Now         func() time.Time // the clock that decides what is overdue
 	Clock       func() time.Time // the clock of the time budget (time.Now)
 	Parallelism int              // concurrent BatchWriteItem calls, default 4
-	Sleep       func(time.Duration)
+	// Queries bounds the index queries in flight at once, default
+	// DefaultQueries: they run beside the deletes, feeding them.
+	Queries int
+	Sleep   func(time.Duration)
 	// Lookback is where a first sweep starts (no watermark yet).
 	Lookback time.Duration
 	// Revisit is how far behind the watermark every run looks again: an
@@ -42,6 +45,16 @@ type Sweeper struct {
 	// backfill, a write dated late, a GSI that had not caught up), and the
 	// watermark never moves back. Default DefaultRevisit.
 	Revisit time.Duration
+}
+
+// DefaultQueries is how many index partitions a sweep reads at once.
+const DefaultQueries = 16
+
+func (s *Sweeper) queries() int {
+	if s.Queries <= 0 {
+		return DefaultQueries
+	}
+	return s.Queries
 }
 
 // DefaultRevisit is one day of expired hours behind the watermark, read
@@ -106,72 +119,93 @@ func (s *Sweeper) Sweep(ctx context.Context, budgetEnd time.Time) (SweepReport, 
 		from = mark.Add(-s.Revisit)
 	}
 	current := now.UTC().Truncate(time.Hour)
+	r.Finished = true
+	p := s.sweepHours(ctx, from, current, now, budgetEnd, &r)
 	// left is the first hour this run has not found empty of overdue
 	// items: the watermark may move up to it, never past it.
 	left := from
-	r.Finished = true
-	for h := from; !h.After(current); h = h.Add(time.Hour) {
-		if s.Clock().After(budgetEnd) {
-			r.Finished = false
-			break
-		}
-		empty, err := s.sweepHour(ctx, h, now, budgetEnd, &r)
-		if err != nil {
-			return r, err
-		}
-		if !r.Finished {
-			break
-		}
-		if empty && h.Equal(left) && h.Before(current) {
-			left = h.Add(time.Hour)
-			if !marked || left.After(mark) {
-				if err := s.advance(ctx, left); err != nil {
-					return r, err
-				}
-			}
+	for left.Before(current) && p.empty(p.hourIndex(left)) {
+		left = left.Add(time.Hour)
+	}
+	if left.After(from) && (!marked || left.After(mark)) {
+		if err := s.advance(ctx, left); err != nil {
+			return r, errors.Join(p.err, err)
 		}
 	}
-	return r, s.measureLeft(ctx, now, left, &r)
+	if p.err != nil {
+		return r, p.err
+	}
+	return r, s.measureLeft(ctx, now, left, &r, p)
 }
 
-// sweepHour deletes the overdue items of one expiry hour as a pipeline: up
-// to Parallelism shards are queried at once, their keys flow through a small
-// buffer to Parallelism deleters that send full batches of 25 (an hour's
-// shards fill batches together). Memory stays bounded however many items
-// the hour holds. It reports whether the hour is now empty of overdue items.
-func (s *Sweeper) sweepHour(ctx context.Context, h, now, budgetEnd time.Time, r *SweepReport) (bool, error) {
-	keys := make(chan map[string]types.AttributeValue, 25*s.Parallelism)
-	var (
-		mu                      sync.Mutex
-		examined, deleted, left int
-		unfinished              bool
-		firstErr                error
-	)
-	var producers sync.WaitGroup
-	sem := make(chan struct{}, s.Parallelism)
+// pass is what one sweep learnt of the shard-hours it read: index
+// hour*Shards+shard, hours counted from the first.
+type pass struct {
+	from     time.Time
+	hours    int
+	read     []bool // the shard-hour's overdue items were all read
+	failed   []int  // of which this many could not be deleted
+	finished bool   // every shard-hour was read (no budget stop, no error)
+	err      error
+}
+
+func (p *pass) hourIndex(h time.Time) int { return int(h.Sub(p.from) / time.Hour) }
+
+// empty reports whether the run left the hour empty of overdue items.
+func (p *pass) empty(hour int) bool {
 	for shard := range Shards {
-		bucket := hourBucket(h) + "#" + strconv.Itoa(shard)
-		producers.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			n, done, err := s.queryShard(ctx, bucket, now, budgetEnd, keys)
-			mu.Lock()
-			examined += n
-			unfinished = unfinished || !done
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			mu.Unlock()
-		})
+		if !p.clean(hour, shard) {
+			return false
+		}
+	}
+	return true
+}
+
+// clean reports whether the run read the shard-hour whole and deleted all
+// it read (false for an hour outside the run).
+func (p *pass) clean(hour, shard int) bool {
+	i := hour*Shards + shard
+	return hour >= 0 && hour < p.hours && p.read[i] && p.failed[i] == 0
+}
+
+// sweepKey is an overdue item's key, with the shard-hour it was read from.
+type sweepKey struct {
+	key       map[string]types.AttributeValue
+	shardHour int
+}
+
+// sweepHours deletes the overdue items of the hours from..current as one
+// pipeline: the shard-hours are read in order, oldest first, up to Queries
+// at once, and their keys flow through a small buffer to Parallelism
+// deleters that send full batches of 25, whatever shard-hours they come
+// from; the queries never wait for the deletes of an earlier hour. Memory
+// stays bounded however many items the hours hold. Keys read are always
+// sent once, past the budget too (a retry is not), so that what the report
+// counts as examined was tried.
+func (s *Sweeper) sweepHours(ctx context.Context, from, current, now, budgetEnd time.Time, r *SweepReport) *pass {
+	p := &pass{from: from, hours: int(current.Sub(from)/time.Hour) + 1, finished: true}
+	p.read, p.failed = make([]bool, p.hours*Shards), make([]int, p.hours*Shards)
+	keys := make(chan sweepKey, 25*s.Parallelism)
+	var (
+		mu                sync.Mutex
+		examined, deleted int
+	)
+	stop := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return p.err != nil
 	}
 	var deleters sync.WaitGroup
 	for range s.Parallelism {
 		deleters.Go(func() {
-			batch := make([]map[string]types.AttributeValue, 0, 25)
+			batch := make([]sweepKey, 0, 25)
 			flush := func() {
-				d, l := s.deleteBatch(ctx, batch, budgetEnd)
+				d, left := s.deleteBatch(ctx, batch, budgetEnd)
 				mu.Lock()
-				deleted, left = deleted+d, left+l
+				deleted += d
+				for _, k := range left {
+					p.failed[k.shardHour]++
+				}
 				mu.Unlock()
 				batch = batch[:0]
 			}
@@ -185,24 +219,44 @@ func (s *Sweeper) sweepHour(ctx context.Context, h, now, budgetEnd time.Time, r 
 			}
 		})
 	}
-	producers.Wait()
+	var queries sync.WaitGroup
+	slots := make(chan struct{}, s.queries())
+	for i := range p.hours * Shards {
+		if s.Clock().After(budgetEnd) || stop() {
+			break
+		}
+		slots <- struct{}{}
+		bucket := hourBucket(from.Add(time.Duration(i/Shards)*time.Hour)) + "#" + strconv.Itoa(i%Shards)
+		queries.Go(func() {
+			defer func() { <-slots }()
+			n, done, err := s.queryShard(ctx, bucket, i, now, budgetEnd, keys)
+			mu.Lock()
+			defer mu.Unlock()
+			examined += n
+			p.read[i] = done
+			if err != nil && p.err == nil {
+				p.err = err
+			}
+		})
+	}
+	queries.Wait()
 	close(keys)
 	deleters.Wait()
 	r.Examined += examined
 	r.Deleted += deleted
-	if firstErr != nil {
-		return false, firstErr
+	for _, read := range p.read {
+		p.finished = p.finished && read
 	}
-	if unfinished && s.Clock().After(budgetEnd) {
-		r.Finished = false
+	if !p.finished && p.err == nil {
+		r.Finished = false // only the budget stops a pass that met no error
 	}
-	return !unfinished && left == 0, nil
+	return p
 }
 
 // queryShard streams the keys of one index partition's overdue items into
 // keys; done reports that it read them all (not stopped by the budget).
-func (s *Sweeper) queryShard(ctx context.Context, bucket string, now, budgetEnd time.Time,
-	keys chan<- map[string]types.AttributeValue) (n int, done bool, err error) {
+func (s *Sweeper) queryShard(ctx context.Context, bucket string, shardHour int, now, budgetEnd time.Time,
+	keys chan<- sweepKey) (n int, done bool, err error) {
 	e, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key("expiry_shard").Equal(expression.Value(bucket)).
 			And(expression.Key("expires_at").LessThanEqual(expression.Value(now.Unix())))).Build()
@@ -223,7 +277,7 @@ func (s *Sweeper) queryShard(ctx context.Context, bucket string, now, budgetEnd 
 			return n, false, fmt.Errorf("query expiry index: %w", err)
 		}
 		for _, item := range out.Items {
-			keys <- item
+			keys <- sweepKey{key: item, shardHour: shardHour}
 		}
 		n += len(out.Items)
 		if out.LastEvaluatedKey == nil {
@@ -240,8 +294,36 @@ const (
 	maxRetries  = 10
 )
 
-func (s *Sweeper) deleteBatch(ctx context.Context, keys []map[string]types.AttributeValue, budgetEnd time.Time) (deleted, left int) {
-	return deleteKeys(ctx, s.DB, s.Table, keys, s.Sleep, func() bool { return s.Clock().After(budgetEnd) })
+// deleteBatch deletes up to 25 items and returns those it could not.
+func (s *Sweeper) deleteBatch(ctx context.Context, batch []sweepKey, budgetEnd time.Time) (deleted int, left []sweepKey) {
+	keys := make([]map[string]types.AttributeValue, len(batch))
+	for i, k := range batch {
+		keys[i] = k.key
+	}
+	deleted, rest := deleteKeys(ctx, s.DB, s.Table, keys, s.Sleep, func() bool { return s.Clock().After(budgetEnd) })
+	if len(rest) == 0 {
+		return deleted, nil
+	}
+	undeleted := map[string]bool{}
+	for _, w := range rest {
+		undeleted[keyString(w.DeleteRequest.Key)] = true
+	}
+	for _, k := range batch {
+		if undeleted[keyString(k.key)] {
+			left = append(left, k)
+		}
+	}
+	return deleted, left
+}
+
+// keyString is an item's key as one string.
+func keyString(k map[string]types.AttributeValue) string {
+	pk, _ := k["pk"].(*types.AttributeValueMemberS)
+	sk, _ := k["sk"].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
+	}
+	return pk.Value + "\x00" + sk.Value
 }
 
 // batchWriter is the part of DynamoDB that deletes items in batches.
@@ -251,9 +333,10 @@ type batchWriter interface {
 
 // deleteKeys deletes up to 25 items by key, retrying what DynamoDB leaves
 // unprocessed (or a batch refused whole) with jittered backoff, until all
-// are gone, the retries run out or stop says to stop.
+// are gone, the retries run out or stop says to stop; it returns the
+// requests left.
 func deleteKeys(ctx context.Context, db batchWriter, table string, keys []map[string]types.AttributeValue,
-	sleep func(time.Duration), stop func() bool) (deleted, left int) {
+	sleep func(time.Duration), stop func() bool) (deleted int, left []types.WriteRequest) {
 	pending := make([]types.WriteRequest, len(keys))
 	for i, k := range keys {
 		pending[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{"pk": k["pk"], "sk": k["sk"]}}}
@@ -273,7 +356,7 @@ func deleteKeys(ctx context.Context, db batchWriter, table string, keys []map[st
 		deleted += len(pending) - len(rest)
 		pending = rest
 	}
-	return deleted, len(pending)
+	return deleted, pending
 }
 
 // watermark reads the stored watermark; ok is false when there is none.
@@ -315,14 +398,18 @@ const measureHours = 24
 
 // measureLeft counts the overdue items still stored from start (the first
 // hour the run did not empty) on (at most measureHours hours: a lower bound beyond), and the age
-// of the oldest, which lies in the first hour that has any.
-func (s *Sweeper) measureLeft(ctx context.Context, now, start time.Time, r *SweepReport) error {
+// of the oldest, which lies in the first hour that has any. A shard-hour
+// the run read whole and deleted all of is known empty: it is not read again.
+func (s *Sweeper) measureLeft(ctx context.Context, now, start time.Time, r *SweepReport, p *pass) error {
 	var oldest int64
 	end := now.UTC().Truncate(time.Hour)
 	for h, n := start, 0; !h.After(end) && n < measureHours; h, n = h.Add(time.Hour), n+1 {
 		// Every shard of the first hour that has any holds candidates for the oldest.
 		seeking := oldest == 0
 		for shard := range Shards {
+			if p.clean(p.hourIndex(h), shard) {
+				continue
+			}
 			bucket := hourBucket(h) + "#" + strconv.Itoa(shard)
 			count, first, err := s.overdue(ctx, bucket, now, seeking)
 			if err != nil {

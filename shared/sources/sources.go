@@ -44,6 +44,10 @@ type Source struct {
 	CreatedAt     time.Time    `dynamodbav:"created_at" json:"created_at"`
 	UpdatedAt     time.Time    `dynamodbav:"updated_at" json:"updated_at"`
 	Verification  Verification `dynamodbav:"verification" json:"verification"`
+	// CredentialsLock is set while new keys are being put into the secret
+	// (LockCredentials to Verified): the internal credentials function then
+	// reads the secret rather than its cache.
+	CredentialsLock string `dynamodbav:"credentials_lock,omitempty" json:"-"`
 }
 
 // Verification is the last read-access check of a source's credentials.

@@ -48,6 +48,7 @@ var ErrNotFound = statetable.NotFound("source not found")
 type Handler struct {
 	store  *sources.Store
 	vault  *sources.Vault
+	cache  *keyCache
 	logger *slog.Logger
 }
 
@@ -66,7 +67,8 @@ func New(ctx context.Context, env coldstart.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{store: sources.NewStore(b.DynamoDB, b.Table, b.Now), vault: vault, logger: b.Logger}, nil
+	return &Handler{store: sources.NewStore(b.DynamoDB, b.Table, b.Now), vault: vault,
+		cache: newKeyCache(CacheTTL, CacheEntries, b.Now), logger: b.Logger}, nil
 }
 
 // Invoke returns the source's location and keys.
@@ -82,6 +84,9 @@ func (h *Handler) Invoke(ctx context.Context, req Request) (*Response, error) {
 	// deletion is accepted, its keys are refused, though the deletion job
 	// has not yet removed the source.
 	src, err := h.store.GetActive(ctx, req.AccountID, req.SourceID)
+	if errors.Is(err, sources.ErrNotFound) || errors.Is(err, sources.ErrAccountNotActive) {
+		h.cache.forget(req.AccountID, req.SourceID)
+	}
 	if errors.Is(err, sources.ErrNotFound) {
 		h.logger.InfoContext(ctx, "credentials refused", "reason", "unknown_source", "account_id", req.AccountID, "source_id", req.SourceID)
 		return nil, ErrNotFound
@@ -93,11 +98,14 @@ func (h *Handler) Invoke(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read source: %w", err)
 	}
-	keys, err := h.vault.Read(ctx, src.SecretARN)
-	if err != nil {
-		return nil, fmt.Errorf("read credentials of %s: %w", src.ID, err)
+	keys, cached := h.cache.get(src)
+	if !cached {
+		if keys, err = h.vault.Read(ctx, src.SecretARN); err != nil {
+			return nil, fmt.Errorf("read credentials of %s: %w", src.ID, err)
+		}
+		h.cache.put(src, keys)
 	}
-	h.logger.InfoContext(ctx, "credentials read", "account_id", src.AccountID, "source_id", src.ID)
+	h.logger.InfoContext(ctx, "credentials read", "account_id", src.AccountID, "source_id", src.ID, "cached", cached)
 	return &Response{Type: src.Type, Bucket: src.Bucket, Region: src.Region, Prefix: src.Prefix, Endpoint: src.Endpoint,
 		AccessKeyID: keys.AccessKeyID, SecretAccessKey: keys.SecretAccessKey}, nil
 }

@@ -38,7 +38,7 @@ type fixture struct {
 	logs     *testenv.LogBuffer
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := testenv.NewStack(t)
 	f := &fixture{st: st, client: stack.DynamoDBClient(st.DynamoDBEndpoint), table: st.Tables["StateTable"], logs: &testenv.LogBuffer{}}
@@ -56,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 
 // source registers a source for a new active account, as POST /v1/sources
 // stores one, and returns the account and the source.
-func (f *fixture) source(t *testing.T) (*identity.Account, *sources.Source) {
+func (f *fixture) source(t testing.TB) (*identity.Account, *sources.Source) {
 	t.Helper()
 	ctx := t.Context()
 	acct, err := f.accounts.Account(ctx, testenv.ActiveAccount(t, f.accounts, time.Now()))

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
@@ -57,15 +58,30 @@ type fixture struct {
 	jobs     *deletion.Store
 	runner   *runner.Runner
 	logs     *testenv.LogBuffer
+	calls    *atomic.Int64 // DynamoDB calls made through client, retries not counted
+	latency  *atomic.Int64 // a time.Duration added to each call (a benchmark's model of a network round trip)
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := testenv.NewStack(t)
-	client := stack.DynamoDBClient(st.DynamoDBEndpoint)
-	f := &fixture{st: st, client: client, db: &faultyDB{DynamoDB: client},
+	f := &fixture{}
+	client := dynamodb.New(stack.DynamoDBClient(st.DynamoDBEndpoint).Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					f.calls.Add(1)
+					if d := time.Duration(f.latency.Load()); d > 0 {
+						time.Sleep(d)
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	})
+	*f = fixture{st: st, client: client, db: &faultyDB{DynamoDB: client},
 		sm:    &faultySM{SecretsManager: stack.SecretsManagerClient(st.SecretsManagerEndpoint)},
-		table: st.Tables["StateTable"], logTable: st.Tables["RequestLogTable"], backend: billingtest.New(), logs: &testenv.LogBuffer{}}
+		table: st.Tables["StateTable"], logTable: st.Tables["RequestLogTable"], backend: billingtest.New(), logs: &testenv.LogBuffer{},
+		calls: new(atomic.Int64), latency: new(atomic.Int64)}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	f.keyer, _ = pseudonym.New(key)

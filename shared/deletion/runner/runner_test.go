@@ -69,8 +69,9 @@ func TestDeletionLeavesNothingButTheReceipt(t *testing.T) {
 	}
 }
 
-func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
-	f := newFixture(t)
+// failEachWrite counts the writes of a clean run of r, then, on a new
+// account each time, fails each of them in turn and resumes the job.
+func failEachWrite(t *testing.T, f *fixture, r *runner.Runner) {
 	ctx := context.Background()
 	// Count the writes of a clean run, then fail each of them in turn.
 	probe := f.populate(t)
@@ -79,7 +80,8 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.db.arm(0)
-	if _, err := f.runner.Run(ctx, job.ID); err != nil {
+	clean, err := r.Run(ctx, job.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	writes := f.db.writes.Load()
@@ -93,7 +95,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.db.arm(n)
-		_, err = f.runner.Run(ctx, job.ID)
+		_, err = r.Run(ctx, job.ID)
 		f.db.arm(0)
 		if !errors.Is(err, errInjected) && err == nil {
 			// The injected write may have been one whose failure is
@@ -103,7 +105,7 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 			}
 		}
 		// Housekeeping (or the stream's redelivery) resumes it.
-		done, err := f.runner.Run(ctx, job.ID)
+		done, err := r.Run(ctx, job.ID)
 		if errors.Is(err, runner.ErrBusy) {
 			t.Fatalf("write %d: the failed run kept its lease", n)
 		}
@@ -111,8 +113,33 @@ func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
 			t.Fatalf("write %d: resume: %v", n, err)
 		}
 		f.assertGone(t, o, done)
+		// The receipt lists the steps in order and counts nothing twice
+		// (a count lost with a failed write of an owner's own is possible).
+		if !slices.Equal(done.Steps, deletion.Steps) {
+			t.Errorf("write %d: receipt steps %v", n, done.Steps)
+		}
+		for k, c := range done.Deleted {
+			if c > clean.Deleted[k] {
+				t.Errorf("write %d: receipt counts %d %s, a clean run %d", n, c, k, clean.Deleted[k])
+			}
+		}
 	}
 	t.Logf("a failure injected at each of the %d writes of a run was resumed to a clean state", writes)
+}
+
+func TestAFailureAtAnyPointIsResumedToTheSameCleanState(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// One after another, the n-th write is the same in every run, so each
+	// is failed once; with the steps at once, which write comes n-th
+	// varies from run to run.
+	for _, parallelism := range []int{1, 0} {
+		t.Run(fmt.Sprintf("each write, parallelism %d", parallelism), func(t *testing.T) {
+			r := *f.runner
+			r.Parallelism = parallelism
+			failEachWrite(t, f, &r)
+		})
+	}
 
 	t.Run("Secrets Manager fails", func(t *testing.T) {
 		o := f.populate(t)
@@ -234,5 +261,75 @@ func TestOnlyActiveAccountsCanBeDeleted(t *testing.T) {
 	}
 	if _, err := f.jobs.Get(ctx, "del_aaaaaaaaaaaaaaaaaaaaaaaaaa"); !errors.Is(err, deletion.ErrNotFound) {
 		t.Errorf("unknown job: %v", err)
+	}
+}
+
+// With its steps running at once, a step that fails leaves the others
+// done and recorded (with their counts); the job is given up and the next
+// run carries out only what is left, ending with the receipt a run without
+// a failure gives. One after another (Parallelism 1), the steps after the
+// failed one wait for the next run, as before.
+func TestAFailedStepLeavesTheStepsBesideItDone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	stripeDown := func(method, _ string) error {
+		if method == http.MethodDelete {
+			return &stripe.Error{HTTPStatusCode: 500, Type: stripe.ErrorTypeAPI}
+		}
+		return nil
+	}
+	want := map[string]int{"sessions": 2, "pending_tokens": 2, "sources": 2, "source_secrets": 2, "stripe_customer": 1,
+		"billing_links": 1, "login_failure_records": 1, "rate_counters": 2, "request_logs": requestLogsPerAccount, "account": 1, "email_claim": 1}
+	for _, tc := range []struct {
+		parallelism int
+		doneAfter   []string // the steps recorded after the failed run
+	}{
+		{0, []string{deletion.StepSessions, deletion.StepTokens, deletion.StepPasskeys, deletion.StepSources,
+			deletion.StepCounters, deletion.StepRequestLogs}},
+		{1, []string{deletion.StepSessions, deletion.StepTokens, deletion.StepPasskeys, deletion.StepSources}},
+	} {
+		t.Run(fmt.Sprintf("parallelism %d", tc.parallelism), func(t *testing.T) {
+			r := *f.runner
+			r.Parallelism = tc.parallelism
+			o := f.populate(t)
+			job, _, err := f.jobs.Accept(ctx, o.acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.backend.Fail = stripeDown
+			failed, err := r.Run(ctx, job.ID)
+			f.backend.Fail = nil
+			if !errors.Is(err, billing.ErrStripe) {
+				t.Fatalf("run with Stripe down: %v", err)
+			}
+			got := slices.Sorted(slices.Values(failed.Steps))
+			if exp := slices.Sorted(slices.Values(tc.doneAfter)); !slices.Equal(got, exp) {
+				t.Fatalf("steps recorded after the failure %v, want %v", got, exp)
+			}
+			if failed.LeaseToken != "" {
+				t.Errorf("the failed run kept its lease")
+			}
+			if tc.parallelism == 0 {
+				if left := f.secretsOf(t, o.acct.ID); len(left) > 0 {
+					t.Errorf("secrets left beside the failed step: %v", left)
+				}
+				if failed.Deleted["sources"] != 2 || failed.Deleted["request_logs"] != requestLogsPerAccount {
+					t.Errorf("the steps done beside the failed one are not counted: %v", failed.Deleted)
+				}
+			}
+			done, err := r.Run(ctx, job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.assertGone(t, o, done)
+			if !slices.Equal(done.Steps, deletion.Steps) {
+				t.Errorf("receipt steps %v", done.Steps)
+			}
+			for k, n := range want {
+				if done.Deleted[k] != n {
+					t.Errorf("receipt counts %d %s, want %d (receipt %v)", done.Deleted[k], k, n, done.Deleted)
+				}
+			}
+		})
 	}
 }
