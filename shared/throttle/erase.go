@@ -2,7 +2,9 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
+	"github.com/atrium-cdn/atrium/shared/statetable"
 )
 
 // eraseCounters is the deletion step that erases the counters kept under
@@ -27,25 +30,47 @@ func (s *Store) Eraser(keyer *pseudonym.Keyer) lifecycle.Eraser {
 				return nil
 			}
 			subject := keyer.Of(pseudonym.EmailDomain, sub.Email)
-			rates := 0
+			// The five counters are independent: deleted at once, each
+			// reporting whether it existed.
+			keys := make([]statetable.Key, 0, len(MailKinds)+1)
 			for _, kind := range MailKinds {
-				n, err := s.ForgetClient(ctx, kind, subject)
-				if err != nil {
-					return err
+				keys = append(keys, RateKey(kind, subject))
+			}
+			keys = append(keys, FailureKey("login", subject))
+			existed := make([]bool, len(keys))
+			errs := make([]error, len(keys))
+			var wg sync.WaitGroup
+			for i, k := range keys {
+				wg.Go(func() {
+					out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
+						Key: k.AV(), ReturnValues: types.ReturnValueAllOld})
+					if err != nil {
+						errs[i] = fmt.Errorf("delete counter: %w", err)
+						return
+					}
+					existed[i] = out.Attributes != nil
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			rates, failures := 0, 0
+			for i, ok := range existed {
+				switch {
+				case !ok:
+				case i < len(MailKinds):
+					rates++
+				default:
+					failures++
 				}
-				rates += n
 			}
 			if err := count("rate_counters", rates); err != nil {
 				return err
 			}
-			out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table),
-				Key: FailureKey("login", subject).AV(), ReturnValues: types.ReturnValueAllOld})
-			if err != nil {
-				return fmt.Errorf("delete failed-login counter: %w", err)
-			}
-			if out.Attributes == nil {
+			if failures == 0 {
 				return nil
 			}
-			return count("login_failure_records", 1)
+			return count("login_failure_records", failures)
 		}}
 }
