@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -75,7 +76,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
 	answerFloor := r.Duration("ANSWER_MIN_DURATION", DefaultAnswerFloor, 0, 10*time.Second)
 	limits.Mail.Max = r.Int("MAIL_CAP_PER_ADDRESS", limits.Mail.Max, 1, 1000)
-	passkeyConfig := passkeys.Config{
+	passkeyConfig := ceremony.Config{
 		RPID:         r.Required("PASSKEY_RP_ID"),
 		RPName:       r.String("PASSKEY_RP_NAME", "Atrium"),
 		Origins:      r.List("PASSKEY_ORIGINS"),
@@ -122,7 +123,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("invalid configuration: BREACHED_PASSWORD_CHECK: must be off, fail-open or fail-closed")
 	}
-	pk, err := passkeys.New(b.DynamoDB, b.Table, b.Now, passkeyConfig)
+	pk, err := ceremony.New(b.DynamoDB, b.Table, b.Now, passkeyConfig)
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: PASSKEY_RP_ID, PASSKEY_ORIGINS: %w", err)
 	}
