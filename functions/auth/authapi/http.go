@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -90,21 +91,26 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	smtp, err := mailSettings.Open(ctx, b.SecretJSON)
-	if nc, ok := config.AsNotConfigured(err); ok {
+	// The three secrets are read at once: each read is a round trip to
+	// Secrets Manager, the longest part of a cold start in AWS. Their
+	// errors are then taken in the order they always were.
+	var (
+		smtp                     *mail.SMTP
+		keyer                    *pseudonym.Keyer
+		sealer                   *mfa.Sealer
+		smtpErr, keyErr, sealErr error
+		reads                    sync.WaitGroup
+	)
+	reads.Go(func() { smtp, smtpErr = mailSettings.Open(ctx, b.SecretJSON) })
+	reads.Go(func() { keyer, keyErr = pseudonym.FromSecret(ctx, b.SecretJSON, keySecret) })
+	reads.Go(func() { sealer, sealErr = mfa.SealerFromSecret(ctx, b.SecretJSON, mfaKeySecret) })
+	reads.Wait()
+	if nc, ok := config.AsNotConfigured(smtpErr); ok {
 		// Sign-up, resets and notices all need email: the whole function
 		// waits for its SMTP login rather than half-working.
 		return b.NotConfigured(nc), nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := mfa.SealerFromSecret(ctx, b.SecretJSON, mfaKeySecret)
-	if err != nil {
+	if err := cmp.Or(smtpErr, keyErr, sealErr); err != nil {
 		return nil, err
 	}
 	var checker BreachChecker
