@@ -123,7 +123,8 @@ func copyFile(src, dst string) error {
 // ARTIFACTS_DIR set. The copy must hold nothing but build input and stay
 // small, the artifacts must be one bootstrap, and that bootstrap must be what
 // Lambda's provided.al2023 on arm64 runs: a static arm64 ELF executable,
-// built with -trimpath (no path of the checkout inside).
+// built with -trimpath (no path of the checkout inside), and its zip must fit
+// the budget (checkZipBudget).
 func TestSAMPackaging(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	tpl, err := cfn.Load(filepath.Join(root, "template.yaml"))
@@ -203,6 +204,8 @@ func TestSAMPackaging(t *testing.T) {
 				t.Fatalf("artifacts of %s: %v, want [bootstrap]", id, names)
 			}
 			checkLambdaBootstrap(t, filepath.Join(artifacts, "bootstrap"), root)
+			// build-AuthFunction builds functions/auth (infra/sam/Makefile).
+			checkZipBudget(t, strings.ToLower(strings.TrimSuffix(id, "Function")), filepath.Join(artifacts, "bootstrap"))
 		})
 	}
 }

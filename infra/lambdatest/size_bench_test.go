@@ -16,11 +16,13 @@ import (
 )
 
 // These benchmarks report; they never fail on the numbers. The targets in
-// their tables are the project's budgets, shown for the reader.
+// their tables are the project's budgets, shown for the reader (the zip
+// budget is also a test: TestZipBudget).
 const (
-	zipTargetMiB   = 4.0 // deployment zip per function
-	initTargetX    = 1.2 // cold-start init, times hello-world's
-	initRounds     = 7   // fresh emulator starts per function
+	zipLimit       = 4 << 20   // deployment zip per function: Atrium's ceiling
+	zipMargin      = 256 << 10 // kept free under it for the next dependencies
+	initTargetX    = 1.5       // cold-start init, times hello-world's
+	initRounds     = 7         // fresh emulator starts per function
 	hello          = "hello"
 	mib            = 1 << 20
 	initBenchRoute = "/v1/lambdatest-unrouted" // answered by every router without touching a service
@@ -37,23 +39,27 @@ func benchTargets(tb testing.TB) []benchTarget {
 	return append(ts, benchTarget{hello, helloPkg})
 }
 
-// reportOnly runs a sub-benchmark that only carries metrics measured by its
-// parent, with the meaningless time per op suppressed.
-func reportOnly(b *testing.B, name string, metrics map[string]float64) {
-	b.Run(name, func(b *testing.B) {
-		for range b.N {
+// report puts each function's metrics on b itself, as "<function>-<unit>",
+// with the meaningless time per op suppressed.
+//
+// Not as sub-benchmarks: a benchmark that calls b.Run is run once, whatever
+// -count says (testing repeats only benchmarks without sub-benchmarks), and
+// its sub-benchmarks would then repeat the one measurement -count times.
+// Reported on b, each of -count's runs measures again.
+func report(b *testing.B, targets []benchTarget, metrics func(name string) map[string]float64) {
+	b.ReportMetric(0, "ns/op")
+	for _, t := range targets {
+		for unit, v := range metrics(t.name) {
+			b.ReportMetric(v, t.name+"-"+unit)
 		}
-		b.ReportMetric(0, "ns/op")
-		for unit, v := range metrics {
-			b.ReportMetric(v, unit)
-		}
-	})
+	}
 }
 
 // BenchmarkZipSize builds every function's deployment artifact as `make
 // build` does (linux/arm64, CGO off, -tags lambda.norpc, -trimpath, -s -w,
 // zipped by infra/zipbootstrap), and a hello-world Lambda the same way, and
-// reports their sizes against the 4 MiB budget and hello's.
+// reports their sizes against the 4 MiB ceiling (and the 256 KiB kept free
+// under it) and hello's.
 func BenchmarkZipSize(b *testing.B) {
 	bs := sharedBuilds(b)
 	root := testenv.RepoRoot(b)
@@ -77,29 +83,28 @@ func BenchmarkZipSize(b *testing.B) {
 	base := float64(sizes[hello].zip)
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "function\tbinary MiB\tzip MiB\tzip bytes\ttarget\tzip vs hello\t\n")
+	fmt.Fprintf(tw, "function\tbinary MiB\tzip MiB\tzip bytes\tspare KiB (vs 4 MiB)\ttarget\tzip vs hello\t\n")
 	for _, t := range targets {
 		s := sizes[t.name]
-		zipMiB := float64(s.zip) / mib
-		verdict := fmt.Sprintf("≤ %.0f MiB ok", zipTargetMiB)
-		if zipMiB > zipTargetMiB {
-			verdict = fmt.Sprintf("> %.0f MiB OVER", zipTargetMiB)
+		verdict := "spare ≥ 256 KiB ok"
+		if s.zip > zipLimit-zipMargin {
+			verdict = "spare < 256 KiB OVER"
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%s\t%.2f×\t\n", t.name, float64(s.bin)/mib, zipMiB, s.zip, verdict, float64(s.zip)/base)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%d\t%s\t%.2f×\t\n", t.name, float64(s.bin)/mib, float64(s.zip)/mib, s.zip,
+			(zipLimit-s.zip)/1024, verdict, float64(s.zip)/base)
 	}
 	_ = tw.Flush()
 	fmt.Printf("\nDeployment artifacts (%s, %s, zipped by infra/zipbootstrap):\n%s\n",
 		lambdatest.Lambda, strings.Join(lambdatest.BuildFlags, " "), table.String())
 
-	for _, t := range targets {
-		s := sizes[t.name]
-		reportOnly(b, t.name, map[string]float64{
+	report(b, targets, func(name string) map[string]float64 {
+		s := sizes[name]
+		return map[string]float64{
 			"zip-bytes": float64(s.zip),
-			"zip-MiB":   float64(s.zip) / mib,
-			"bin-MiB":   float64(s.bin) / mib,
+			"spare-KiB": float64(zipLimit-s.zip) / 1024,
 			"x-hello":   float64(s.zip) / base,
-		})
-	}
+		}
+	})
 }
 
 func fileSize(tb testing.TB, path string) int64 {
@@ -115,7 +120,8 @@ func fileSize(tb testing.TB, path string) int64 {
 // emulator (host build, the local stack's environment, so the auth function
 // reads its SMTP secret from the local Secrets Manager), and hello-world's.
 // Each round starts a fresh emulator per function, in a rotating order so
-// the machine's noise falls on all alike, and invokes it once.
+// the machine's noise falls on all alike, and invokes it once; every run of
+// -count measures again (the builds are shared).
 //
 // The init time used is the emulator's "INIT REPORT(durationMs: …)": from
 // starting the bootstrap until it first asks for an event, what AWS reports
@@ -180,15 +186,14 @@ func BenchmarkInitDuration(b *testing.B) {
 	fmt.Printf("\nCold start under aws-lambda-rie (%s build, %d fresh starts each, medians):\n%s\n",
 		lambdatest.Host, initRounds, table.String())
 
-	for _, t := range targets {
-		s := got[t.name]
-		reportOnly(b, t.name, map[string]float64{
+	report(b, targets, func(name string) map[string]float64 {
+		s := got[name]
+		return map[string]float64{
 			"init-ms":         median(s.init),
 			"x-hello":         median(s.init) / base,
 			"first-invoke-ms": median(s.firstInvoke),
-			"report-init-ms":  median(s.reportInit),
-		})
-	}
+		}
+	})
 }
 
 func median(xs []float64) float64 {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -228,7 +229,11 @@ type Page struct {
 	Next     string
 }
 
-var cursorKey = regexp.MustCompile(`^` + RequestPrefix + `[0-9]{13}#[a-z]{1,16}_[a-z2-7]{26}$`)
+// Compiled on first use, not in a package initialiser: bounded repeats make
+// compiling such an expression cost at every cold start (issue #17).
+var cursorKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^` + RequestPrefix + `[0-9]{13}#[a-z]{1,16}_[a-z2-7]{26}$`)
+})
 
 func encodeCursor(sk string) string { return base64.RawURLEncoding.EncodeToString([]byte(sk)) }
 
@@ -237,7 +242,7 @@ func decodeCursor(c string) (string, error) {
 		return "", ErrBadCursor
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !cursorKey.Match(b) {
+	if err != nil || !cursorKey().Match(b) {
 		return "", ErrBadCursor
 	}
 	return string(b), nil

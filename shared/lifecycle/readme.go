@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The README's table of what Atrium keeps names, at the end of each row,
@@ -13,9 +14,12 @@ import (
 //
 // A row about something that is no item of any store (CloudWatch log
 // lines) says so and why: <!-- no kind: log lines, not items -->.
+//
+// Compiled on first use: only the README check (a test) reads them, and
+// every function links this package.
 var (
-	kindComment   = regexp.MustCompile(`<!--\s*kind:\s*([a-z0-9_,\s]+?)\s*-->`)
-	noKindComment = regexp.MustCompile(`<!--\s*no kind:\s*\S[^>]*-->`)
+	kindComment   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<!--\s*kind:\s*([a-z0-9_,\s]+?)\s*-->`) })
+	noKindComment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<!--\s*no kind:\s*\S[^>]*-->`) })
 )
 
 // CheckTable checks the first table under heading (a markdown heading line,
@@ -31,8 +35,8 @@ func (r *Registry) CheckTable(markdown, heading string) []string {
 	var problems []string
 	named := map[string]bool{}
 	for i, row := range rows {
-		m := kindComment.FindAllStringSubmatch(row, -1)
-		none := noKindComment.MatchString(row)
+		m := kindComment().FindAllStringSubmatch(row, -1)
+		none := noKindComment().MatchString(row)
 		switch {
 		case len(m) == 0 && !none:
 			problems = append(problems, fmt.Sprintf("row %d names no lifecycle kind (end it with <!-- kind: name -->): %.60s", i+1, row))

@@ -19,7 +19,7 @@ type Export struct {
 func Exporter(s *Store) lifecycle.Exporter {
 	return lifecycle.Exporter{Section: ExportSection, Owner: lifecycleOwner,
 		Export: func(ctx context.Context, sub lifecycle.Subject) (any, error) {
-			h, err := s.existingHandle(ctx, sub.AccountID)
+			h, err := s.ExistingHandle(ctx, sub.AccountID)
 			if err != nil {
 				return nil, err
 			}

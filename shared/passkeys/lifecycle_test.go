@@ -14,6 +14,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/lifecycle"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/passkeys/passkeystest"
 	"github.com/atrium-cdn/atrium/shared/statetable"
 )
@@ -27,14 +28,14 @@ func TestEraseAndExport(t *testing.T) {
 	db := stack.DynamoDBClient(st.DynamoDBEndpoint)
 	table := st.Tables["StateTable"]
 	ids := identity.NewStore(db, table, nil)
-	svc, err := passkeys.New(db, table, nil, passkeys.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
+	svc, err := ceremony.New(db, table, nil, ceremony.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	a := passkeystest.New(stack.LocalAppOrigin())
 	register := func(acct, name string) {
-		opts, err := svc.BeginRegistration(ctx, passkeys.Account{ID: acct, Email: "x@example.com"}, "sess_x")
+		opts, err := svc.BeginRegistration(ctx, ceremony.Account{ID: acct, Email: "x@example.com"}, "sess_x")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +44,7 @@ func TestEraseAndExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.FinishRegistration(ctx, passkeys.Account{ID: acct, Email: "x@example.com"}, "sess_x", name, cred); err != nil {
+		if _, err := svc.FinishRegistration(ctx, ceremony.Account{ID: acct, Email: "x@example.com"}, "sess_x", name, cred); err != nil {
 			t.Fatal(err)
 		}
 	}

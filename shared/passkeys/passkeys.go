@@ -1,5 +1,5 @@
-// Package passkeys owns an account's passkeys: WebAuthn credentials
-// (github.com/go-webauthn/webauthn) that serve both as a second factor after
+// Package passkeys owns an account's passkeys: WebAuthn credentials that
+// serve both as a second factor after
 // a password and as a passwordless first factor, and the single-use
 // challenges of their ceremonies.
 //
@@ -14,18 +14,20 @@
 // challenge's SHA-256, expiring after ChallengeTTL) and consumed by one
 // conditional delete before anything is verified, so a replayed or a
 // concurrent second finish of the same ceremony fails.
+//
+// This package stores, lists, counts, erases and exports passkeys, and
+// links no WebAuthn library: every function that only reads them (a
+// step-up check, the export, the deletion) stays small. The ceremonies,
+// which verify with github.com/go-webauthn/webauthn, are package
+// passkeys/ceremony, which only the auth function links.
 package passkeys
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -37,8 +39,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
@@ -59,8 +59,8 @@ const (
 	MaxCredentialJSON = 12 << 10
 	// IDPrefix begins every passkey's id.
 	IDPrefix = "pkey"
-	// handleBytes is the length of a user handle (WebAuthn allows 64).
-	handleBytes = 32
+	// HandleBytes is the length of a user handle (WebAuthn allows 64).
+	HandleBytes = 32
 )
 
 // Ceremony purposes: a challenge is consumed only by the purpose, and the
@@ -118,7 +118,8 @@ const (
 	ReasonNotAllowed = "not_allowed"        // account not active
 )
 
-func reject(reason string, err error) error { return &Rejection{Reason: reason, Err: err} }
+// Reject is a Rejection for reason, caused by err.
+func Reject(reason string, err error) error { return &Rejection{Reason: reason, Err: err} }
 
 // ReasonOf returns a rejection's reason ("" for other errors).
 func ReasonOf(err error) string {
@@ -127,45 +128,6 @@ func ReasonOf(err error) string {
 		return r.Reason
 	}
 	return ""
-}
-
-// Config is the relying party.
-type Config struct {
-	// RPID is the relying party id: the dashboard's registrable domain or a
-	// suffix of its host ("example.com", "localhost").
-	RPID string
-	// RPName is shown by authenticators ("Atrium").
-	RPName string
-	// Origins are the exact origins the browser may report
-	// (scheme://host[:port]), each on RPID or a subdomain of it.
-	Origins []string
-	// ChallengeTTL is how long a ceremony may take (DefaultChallengeTTL when zero).
-	ChallengeTTL time.Duration
-	// MaxPerAccount caps an account's passkeys (DefaultMaxPerAccount when zero).
-	MaxPerAccount int
-}
-
-// Validate reports what is wrong with the configuration.
-func (c Config) Validate() error {
-	var errs []error
-	if err := protocol.ValidateRPID(c.RPID); err != nil || c.RPID != strings.ToLower(c.RPID) {
-		errs = append(errs, fmt.Errorf("relying party id %q is not a lower-case domain name", c.RPID))
-	}
-	if len(c.Origins) == 0 {
-		errs = append(errs, errors.New("no origin"))
-	}
-	for _, o := range c.Origins {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && u.Hostname() == "localhost")) ||
-			o != u.Scheme+"://"+strings.ToLower(u.Host) {
-			errs = append(errs, fmt.Errorf("origin %q: want https://host[:port] (http only for localhost), no path or trailing slash", o))
-			continue
-		}
-		if h := u.Hostname(); h != c.RPID && !strings.HasSuffix(h, "."+c.RPID) {
-			errs = append(errs, fmt.Errorf("origin %q is not on the relying party id %q or a subdomain of it", o, c.RPID))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // Store reads an account's passkeys (the list, the export) and erases
@@ -179,60 +141,8 @@ func NewStore(db statetable.DynamoDB, table string, now func() time.Time) *Store
 	return &Store{statetable.NewTable(db, table, now)}
 }
 
-// Service carries out passkey ceremonies and keeps the passkeys.
-type Service struct {
-	*Store
-	wa  *webauthn.WebAuthn
-	cfg Config
-}
-
-// New returns a Service over the state table; now may be nil (time.Now).
-func New(db statetable.DynamoDB, table string, now func() time.Time, cfg Config) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("passkeys: %w", err)
-	}
-	if cfg.ChallengeTTL <= 0 {
-		cfg.ChallengeTTL = DefaultChallengeTTL
-	}
-	if cfg.MaxPerAccount <= 0 {
-		cfg.MaxPerAccount = DefaultMaxPerAccount
-	}
-	if cfg.RPName == "" {
-		cfg.RPName = "Atrium"
-	}
-	yes := true
-	wa, err := webauthn.New(&webauthn.Config{
-		RPID: cfg.RPID, RPDisplayName: cfg.RPName, RPOrigins: slices.Clone(cfg.Origins),
-		AttestationPreference: protocol.PreferNoAttestation,
-		// Every passkey is discoverable and verifies its user, so that one
-		// credential serves as a second factor and as a passwordless login.
-		AuthenticatorSelection: protocol.AuthenticatorSelection{
-			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: &yes,
-			UserVerification: protocol.VerificationRequired,
-		},
-		// What the browser is told; the challenge's own expiry is enforced here.
-		Timeouts: webauthn.TimeoutsConfig{
-			Login:        webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},
-			Registration: webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("passkeys: %w", err)
-	}
-	return &Service{Store: NewStore(db, table, now), wa: wa, cfg: cfg}, nil
-}
-
-// Config is the service's configuration, defaults applied.
-func (s *Service) Config() Config { return s.cfg }
-
-// Account is whom a registration is for.
-type Account struct {
-	ID    string
-	Email string // shown by the authenticator as the account's name
-}
-
-// record is a passkey as stored.
-type record struct {
+// Record is a passkey as stored (package ceremony verifies with it).
+type Record struct {
 	ID                string     `dynamodbav:"id"`
 	AccountID         string     `dynamodbav:"account_id"`
 	Name              string     `dynamodbav:"name"`
@@ -253,18 +163,6 @@ type record struct {
 	SignCountRegressedAt *time.Time `dynamodbav:"sign_count_regressed_at,omitempty"`
 }
 
-func (r *record) credential() webauthn.Credential {
-	tr := make([]protocol.AuthenticatorTransport, len(r.Transports))
-	for i, t := range r.Transports {
-		tr[i] = protocol.AuthenticatorTransport(t)
-	}
-	return webauthn.Credential{ID: r.CredentialID, PublicKey: r.PublicKey, AttestationFormat: r.AttestationFormat,
-		Transport: tr,
-		Flags: webauthn.CredentialFlags{UserPresent: r.UserPresent, UserVerified: r.UserVerified,
-			BackupEligible: r.BackupEligible, BackupState: r.BackupState},
-		Authenticator: webauthn.Authenticator{AAGUID: r.AAGUID, SignCount: r.SignCount}}
-}
-
 // Passkey is a passkey as its owner sees it (the list, the export): never
 // its public key.
 type Passkey struct {
@@ -282,7 +180,8 @@ type Passkey struct {
 	SignCountRegressedAt *time.Time `json:"sign_count_regressed_at"`
 }
 
-func (r *record) view() Passkey {
+// View is the passkey as its owner sees it.
+func (r *Record) View() Passkey {
 	p := Passkey{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), BackupEligible: r.BackupEligible,
 		BackedUp: r.BackupState, Transports: slices.Clone(r.Transports)}
 	if p.Transports == nil {
@@ -298,18 +197,6 @@ func (r *record) view() Passkey {
 	}
 	return p
 }
-
-// user is an account as go-webauthn sees it.
-type user struct {
-	handle []byte
-	name   string
-	creds  []webauthn.Credential
-}
-
-func (u *user) WebAuthnID() []byte                         { return u.handle }
-func (u *user) WebAuthnName() string                       { return u.name }
-func (u *user) WebAuthnDisplayName() string                { return u.name }
-func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // userItem is the account's WebAuthn user as stored.
 type userItem struct {
@@ -336,25 +223,25 @@ func ValidName(name string) bool {
 	return true
 }
 
-// records reads the account's passkeys, oldest first.
-func (s *Store) records(ctx context.Context, accountID string) ([]*record, error) {
-	out, err := statetable.Items[record](ctx, s.Table, identity.AccountPartition(accountID), CredentialPrefix, "passkey")
+// Records reads the account's passkeys as stored, oldest first.
+func (s *Store) Records(ctx context.Context, accountID string) ([]*Record, error) {
+	out, err := statetable.Items[Record](ctx, s.Table, identity.AccountPartition(accountID), CredentialPrefix, "passkey")
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b *record) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(out, func(a, b *Record) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
 
 // List returns the account's passkeys, oldest first.
 func (s *Store) List(ctx context.Context, accountID string) ([]Passkey, error) {
-	recs, err := s.records(ctx, accountID)
+	recs, err := s.Records(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Passkey, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, r.view())
+		out = append(out, r.View())
 	}
 	return out, nil
 }
@@ -369,9 +256,9 @@ func (s *Store) Has(ctx context.Context, accountID string) (bool, error) {
 	return found && u.Count > 0, nil
 }
 
-// handleOf returns the account's user handle, creating it (and its index
+// HandleOf returns the account's user handle, creating it (and its index
 // item) on first use, only while the account is active.
-func (s *Store) handleOf(ctx context.Context, accountID string) ([]byte, error) {
+func (s *Store) HandleOf(ctx context.Context, accountID string) ([]byte, error) {
 	for range 3 {
 		var u userItem
 		found, err := s.Get(ctx, UserKey(accountID), &u)
@@ -385,7 +272,7 @@ func (s *Store) handleOf(ctx context.Context, accountID string) ([]byte, error) 
 			}
 			return h, nil
 		}
-		h := make([]byte, handleBytes)
+		h := make([]byte, HandleBytes)
 		_, _ = rand.Read(h)
 		enc := base64.RawURLEncoding.EncodeToString(h)
 		active, err := identity.AccountIn(s.Name, accountID, identity.StatusActive)
@@ -400,8 +287,8 @@ func (s *Store) handleOf(ctx context.Context, accountID string) ([]byte, error) 
 		if err != nil {
 			return nil, fmt.Errorf("encode handle index: %w", err)
 		}
-		maps(userAV, UserKey(accountID))
-		maps(idxAV, HandleKey(enc))
+		Maps(userAV, UserKey(accountID))
+		Maps(idxAV, HandleKey(enc))
 		_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: aws.String(s.Name), Item: userAV, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 			{Put: &types.Put{TableName: aws.String(s.Name), Item: idxAV, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
@@ -421,249 +308,15 @@ func (s *Store) handleOf(ctx context.Context, accountID string) ([]byte, error) 
 	return nil, errors.New("create passkey user: lost every race")
 }
 
-// maps adds a key's attributes to an item.
-func maps(item map[string]types.AttributeValue, k statetable.Key) {
+// Maps adds a key's attributes to an item.
+func Maps(item map[string]types.AttributeValue, k statetable.Key) {
 	for n, v := range k.AV() {
 		item[n] = v
 	}
 }
 
-// challengeItem is a ceremony's challenge as stored.
-type challengeItem struct {
-	Purpose   string `dynamodbav:"purpose"`
-	AccountID string `dynamodbav:"account_id,omitempty"`
-	Binding   string `dynamodbav:"binding,omitempty"`
-	Session   string `dynamodbav:"session"` // webauthn.SessionData, JSON
-	ExpiresAt int64  `dynamodbav:"expires_at"`
-}
-
-func challengeHash(challenge string) string {
-	sum := sha256.Sum256([]byte(challenge))
-	return hex.EncodeToString(sum[:])
-}
-
-// challengeKey is where a ceremony's challenge lives: in the account's
-// partition, or (a passwordless login) in its own.
-func challengeKey(accountID, challenge string) statetable.Key {
-	if accountID == "" {
-		return LoginChallengeKey(challengeHash(challenge))
-	}
-	return AccountChallengeKey(accountID, challengeHash(challenge))
-}
-
-// saveChallenge stores a ceremony's session data until it expires.
-func (s *Service) saveChallenge(ctx context.Context, purpose, accountID, binding string, sd *webauthn.SessionData) error {
-	data, err := json.Marshal(sd)
-	if err != nil {
-		return fmt.Errorf("encode ceremony: %w", err)
-	}
-	item, err := attributevalue.MarshalMap(challengeItem{Purpose: purpose, AccountID: accountID, Binding: binding,
-		Session: string(data), ExpiresAt: s.Now().Add(s.cfg.ChallengeTTL).Unix()})
-	if err != nil {
-		return fmt.Errorf("encode challenge: %w", err)
-	}
-	maps(item, challengeKey(accountID, sd.Challenge))
-	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)")}); err != nil {
-		return fmt.Errorf("put challenge: %w", err)
-	}
-	return nil
-}
-
-// consumeChallenge takes a ceremony's challenge, once: a conditional delete
-// that succeeds only for a live challenge of this purpose and binding. Of
-// two finishes of one ceremony, sequential or concurrent, one gets it.
-func (s *Service) consumeChallenge(ctx context.Context, purpose, accountID, binding, challenge string) (*webauthn.SessionData, error) {
-	if challenge == "" || len(challenge) > 512 {
-		return nil, reject(ReasonChallenge, errors.New("no challenge"))
-	}
-	cond := expression.AttributeExists(expression.Name(statetable.PK)).
-		And(expression.Name("purpose").Equal(expression.Value(purpose))).
-		And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(s.Now().Unix())))
-	if binding != "" {
-		cond = cond.And(expression.Name("binding").Equal(expression.Value(binding)))
-	}
-	e, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build challenge condition: %w", err)
-	}
-	out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Name),
-		Key: challengeKey(accountID, challenge).AV(), ConditionExpression: e.Condition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValues: types.ReturnValueAllOld})
-	if statetable.IsConditionFailed(err) {
-		return nil, reject(ReasonChallenge, errors.New("unknown, expired, used or of another ceremony"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("consume challenge: %w", err)
-	}
-	var c challengeItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &c); err != nil {
-		return nil, fmt.Errorf("decode challenge: %w", err)
-	}
-	var sd webauthn.SessionData
-	if err := json.Unmarshal([]byte(c.Session), &sd); err != nil {
-		return nil, fmt.Errorf("decode ceremony: %w", err)
-	}
-	if sd.Challenge != challenge { // the key is its hash; a collision is not a match
-		return nil, reject(ReasonChallenge, errors.New("challenge mismatch"))
-	}
-	return &sd, nil
-}
-
-// BeginRegistration starts adding a passkey to the account, within the
-// session binding: the options for navigator.credentials.create(). The
-// account's passkeys are excluded (an authenticator holding one says so).
-func (s *Service) BeginRegistration(ctx context.Context, acct Account, binding string) (*protocol.CredentialCreation, error) {
-	handle, err := s.handleOf(ctx, acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records(ctx, acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) >= s.cfg.MaxPerAccount {
-		return nil, ErrLimit
-	}
-	u := &user{handle: handle, name: acct.Email}
-	var exclude []protocol.CredentialDescriptor
-	for _, r := range recs {
-		c := r.credential()
-		exclude = append(exclude, c.Descriptor())
-	}
-	creation, sd, err := s.wa.BeginRegistration(u, webauthn.WithExclusions(exclude),
-		webauthn.WithCredentialParameters(webauthn.CredentialParametersRecommendedL3()))
-	if err != nil {
-		return nil, fmt.Errorf("begin registration: %w", err)
-	}
-	if err := s.saveChallenge(ctx, PurposeRegister, acct.ID, binding, sd); err != nil {
-		return nil, err
-	}
-	return creation, nil
-}
-
-// parseCreation parses a registration's credential JSON.
-func parseCreation(credential []byte) (*protocol.ParsedCredentialCreationData, error) {
-	if len(credential) > MaxCredentialJSON {
-		return nil, reject(ReasonMalformed, errors.New("credential too large"))
-	}
-	p, err := protocol.ParseCredentialCreationResponseBytes(credential)
-	if err != nil {
-		return nil, reject(ReasonMalformed, protocolError(err))
-	}
-	return p, nil
-}
-
-// parseAssertion parses an assertion's credential JSON.
-func parseAssertion(credential []byte) (*protocol.ParsedCredentialAssertionData, error) {
-	if len(credential) > MaxCredentialJSON {
-		return nil, reject(ReasonMalformed, errors.New("credential too large"))
-	}
-	p, err := protocol.ParseCredentialRequestResponseBytes(credential)
-	if err != nil {
-		return nil, reject(ReasonMalformed, protocolError(err))
-	}
-	return p, nil
-}
-
-// protocolError keeps a go-webauthn error's type and details (which name
-// the check that failed) and drops its info (which can echo what the
-// client sent).
-func protocolError(err error) error {
-	var pe *protocol.Error
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %s", pe.Type, pe.Details)
-	}
-	return errors.New("invalid credential")
-}
-
-// FinishRegistration verifies the browser's answer to BeginRegistration
-// (the same account and binding) and stores the passkey under name.
-func (s *Service) FinishRegistration(ctx context.Context, acct Account, binding, name string, credential []byte) (*Passkey, error) {
-	parsed, err := parseCreation(credential)
-	if err != nil {
-		return nil, err
-	}
-	sd, err := s.consumeChallenge(ctx, PurposeRegister, acct.ID, binding, parsed.Response.CollectedClientData.Challenge)
-	if err != nil {
-		return nil, err
-	}
-	handle, err := s.handleOf(ctx, acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	cred, err := s.wa.CreateCredential(&user{handle: handle, name: acct.Email}, *sd, parsed)
-	if err != nil {
-		return nil, reject(ReasonVerify, protocolError(err))
-	}
-	recs, err := s.records(ctx, acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		if string(r.CredentialID) == string(cred.ID) {
-			return nil, reject(ReasonDuplicate, errors.New("credential registered already"))
-		}
-	}
-	now := s.Now()
-	rec := &record{ID: ids.New(IDPrefix), AccountID: acct.ID, Name: name, CredentialID: cred.ID, PublicKey: cred.PublicKey,
-		AAGUID: cred.Authenticator.AAGUID, AttestationFormat: cred.AttestationFormat, SignCount: cred.Authenticator.SignCount,
-		UserPresent: cred.Flags.UserPresent, UserVerified: cred.Flags.UserVerified,
-		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, CreatedAt: now}
-	for _, t := range cred.Transport {
-		if len(rec.Transports) < 8 && len(t) <= 32 {
-			rec.Transports = append(rec.Transports, string(t))
-		}
-	}
-	item, err := attributevalue.MarshalMap(rec)
-	if err != nil {
-		return nil, fmt.Errorf("encode passkey: %w", err)
-	}
-	maps(item, CredentialKey(acct.ID, rec.ID))
-	count, err := expression.NewBuilder().
-		WithCondition(expression.Name("handle").Equal(expression.Value(base64.RawURLEncoding.EncodeToString(handle))).
-			And(expression.Name("count").LessThan(expression.Value(s.cfg.MaxPerAccount)))).
-		WithUpdate(expression.Add(expression.Name("count"), expression.Value(1))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build passkey count: %w", err)
-	}
-	active, err := identity.AccountIn(s.Name, acct.ID, identity.StatusActive)
-	if err != nil {
-		return nil, err
-	}
-	index := map[string]types.AttributeValue{
-		"account_id": &types.AttributeValueMemberS{Value: acct.ID},
-		"passkey_id": &types.AttributeValueMemberS{Value: rec.ID},
-	}
-	maps(index, CredentialIDKey(cred.ID))
-	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		{Update: statetable.Update(s.Name, UserKey(acct.ID), count)},
-		active,
-		// The credential id, once across all accounts (WebAuthn §7.1 step 26).
-		{Put: &types.Put{TableName: aws.String(s.Name), Item: index, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-	}})
-	if failed, ok := statetable.CancelledByCondition(err); ok {
-		switch {
-		case failed[2]:
-			return nil, ErrAccount
-		case failed[3]:
-			return nil, reject(ReasonDuplicate, errors.New("credential id registered already"))
-		case failed[1]:
-			return nil, ErrLimit
-		}
-		return nil, fmt.Errorf("put passkey: %w", err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("put passkey: %w", err)
-	}
-	v := rec.view()
-	return &v, nil
-}
-
 // Rename gives one of the account's passkeys a new name.
-func (s *Service) Rename(ctx context.Context, accountID, id, name string) (*Passkey, error) {
+func (s *Store) Rename(ctx context.Context, accountID, id, name string) (*Passkey, error) {
 	if !ids.Valid(IDPrefix, id) {
 		return nil, ErrNotFound
 	}
@@ -684,20 +337,20 @@ func (s *Service) Rename(ctx context.Context, accountID, id, name string) (*Pass
 	if err != nil {
 		return nil, fmt.Errorf("rename passkey: %w", err)
 	}
-	var r record
+	var r Record
 	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
 		return nil, fmt.Errorf("decode passkey: %w", err)
 	}
-	v := r.view()
+	v := r.View()
 	return &v, nil
 }
 
 // Remove deletes one of the account's passkeys and returns it as it was.
-func (s *Service) Remove(ctx context.Context, accountID, id string) (*Passkey, error) {
+func (s *Store) Remove(ctx context.Context, accountID, id string) (*Passkey, error) {
 	if !ids.Valid(IDPrefix, id) {
 		return nil, ErrNotFound
 	}
-	r, err := statetable.Item[record](ctx, s.Table, CredentialKey(accountID, id), "read passkey", ErrNotFound)
+	r, err := statetable.Item[Record](ctx, s.Table, CredentialKey(accountID, id), "read passkey", ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -723,44 +376,12 @@ func (s *Service) Remove(ctx context.Context, accountID, id string) (*Passkey, e
 	if err != nil {
 		return nil, fmt.Errorf("delete passkey: %w", err)
 	}
-	v := r.view()
+	v := r.View()
 	return &v, nil
 }
 
-// BeginFactor starts authenticating the account with one of its passkeys
-// as a second factor or a step-up: the options for
-// navigator.credentials.get(), naming the account's passkeys, with user
-// verification required (every passkey was registered verifying its
-// user, so this costs no authenticator anything, and a step-up with a
-// passkey then proves the person, not only the device).
-func (s *Service) BeginFactor(ctx context.Context, accountID string) (*protocol.CredentialAssertion, error) {
-	handle, err := s.existingHandle(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 || handle == nil {
-		return nil, ErrNoPasskeys
-	}
-	u := &user{handle: handle}
-	for _, r := range recs {
-		u.creds = append(u.creds, r.credential())
-	}
-	assertion, sd, err := s.wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
-	if err != nil {
-		return nil, fmt.Errorf("begin assertion: %w", err)
-	}
-	if err := s.saveChallenge(ctx, PurposeFactor, accountID, "", sd); err != nil {
-		return nil, err
-	}
-	return assertion, nil
-}
-
-// existingHandle returns the account's user handle, or nil if it has none.
-func (s *Store) existingHandle(ctx context.Context, accountID string) ([]byte, error) {
+// ExistingHandle returns the account's user handle, or nil if it has none.
+func (s *Store) ExistingHandle(ctx context.Context, accountID string) ([]byte, error) {
 	var u userItem
 	found, err := s.Get(ctx, UserKey(accountID), &u)
 	if err != nil {
@@ -776,196 +397,13 @@ func (s *Store) existingHandle(ctx context.Context, accountID string) ([]byte, e
 	return h, nil
 }
 
-// VerifyFactor verifies the browser's answer to BeginFactor for the
-// account: the challenge is consumed at once (single use), the assertion
-// verified, and the write that records the passkey's use (its counter,
-// compare-and-swap on the counter as read, its backup state, its last
-// use) returned for the caller's transaction, which commits it with the
-// login's or the step-up's own writes. A failed check is a Rejection.
-func (s *Service) VerifyFactor(ctx context.Context, accountID string, credential []byte) (*Passkey, types.TransactWriteItem, error) {
-	parsed, err := parseAssertion(credential)
+// AccountOfHandle returns the account a user handle (as an authenticator
+// returned it) belongs to, found false for a handle of no account.
+func (s *Store) AccountOfHandle(ctx context.Context, handle []byte) (accountID string, found bool, err error) {
+	var idx handleItem
+	found, err = s.Get(ctx, HandleKey(base64.RawURLEncoding.EncodeToString(handle)), &idx)
 	if err != nil {
-		return nil, types.TransactWriteItem{}, err
+		return "", false, fmt.Errorf("read handle index: %w", err)
 	}
-	sd, err := s.consumeChallenge(ctx, PurposeFactor, accountID, "", parsed.Response.CollectedClientData.Challenge)
-	if err != nil {
-		return nil, types.TransactWriteItem{}, err
-	}
-	handle, err := s.existingHandle(ctx, accountID)
-	if err != nil {
-		return nil, types.TransactWriteItem{}, err
-	}
-	if handle == nil {
-		return nil, types.TransactWriteItem{}, reject(ReasonUnknown, errors.New("the account has no passkey"))
-	}
-	recs, err := s.records(ctx, accountID)
-	if err != nil {
-		return nil, types.TransactWriteItem{}, err
-	}
-	u := &user{handle: handle}
-	for _, r := range recs {
-		u.creds = append(u.creds, r.credential())
-	}
-	cred, err := s.wa.ValidateLogin(u, *sd, parsed)
-	if err != nil {
-		return nil, types.TransactWriteItem{}, s.assertionError(err)
-	}
-	pk, update, err := s.use(ctx, accountID, recs, cred)
-	if err != nil {
-		return nil, types.TransactWriteItem{}, err
-	}
-	return &pk.Passkey, types.TransactWriteItem{Update: update}, nil
-}
-
-// assertionError classifies a failed assertion.
-func (s *Service) assertionError(err error) error {
-	var unknown *protocol.ErrorUnknownCredential
-	if errors.As(err, &unknown) {
-		return reject(ReasonUnknown, protocolError(err))
-	}
-	var pe *protocol.Error
-	if errors.As(err, &pe) && strings.Contains(pe.Details, "find the credential") {
-		return reject(ReasonUnknown, protocolError(err))
-	}
-	return reject(ReasonVerify, protocolError(err))
-}
-
-// BeginLogin starts a passwordless login: options for
-// navigator.credentials.get() that name no account and no credential
-// (the authenticator offers its discoverable passkeys for the RP ID), with
-// user verification required. Nothing in them depends on any account.
-func (s *Service) BeginLogin(ctx context.Context) (*protocol.CredentialAssertion, error) {
-	assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
-	if err != nil {
-		return nil, fmt.Errorf("begin login: %w", err)
-	}
-	if err := s.saveChallenge(ctx, PurposeLogin, "", "", sd); err != nil {
-		return nil, err
-	}
-	return assertion, nil
-}
-
-// FinishLogin verifies a passwordless login's answer: the account is the
-// one whose user handle the authenticator returned, and the credential
-// must be one of that account's passkeys. It returns the account's id and
-// the passkey used.
-func (s *Service) FinishLogin(ctx context.Context, credential []byte) (string, *Passkey, error) {
-	parsed, err := parseAssertion(credential)
-	if err != nil {
-		return "", nil, err
-	}
-	sd, err := s.consumeChallenge(ctx, PurposeLogin, "", "", parsed.Response.CollectedClientData.Challenge)
-	if err != nil {
-		return "", nil, err
-	}
-	var (
-		accountID string
-		recs      []*record
-		lookupErr error
-	)
-	handler := func(_, userHandle []byte) (webauthn.User, error) {
-		if len(userHandle) != handleBytes {
-			lookupErr = reject(ReasonUnknown, errors.New("user handle of no account"))
-			return nil, lookupErr
-		}
-		var idx handleItem
-		found, err := s.Get(ctx, HandleKey(base64.RawURLEncoding.EncodeToString(userHandle)), &idx)
-		if err != nil {
-			lookupErr = fmt.Errorf("read handle index: %w", err)
-			return nil, lookupErr
-		}
-		if !found {
-			lookupErr = reject(ReasonUnknown, errors.New("user handle of no account"))
-			return nil, lookupErr
-		}
-		accountID = idx.AccountID
-		if recs, err = s.records(ctx, accountID); err != nil {
-			lookupErr = err
-			return nil, err
-		}
-		u := &user{handle: userHandle}
-		for _, r := range recs {
-			u.creds = append(u.creds, r.credential())
-		}
-		return u, nil
-	}
-	_, cred, err := s.wa.ValidatePasskeyLogin(handler, *sd, parsed)
-	if lookupErr != nil {
-		return "", nil, lookupErr
-	}
-	if err != nil {
-		return "", nil, s.assertionError(err)
-	}
-	pk, update, err := s.use(ctx, accountID, recs, cred)
-	if err != nil {
-		return "", nil, err
-	}
-	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: update.TableName, Key: update.Key,
-		ConditionExpression: update.ConditionExpression, UpdateExpression: update.UpdateExpression,
-		ExpressionAttributeNames: update.ExpressionAttributeNames, ExpressionAttributeValues: update.ExpressionAttributeValues})
-	if statetable.IsConditionFailed(err) {
-		// Another assertion moved the counter (or the passkey was removed) meanwhile.
-		if pk.signCount != 0 {
-			s.flagRegression(ctx, accountID, pk.ID, s.Now())
-		}
-		return "", nil, reject(ReasonSignCount, errors.New("counter moved meanwhile"))
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("record passkey use: %w", err)
-	}
-	return accountID, &pk.Passkey, nil
-}
-
-// usedPasskey is a passkey as a verified assertion left it, with the
-// counter it reported.
-type usedPasskey struct {
-	Passkey
-	signCount uint32
-}
-
-// use checks a verified assertion of cred, one of recs, and returns the
-// write that records it: a signature counter that did not increase (when
-// either is non-zero) is refused and flagged on the passkey (a possible
-// clone; WebAuthn §6.1.1 leaves it to the RP, and Atrium fails closed).
-// Otherwise the write sets the counter, the backup state and the last use
-// on condition that the counter is still as read, so that two assertions
-// carrying the same counter cannot both pass.
-func (s *Service) use(ctx context.Context, accountID string, recs []*record, cred *webauthn.Credential) (*usedPasskey, *types.Update, error) {
-	var rec *record
-	for _, r := range recs {
-		if string(r.CredentialID) == string(cred.ID) {
-			rec = r
-		}
-	}
-	if rec == nil {
-		return nil, nil, reject(ReasonUnknown, errors.New("credential not found after validation"))
-	}
-	now := s.Now()
-	if cred.Authenticator.CloneWarning {
-		s.flagRegression(ctx, accountID, rec.ID, now)
-		return nil, nil, reject(ReasonSignCount, fmt.Errorf("counter %d not above %d", cred.Authenticator.SignCount, rec.SignCount))
-	}
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("sign_count").Equal(expression.Value(rec.SignCount))).
-		WithUpdate(expression.Set(expression.Name("sign_count"), expression.Value(cred.Authenticator.SignCount)).
-			Set(expression.Name("backup_state"), expression.Value(cred.Flags.BackupState)).
-			Set(expression.Name("user_verified"), expression.Value(cred.Flags.UserVerified || rec.UserVerified)).
-			Set(expression.Name("last_used_at"), expression.Value(now.Format(time.RFC3339Nano)))).Build()
-	if err != nil {
-		return nil, nil, fmt.Errorf("build passkey use: %w", err)
-	}
-	rec.SignCount, rec.BackupState, rec.LastUsedAt = cred.Authenticator.SignCount, cred.Flags.BackupState, &now
-	return &usedPasskey{Passkey: rec.view(), signCount: rec.SignCount},
-		statetable.Update(s.Name, CredentialKey(accountID, rec.ID), e), nil
-}
-
-// flagRegression marks a passkey whose counter went backwards (best
-// effort: the assertion is refused either way).
-func (s *Service) flagRegression(ctx context.Context, accountID, id string, now time.Time) {
-	e, err := expression.NewBuilder().
-		WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).
-		WithUpdate(expression.Set(expression.Name("sign_count_regressed_at"), expression.Value(now.Format(time.RFC3339Nano)))).Build()
-	if err == nil {
-		_, _ = statetable.ConditionalUpdate(ctx, s.DB, s.Name, CredentialKey(accountID, id), e)
-	}
+	return idx.AccountID, found, nil
 }

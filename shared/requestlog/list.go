@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,7 +54,9 @@ type Page struct {
 // ErrBadCursor reports a cursor this reader did not make.
 var ErrBadCursor = errors.New("invalid cursor")
 
-var cursorKey = regexp.MustCompile(`^[0-9]{13}#[A-Za-z0-9_-]{1,64}$`)
+// Compiled on first use, not in a package initialiser: bounded repeats make
+// compiling such an expression cost at every cold start (issue #17).
+var cursorKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{13}#[A-Za-z0-9_-]{1,64}$`) })
 
 func encodeCursor(sk string) string { return base64.RawURLEncoding.EncodeToString([]byte(sk)) }
 
@@ -62,7 +65,7 @@ func decodeCursor(c string) (string, error) {
 		return "", ErrBadCursor
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !cursorKey.Match(b) {
+	if err != nil || !cursorKey().Match(b) {
 		return "", ErrBadCursor
 	}
 	return string(b), nil

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -186,12 +187,14 @@ func (t target) locator() string {
 	return "region"
 }
 
+// Compiled on first use, not in a package initialiser: bounded repeats make
+// compiling such an expression cost at every cold start (issue #17).
 var (
-	awsRegionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	otherRegionRe  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	awsBucketRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	otherBucketRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
-	ipLikeBucketRe = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
+	awsRegionRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`) })
+	otherRegionRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`) })
+	awsBucketRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
+	otherBucketRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`) })
+	ipLikeBucketRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`) })
 )
 
 func (c *Checker) validate(loc Location, keys Keys) (target, *Failure) {
@@ -201,7 +204,7 @@ func (c *Checker) validate(loc Location, keys Keys) (target, *Failure) {
 		if loc.Endpoint != "" {
 			return t, &Failure{ReasonInvalidEndpoint, "An endpoint is only used with type s3_compatible; leave it empty for Amazon S3."}
 		}
-		if !awsRegionRe.MatchString(loc.Region) {
+		if !awsRegionRe().MatchString(loc.Region) {
 			return t, &Failure{ReasonInvalidRegion, "The region must be the bucket's AWS region, such as eu-west-1."}
 		}
 		t.region = loc.Region
@@ -221,11 +224,11 @@ func (c *Checker) validate(loc Location, keys Keys) (target, *Failure) {
 		if t.region == "" {
 			t.region = defaultCompatibleRegion
 		}
-		if !otherRegionRe.MatchString(t.region) {
+		if !otherRegionRe().MatchString(t.region) {
 			return t, &Failure{ReasonInvalidRegion, "The region must be a single word of letters, digits and hyphens, such as us-east-1 or auto."}
 		}
 		t.where = " at " + strings.TrimPrefix(strings.TrimPrefix(ep, "https://"), "http://")
-		if !otherBucketRe.MatchString(loc.Bucket) || len(loc.Bucket) < 3 {
+		if !otherBucketRe().MatchString(loc.Bucket) || len(loc.Bucket) < 3 {
 			return t, &Failure{ReasonNoSuchBucket, "The bucket name is not valid (3 to 255 letters, digits, dots, hyphens and underscores). Check the bucket name."}
 		}
 	default:
@@ -244,7 +247,7 @@ func (c *Checker) validate(loc Location, keys Keys) (target, *Failure) {
 // names that the SDK would route elsewhere (directory buckets, access point
 // and Object Lambda aliases).
 func validAWSBucket(b string) bool {
-	if !awsBucketRe.MatchString(b) || strings.Contains(b, "..") || ipLikeBucketRe.MatchString(b) {
+	if !awsBucketRe().MatchString(b) || strings.Contains(b, "..") || ipLikeBucketRe().MatchString(b) {
 		return false
 	}
 	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
@@ -284,7 +287,7 @@ func keyHint(id string) string {
 	return "the access key id ending in " + id[len(id)-4:]
 }
 
-var safeCodeRe = regexp.MustCompile(`^[A-Za-z]{1,64}$`)
+var safeCodeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z]{1,64}$`) })
 
 // classify maps the SDK's error to a Failure. It reads codes, statuses and
 // error types only; the SDK error's text is never copied.
@@ -309,7 +312,7 @@ func (c *Checker) classify(err error, parent, cctx context.Context, t target, lo
 	}
 	wrongRegion := func() *Failure {
 		msg := fmt.Sprintf("The %s could not be read because it is not in that region.", bucket)
-		if r := header.Get("X-Amz-Bucket-Region"); r != "" && otherRegionRe.MatchString(r) && r != t.region {
+		if r := header.Get("X-Amz-Bucket-Region"); r != "" && otherRegionRe().MatchString(r) && r != t.region {
 			msg = fmt.Sprintf("The %s could not be read: the storage says the bucket is in region %q.", bucket, r)
 		}
 		return &Failure{ReasonInvalidRegion, msg + " Check the region."}
@@ -344,7 +347,7 @@ func (c *Checker) classify(err error, parent, cctx context.Context, t target, lo
 		return &Failure{ReasonNoSuchBucket, fmt.Sprintf("The %s was not found. Check the bucket name and the %s.", bucket, t.locator())}
 	case status != 0:
 		detail := fmt.Sprintf("HTTP %d", status)
-		if safeCodeRe.MatchString(code) && code != "UnknownError" {
+		if safeCodeRe().MatchString(code) && code != "UnknownError" {
 			detail += ", " + code
 		}
 		return &Failure{ReasonUnreachable, fmt.Sprintf("The storage answered listing %s with an unexpected error (%s). Check that the endpoint is an S3-compatible API and try again.", bucket, detail)}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -100,12 +101,16 @@ type SecretPolicy struct {
 }
 
 // roleARN is the shape of an IAM role's ARN, path included.
-var roleARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([!-~]+/)?[A-Za-z0-9+=,.@_-]{1,64}$`)
+// Compiled on first use, not in a package initialiser: bounded repeats make
+// compiling such an expression cost at every cold start (issue #17).
+var roleARN = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([!-~]+/)?[A-Za-z0-9+=,.@_-]{1,64}$`)
+})
 
 // IsRoleARN reports whether s is an IAM role's ARN without a wildcard
 // (aws:PrincipalArn conditions treat "*" and "?" as wildcards).
 func IsRoleARN(s string) bool {
-	return len(s) <= 2048 && roleARN.MatchString(s) && !strings.ContainsAny(s, "*?")
+	return len(s) <= 2048 && roleARN().MatchString(s) && !strings.ContainsAny(s, "*?")
 }
 
 // policyDocument and policyStatement are the JSON of a resource policy.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -75,7 +77,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	breachTimeout := r.Duration("BREACHED_PASSWORD_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second)
 	answerFloor := r.Duration("ANSWER_MIN_DURATION", DefaultAnswerFloor, 0, 10*time.Second)
 	limits.Mail.Max = r.Int("MAIL_CAP_PER_ADDRESS", limits.Mail.Max, 1, 1000)
-	passkeyConfig := passkeys.Config{
+	passkeyConfig := ceremony.Config{
 		RPID:         r.Required("PASSKEY_RP_ID"),
 		RPName:       r.String("PASSKEY_RP_NAME", "Atrium"),
 		Origins:      r.List("PASSKEY_ORIGINS"),
@@ -89,21 +91,26 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	smtp, err := mailSettings.Open(ctx, b.SecretJSON)
-	if nc, ok := config.AsNotConfigured(err); ok {
+	// The three secrets are read at once: each read is a round trip to
+	// Secrets Manager, the longest part of a cold start in AWS. Their
+	// errors are then taken in the order they always were.
+	var (
+		smtp                     *mail.SMTP
+		keyer                    *pseudonym.Keyer
+		sealer                   *mfa.Sealer
+		smtpErr, keyErr, sealErr error
+		reads                    sync.WaitGroup
+	)
+	reads.Go(func() { smtp, smtpErr = mailSettings.Open(ctx, b.SecretJSON) })
+	reads.Go(func() { keyer, keyErr = pseudonym.FromSecret(ctx, b.SecretJSON, keySecret) })
+	reads.Go(func() { sealer, sealErr = mfa.SealerFromSecret(ctx, b.SecretJSON, mfaKeySecret) })
+	reads.Wait()
+	if nc, ok := config.AsNotConfigured(smtpErr); ok {
 		// Sign-up, resets and notices all need email: the whole function
 		// waits for its SMTP login rather than half-working.
 		return b.NotConfigured(nc), nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := mfa.SealerFromSecret(ctx, b.SecretJSON, mfaKeySecret)
-	if err != nil {
+	if err := cmp.Or(smtpErr, keyErr, sealErr); err != nil {
 		return nil, err
 	}
 	var checker BreachChecker
@@ -122,7 +129,7 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("invalid configuration: BREACHED_PASSWORD_CHECK: must be off, fail-open or fail-closed")
 	}
-	pk, err := passkeys.New(b.DynamoDB, b.Table, b.Now, passkeyConfig)
+	pk, err := ceremony.New(b.DynamoDB, b.Table, b.Now, passkeyConfig)
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: PASSKEY_RP_ID, PASSKEY_ORIGINS: %w", err)
 	}

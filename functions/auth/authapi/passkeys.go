@@ -10,6 +10,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/web"
 )
 
@@ -82,12 +83,12 @@ func decodeEmpty(r *http.Request) error {
 }
 
 // ownerAccount is the session's account, as a registration needs it.
-func ownerAccount(sess *identity.Session) (passkeys.Account, *identity.Account, error) {
+func ownerAccount(sess *identity.Session) (ceremony.Account, *identity.Account, error) {
 	acct, err := sess.Account()
 	if err != nil {
-		return passkeys.Account{}, nil, err
+		return ceremony.Account{}, nil, err
 	}
-	return passkeys.Account{ID: acct.ID, Email: acct.Email}, acct, nil
+	return ceremony.Account{ID: acct.ID, Email: acct.Email}, acct, nil
 }
 
 // passkeyProblem turns the passkeys' errors into what the client sees. A
@@ -260,7 +261,7 @@ func (s *Service) handlePasskeyLogin(w http.ResponseWriter, r *http.Request, lim
 // (PasskeyFactor): POST /v1/login/mfa and POST /v1/session/step-up with
 // method "passkey" answer the options of POST /v1/login/mfa/passkey/options
 // or POST /v1/session/step-up/passkey/options.
-type passkeyFactor struct{ svc *passkeys.Service }
+type passkeyFactor struct{ svc *ceremony.Service }
 
 var _ PasskeyFactor = passkeyFactor{}
 

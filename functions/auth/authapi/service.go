@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
 	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/plans"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
@@ -107,7 +108,7 @@ type Service struct {
 	answerFloor time.Duration
 	pause       func(ctx context.Context, until time.Time)
 	deletions   *deletion.Store
-	passkeySvc  *passkeys.Service
+	passkeySvc  *ceremony.Service
 
 	// Second factors (mfa.go): nil mfa means none can be enrolled.
 	mfa         *mfa.Store
@@ -159,7 +160,7 @@ type Deps struct {
 	Deletions *deletion.Store
 	// Passkeys registers passkeys and verifies them (the /v1/passkeys and
 	// /v1/login/passkey routes).
-	Passkeys *passkeys.Service
+	Passkeys *ceremony.Service
 	// MFA holds the second factors' collaborators.
 	MFA MFADeps
 }

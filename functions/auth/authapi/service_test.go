@@ -21,7 +21,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/logging"
 	"github.com/atrium-cdn/atrium/shared/mail"
 	"github.com/atrium-cdn/atrium/shared/mfa"
-	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/password"
 	"github.com/atrium-cdn/atrium/shared/pseudonym"
 	"github.com/atrium-cdn/atrium/shared/throttle"
@@ -99,7 +99,7 @@ type fixture struct {
 	stack   *stack.Stack
 	// passkeys is the service's passkeys, at the local relying party
 	// (localhost, http://localhost:5173).
-	passkeys *passkeys.Service
+	passkeys *ceremony.Service
 }
 
 // clock is the settable clock shared by a fixture's stores.
@@ -164,8 +164,8 @@ func newFixtureWith(t testing.TB, logs io.Writer, o options) *fixture {
 	if o.throttle != nil {
 		policy = *o.throttle
 	}
-	f.passkeys, err = passkeys.New(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now,
-		passkeys.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
+	f.passkeys, err = ceremony.New(stack.DynamoDBClient(st.DynamoDBEndpoint), st.Tables["StateTable"], clk.Now,
+		ceremony.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
 	if err != nil {
 		t.Fatal(err)
 	}

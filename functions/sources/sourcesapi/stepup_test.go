@@ -10,7 +10,7 @@ import (
 	"github.com/atrium-cdn/atrium/infra/local/stack"
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/mfa"
-	"github.com/atrium-cdn/atrium/shared/passkeys"
+	"github.com/atrium-cdn/atrium/shared/passkeys/ceremony"
 	"github.com/atrium-cdn/atrium/shared/passkeys/passkeystest"
 )
 
@@ -71,13 +71,13 @@ func TestPasskeyOnlyAccountNeedsAFactorStepUp(t *testing.T) {
 	created := f.do(t, http.MethodPost, "/v1/sources", token, f.createBody("passkey", readerKey, f.secret(), nil)).want(t, http.StatusCreated, "")
 	id, _ := created.source(t)["id"].(string)
 	// The account gets a passkey (through its ceremony, as the auth function registers one).
-	svc, err := passkeys.New(f.rawDB, f.stack.Tables["StateTable"], f.clock.Now,
-		passkeys.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
+	svc, err := ceremony.New(f.rawDB, f.stack.Tables["StateTable"], f.clock.Now,
+		ceremony.Config{RPID: stack.LocalPasskeyRPID, Origins: []string{stack.LocalAppOrigin()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	owner := passkeys.Account{ID: acct, Email: "owner@example.com"}
+	owner := ceremony.Account{ID: acct, Email: "owner@example.com"}
 	opts, err := svc.BeginRegistration(ctx, owner, "ses_owner")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,11 +22,13 @@ const (
 	maxSecretKey = 256
 )
 
+// Compiled on first use, not in a package initialiser: bounded repeats make
+// compiling such an expression cost at every cold start (issue #17).
 var (
-	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	awsRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	anyRegion  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	keyID      = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	bucketName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
+	awsRegion  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`) })
+	anyRegion  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`) })
+	keyID      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]+$`) })
 )
 
 // CreateRequest registers a source.
@@ -74,7 +77,7 @@ func validPrefix(p string) []web.FieldError {
 
 func validKeys(id, secret string) []web.FieldError {
 	var f []web.FieldError
-	if len(id) < minKeyID || len(id) > maxKeyID || !keyID.MatchString(id) {
+	if len(id) < minKeyID || len(id) > maxKeyID || !keyID().MatchString(id) {
 		f = append(f, field("access_key_id", "invalid_access_key_id",
 			fmt.Sprintf("must be %d to %d letters and digits", minKeyID, maxKeyID)))
 	}
@@ -100,14 +103,14 @@ func validateCreate(req *CreateRequest, allowLoopbackHTTP bool) (s3check.Locatio
 	}
 	switch req.Type {
 	case sources.TypeS3:
-		if !awsRegion.MatchString(req.Region) {
+		if !awsRegion().MatchString(req.Region) {
 			f = append(f, field("region", "invalid_region", "must be an AWS Region such as eu-west-1"))
 		}
 		if req.Endpoint != nil && *req.Endpoint != "" {
 			f = append(f, field("endpoint", "not_allowed", "is only for type s3_compatible"))
 		}
 	case sources.TypeS3Compatible:
-		if !anyRegion.MatchString(req.Region) {
+		if !anyRegion().MatchString(req.Region) {
 			f = append(f, field("region", "invalid_region", "must be the provider's region name (letters, digits, hyphens; e.g. auto)"))
 		}
 		switch {
@@ -121,7 +124,7 @@ func validateCreate(req *CreateRequest, allowLoopbackHTTP bool) (s3check.Locatio
 	default:
 		f = append(f, field("type", "invalid_type", "must be s3 or s3_compatible"))
 	}
-	if !bucketName.MatchString(req.Bucket) || strings.Contains(req.Bucket, "..") {
+	if !bucketName().MatchString(req.Bucket) || strings.Contains(req.Bucket, "..") {
 		f = append(f, field("bucket", "invalid_bucket", "must be a bucket name: 3 to 63 lower-case letters, digits, dots and hyphens"))
 	}
 	f = append(f, validKeys(req.AccessKeyID, req.SecretAccessKey)...)

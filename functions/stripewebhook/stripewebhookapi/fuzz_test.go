@@ -25,10 +25,10 @@ func checkParse(t *testing.T, d *delivery, err error) {
 		}
 		return
 	}
-	if !eventIDPattern.MatchString(d.event.ID) {
+	if !eventIDPattern().MatchString(d.event.ID) {
 		t.Fatalf("accepted event id %q", d.event.ID)
 	}
-	if d.handled && !customerIDPattern.MatchString(d.customerID) {
+	if d.handled && !customerIDPattern().MatchString(d.customerID) {
 		t.Fatalf("accepted customer %q", d.customerID)
 	}
 }

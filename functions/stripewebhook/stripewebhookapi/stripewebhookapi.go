@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -108,9 +109,11 @@ const (
 	outcomeDuplicate = "duplicate"
 )
 
+// Compiled on first use, not in a package initialiser: bounded repeats make
+// compiling such an expression cost at every cold start (issue #17).
 var (
-	eventIDPattern    = regexp.MustCompile(`^evt_[A-Za-z0-9_]{1,250}$`)
-	customerIDPattern = regexp.MustCompile(`^cus_[A-Za-z0-9]{1,250}$`)
+	eventIDPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^evt_[A-Za-z0-9_]{1,250}$`) })
+	customerIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^cus_[A-Za-z0-9]{1,250}$`) })
 )
 
 func badSignature(code web.Code, msg string) error {
@@ -221,7 +224,7 @@ func customerOf(ev *stripe.Event) (string, bool) {
 			id = expanded.ID
 		}
 	}
-	return id, customerIDPattern.MatchString(id)
+	return id, customerIDPattern().MatchString(id)
 }
 
 type receipt struct {
@@ -243,7 +246,7 @@ func (s *Service) parse(body []byte, header string) (*delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !eventIDPattern.MatchString(ev.ID) {
+	if !eventIDPattern().MatchString(ev.ID) {
 		return nil, web.CodeInvalidEvent.Errorf("The event has no valid id. Nothing was processed.")
 	}
 	d := &delivery{event: ev, handled: Handled[ev.Type]}
