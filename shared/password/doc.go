@@ -74,8 +74,5 @@
 // refuses passwords that are common, follow easily guessed patterns, or are
 // built from the user's own email address or the service name. Strength is estimated with zxcvbn (github.com/trustelem/zxcvbn), whose
 // dictionaries include common passwords, names and words, keyboard walks,
-// repeats, sequences and dates. It is a copy (internal/zxcvbn) that builds
-// its dictionaries on the first [Policy.Check] of a process, not in a
-// package initialiser: only the routes that set a password pay for them
-// (see README.md, Benchmarks).
+// repeats, sequences and dates.
 package password

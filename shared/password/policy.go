@@ -7,8 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/atrium-cdn/atrium/shared/password/internal/zxcvbn"
-	"github.com/atrium-cdn/atrium/shared/password/internal/zxcvbn/match"
+	"github.com/trustelem/zxcvbn"
+	"github.com/trustelem/zxcvbn/match"
 )
 
 // Policy codes, the stable machine values of [PolicyError.Code].
