@@ -793,7 +793,10 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 		{sources.Usage{}, nil, []string{"source_count"}}, // the sources themselves are listed
 		{sources.Source{},
 			[]string{"id", "name", "type", "bucket", "region", "prefix", "endpoint", "access_key_id_hint", "created_at", "updated_at", "verification"},
-			[]string{"account_id", "secret_arn"}}, // the account is the exporter's; the ARN names Atrium's secret, no data of the customer's
+			// the account is the exporter's; the ARN names Atrium's secret, no
+			// data of the customer's; credentials_lock is a transient marker
+			// held while new keys are put into the secret (a lock's token)
+			[]string{"account_id", "secret_arn", "credentials_lock"}},
 		{sources.Verification{}, []string{"status", "checked_at"}, nil},
 		{identity.Session{},
 			// expires_at = min(idle_until, ends_at); amr, reauth_at and
