@@ -7,8 +7,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
 	"github.com/trustelem/zxcvbn/match"
+
+	"github.com/atrium-cdn/atrium/shared/password/strength"
 )
 
 // Policy codes, the stable machine values of [PolicyError.Code].
@@ -343,16 +344,16 @@ func fewDistinct(password string) bool {
 	return true
 }
 
-// estimateGuesses returns a zxcvbn estimate of the guesses needed for
-// password and whether context words (user inputs) are among the matches it
-// was built from.
+// estimateGuesses returns a zxcvbn estimate ([strength.Strength]) of the
+// guesses needed for password and whether context words (user inputs) are
+// among the matches it was built from.
 func estimateGuesses(password string, inputs []string) (guesses float64, personal bool) {
-	res := zxcvbn.PasswordStrength(boundedPrefix(password, strengthPrefixBytes), inputs)
-	guesses, personal = res.Guesses, usesInputs(res.Sequence)
+	guesses, seq := strength.Strength(boundedPrefix(password, strengthPrefixBytes), inputs)
+	personal = usesInputs(seq)
 	if unit, count := repeatUnit(password); count > 1 {
-		u := zxcvbn.PasswordStrength(boundedPrefix(unit, strengthPrefixBytes), inputs)
-		if g := u.Guesses * count; g < guesses {
-			guesses, personal = g, usesInputs(u.Sequence)
+		ug, useq := strength.Strength(boundedPrefix(unit, strengthPrefixBytes), inputs)
+		if g := ug * count; g < guesses {
+			guesses, personal = g, usesInputs(useq)
 		}
 	}
 	return guesses, personal
@@ -360,7 +361,7 @@ func estimateGuesses(password string, inputs []string) (guesses float64, persona
 
 func usesInputs(seq []*match.Match) bool {
 	for _, m := range seq {
-		if m.DictionaryName == "user_inputs" || usesInputs(m.BaseMatches) {
+		if m.DictionaryName == strength.UserInputsDictionary || usesInputs(m.BaseMatches) {
 			return true
 		}
 	}
