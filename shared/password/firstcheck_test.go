@@ -36,10 +36,10 @@ func TestFirstCheckChild(t *testing.T) {
 }
 
 // BenchmarkPolicyCheckFirstUse measures what the first request that sets a
-// password pays in a fresh process beyond a later one (zxcvbn's dictionaries
-// are built by its package initialisers, at cold start, so the difference is
-// the first use's cache misses and lazily compiled expressions). Each iteration starts this test binary
-// anew (TestFirstCheckChild) and times its first Check and its third; the
+// password pays in a fresh process beyond a later one: the strength
+// estimate's ranked dictionaries are built then, once per process, rather
+// than at every cold start (package strength), plus the first use's cache
+// misses. Each iteration starts this test binary anew (TestFirstCheckChild) and times its first Check and its third; the
 // medians are reported as first-ms and later-ms.
 func BenchmarkPolicyCheckFirstUse(b *testing.B) {
 	var first, later []float64
