@@ -74,7 +74,7 @@ func TestTakeAttemptIsOneWrite(t *testing.T) {
 			t.Fatalf("attempt %d: %+v %+v %v", i, att, w, err)
 		}
 		if i == p.LockAfter {
-			db.reset() // the locking attempt keeps the record longer: a second write
+			db.reset() // the locking attempt: the refused count, then the lock (lockAttempt)
 		} else if n := db.reset(); n != 1 {
 			t.Fatalf("attempt %d made %d calls, want 1", i, n)
 		}

@@ -92,6 +92,8 @@ type Failures struct {
 	Count       int   `dynamodbav:"failures"`
 	LastMillis  int64 `dynamodbav:"last_failure_ms"`
 	LockedUntil int64 `dynamodbav:"-"`
+	// LockNotified: the lock was claimed for telling (ClaimLockNoticeAt).
+	LockNotified bool `dynamodbav:"lock_notified"`
 }
 
 // Wait says what a new attempt must do: Locked means refuse until the
@@ -176,9 +178,11 @@ func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait,
 // The usual attempt is one UpdateItem whose condition is the policy
 // (allowed), returning the record as it stood (on success, the previous
 // record; on refusal, the record that refused it, for the Wait). Two rare
-// attempts take a second write: the one after a record expired but was not
-// yet deleted (TTL lags), which replaces it, and the one that locks, which
-// keeps the record LockMemory.
+// attempts take a second write, each conditioned on the record the first
+// one returned: the one after a record expired but was not yet deleted
+// (TTL lags), which replaces it, and the one that locks, which writes the
+// lock and its LockMemory expiry together (lockAttempt), so that no
+// failure between two writes can leave a lock that expires after Memory.
 func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, Wait, error) {
 	key := k.AV()
 	for range maxSlotRounds {
@@ -192,14 +196,7 @@ func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, W
 			if err != nil {
 				return Attempt{}, Wait{}, err
 			}
-			att := Attempt{Previous: prev, Failures: *next}
-			if next.Count >= s.policy.LockAfter {
-				// Locked: keep the record (and so the lock) much longer.
-				if err := s.keepLocked(ctx, key, *next, now); err != nil {
-					return Attempt{}, Wait{}, err
-				}
-			}
-			return att, Wait{}, nil
+			return Attempt{Previous: prev, Failures: *next}, Wait{}, nil
 		}
 		if old == nil {
 			continue // gone between the write and its answer: try again
@@ -214,8 +211,16 @@ func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, W
 		if err != nil {
 			return Attempt{}, Wait{}, err
 		}
-		if w := prev.Check(s.policy, now); w.Locked || w.RetryAfter > 0 {
+		w := prev.Check(s.policy, now)
+		if w.Locked || w.RetryAfter > 0 {
 			return Attempt{Previous: prev, Failures: prev}, w, nil
+		}
+		if prev.Count == s.policy.LockAfter-1 {
+			// The attempt that locks, which countAttempt leaves to this
+			// one write.
+			if att, ok, err := s.lockAttempt(ctx, key, prev, now); err != nil || ok {
+				return att, Wait{}, err
+			}
 		}
 	}
 	// Lost every round: others are taking slots this very moment, so the
@@ -223,29 +228,33 @@ func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, W
 	return Attempt{}, Wait{RetryAfter: time.Second}, nil
 }
 
-// allowed is the condition under which the policy lets an attempt at now
-// be made on a live record: fewer than LockAfter failures, and the last
-// one at least Delay(count) ago. Delay takes few distinct values (it
-// doubles, then stays at MaxDelay), so the condition is one term per value.
+// allowed is the condition under which the policy lets countAttempt count
+// an attempt at now on a live record: fewer than LockAfter-1 failures (the
+// attempt that locks is lockAttempt's), and the last one at least
+// Delay(count) ago. Delay takes few distinct values (it doubles, then
+// stays at MaxDelay), so the condition is one term per value.
 func (s *Store) allowed(now time.Time) expression.ConditionBuilder {
 	count, last := expression.Name("failures"), expression.Name("last_failure_ms")
 	p := s.policy
+	end := p.LockAfter - 1 // counts [0, end) are countAttempt's
 	var terms []expression.ConditionBuilder
-	for lo := 0; lo < p.LockAfter; {
+	for lo := 0; lo < end; {
 		d := p.Delay(lo)
 		hi := lo + 1 // [lo, hi) share the delay d
-		for hi < p.LockAfter && p.Delay(hi) == d {
+		for hi < end && p.Delay(hi) == d {
 			hi++
 		}
 		terms = append(terms, count.Between(expression.Value(lo), expression.Value(hi-1)).
 			And(last.LessThanEqual(expression.Value(now.Add(-d).UnixMilli()))))
 		lo = hi
 	}
-	c := terms[0]
-	if len(terms) > 1 {
-		c = expression.Or(terms[0], terms[1], terms[2:]...)
+	switch len(terms) {
+	case 0: // LockAfter 1: every attempt on a live record locks
+		return count.LessThan(expression.Value(0))
+	case 1:
+		return terms[0]
 	}
-	return c
+	return expression.Or(terms[0], terms[1], terms[2:]...)
 }
 
 // countAttempt counts an attempt on a record that is absent, or live and
@@ -291,7 +300,8 @@ func (s *Store) replaceExpired(ctx context.Context, key map[string]types.Attribu
 	e, err := expression.NewBuilder().WithCondition(expired).WithUpdate(
 		expression.Set(expression.Name("failures"), expression.Value(next.Count)).
 			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix()))).Build()
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix())).
+			Remove(expression.Name(lockNotified))).Build()
 	if err != nil {
 		return Attempt{}, false, fmt.Errorf("build failure update: %w", err)
 	}
@@ -308,24 +318,72 @@ func (s *Store) replaceExpired(ctx context.Context, key map[string]types.Attribu
 	return Attempt{Failures: next}, true, nil
 }
 
-// keepLocked keeps the record the attempt that locked it wrote for
-// LockMemory, unless it changed meanwhile (cleared by a reset).
-func (s *Store) keepLocked(ctx context.Context, key map[string]types.AttributeValue, locked Failures, now time.Time) error {
+// lockAttempt counts the attempt that locks: one write, conditioned on
+// the record as the refused countAttempt found it (prev, live and allowing
+// this attempt), sets the count to LockAfter and keeps the record
+// LockMemory. ok false: the record changed meanwhile (another attempt, a
+// reset), and the caller reads it again.
+func (s *Store) lockAttempt(ctx context.Context, key map[string]types.AttributeValue, prev Failures, now time.Time) (Attempt, bool, error) {
+	next := Failures{Count: s.policy.LockAfter, LastMillis: now.UnixMilli()}
 	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("failures").Equal(expression.Value(locked.Count)).
-			And(expression.Name("last_failure_ms").Equal(expression.Value(locked.LastMillis)))).
-		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix()))).Build()
+		WithCondition(expression.Name("failures").Equal(expression.Value(prev.Count)).
+			And(expression.Name("last_failure_ms").Equal(expression.Value(prev.LastMillis))).
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))).
+		WithUpdate(expression.Set(expression.Name("failures"), expression.Value(next.Count)).
+			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix())).
+			Remove(expression.Name(lockNotified))).Build()
 	if err != nil {
-		return fmt.Errorf("build lock update: %w", err)
+		return Attempt{}, false, fmt.Errorf("build lock update: %w", err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
-	if err != nil && !statetable.IsConditionFailed(err) {
-		return fmt.Errorf("keep lock: %w", err)
+	if statetable.IsConditionFailed(err) {
+		return Attempt{}, false, nil
 	}
-	return nil
+	if err != nil {
+		return Attempt{}, false, fmt.Errorf("count locking attempt: %w", err)
+	}
+	return Attempt{Previous: prev, Failures: next}, true, nil
+}
+
+// lockNotified marks a locked record whose lock the owner was told of
+// (ClaimLockNotice).
+const lockNotified = "lock_notified"
+
+// ClaimLoginLockNotice is ClaimLockNotice on the subject's login record.
+func (s *Store) ClaimLoginLockNotice(ctx context.Context, subject string) (bool, error) {
+	return s.ClaimLockNoticeAt(ctx, FailureKey("login", subject))
+}
+
+// ClaimLockNoticeAt claims the telling of the lock of the record at k:
+// it reports true to exactly one caller per lock (the first; a reset or
+// expiry ends the lock, and a new lock may be claimed again), and false
+// when the record is not locked. Whoever finds a record locked and not yet
+// claimed (Failures.LockNotified) claims it, so the notice does not depend
+// on the request that locked living to send it.
+func (s *Store) ClaimLockNoticeAt(ctx context.Context, k statetable.Key) (bool, error) {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("failures").GreaterThanEqual(expression.Value(s.policy.LockAfter)).
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(s.now().Unix()))).
+			And(expression.AttributeNotExists(expression.Name(lockNotified)))).
+		WithUpdate(expression.Set(expression.Name(lockNotified), expression.Value(true))).Build()
+	if err != nil {
+		return false, fmt.Errorf("build lock notice claim: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: k.AV(), ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim lock notice: %w", err)
+	}
+	return true, nil
 }
 
 func decodeFailures(item map[string]types.AttributeValue) (Failures, error) {
