@@ -450,7 +450,7 @@ func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time
 	cur, prev := windowAttr(start), windowAttr(start-w)
 	e, err := expression.NewBuilder().WithUpdate(
 		expression.Set(expression.Name(cur), expression.Plus(expression.IfNotExists(expression.Name(cur), expression.Value(0)), expression.Value(1))).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(windowExpiry(start, w))).
 			Remove(expression.Name(windowAttr(start - 2*w)))).Build()
 	if err != nil {
 		return 0, fmt.Errorf("build rate update: %w", err)
@@ -464,12 +464,8 @@ func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time
 	if err != nil {
 		return 0, fmt.Errorf("count request: %w", err)
 	}
-	if stale := staleWindows(out.Attributes, cur, prev); len(stale) > 0 {
-		// A client back after more than two windows: its older counts,
-		// which no later write names, go now.
-		if err := s.dropWindows(ctx, key, stale); err != nil {
-			return 0, err
-		}
+	if err := s.tidyWindows(ctx, key, out.Attributes, start, w); err != nil {
+		return 0, err
 	}
 	return retryAfter(countOf(out.Attributes, cur), countOf(out.Attributes, prev), l.Max,
 		float64(now.UnixMilli()-start)/float64(w), l.Window), nil
@@ -481,26 +477,48 @@ const windowPrefix = "w"
 
 func windowAttr(start int64) string { return windowPrefix + strconv.FormatInt(start, 10) }
 
-// staleWindows are the window counts of a sliding counter other than the
-// current and previous window's.
-func staleWindows(item map[string]types.AttributeValue, cur, prev string) []string {
-	var out []string
-	for name := range item {
-		if strings.HasPrefix(name, windowPrefix) && name != cur && name != prev {
-			out = append(out, name)
-		}
-	}
-	return out
-}
+// windowExpiry is when a sliding counter whose newest window starts at
+// start (Unix milliseconds, windows of w) may go: once that window is no
+// longer even the previous one (Unix seconds).
+func windowExpiry(start, w int64) int64 { return (start+2*w)/1000 + 1 }
 
-// dropWindows removes window counts from a sliding counter that exists.
-func (s *Store) dropWindows(ctx context.Context, key map[string]types.AttributeValue, names []string) error {
-	var u expression.UpdateBuilder
-	for _, n := range names {
+// tidyWindows keeps a sliding counter, as a write of the window starting at
+// start left it (item, ALL_NEW), to what its readers need, in a second
+// write made only when needed:
+//   - window counts older than the previous window's, which no later write
+//     names (a client back after more than two windows), go;
+//   - a newer window's count (a request whose clock ran a few milliseconds
+//     ahead wrote it before this write landed) stays, and so does the
+//     expiry it needs: the write just made set its own window's, which may
+//     be earlier, so the expiry is set back to the newest window's.
+//
+// The clean-up is conditioned on the expiry not being later than the one
+// it sets, so that it never shortens the counter's life (should a still
+// newer window have been written meanwhile, it gives way to that write's).
+func (s *Store) tidyWindows(ctx context.Context, key, item map[string]types.AttributeValue, start, w int64) error {
+	newest := start
+	var stale []string
+	for name := range item {
+		ws, ok := windowStart(name)
+		if !ok {
+			continue
+		}
+		if ws < start-w {
+			stale = append(stale, name)
+		}
+		newest = max(newest, ws)
+	}
+	need := windowExpiry(newest, w)
+	if len(stale) == 0 && int64(countOf(item, statetable.ExpiresAt)) >= need {
+		return nil
+	}
+	u := expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(need))
+	for _, n := range stale {
 		u = u.Remove(expression.Name(n))
 	}
 	e, err := expression.NewBuilder().WithUpdate(u).
-		WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).Build()
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
+			And(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(need)))).Build()
 	if err != nil {
 		return fmt.Errorf("build rate cleanup: %w", err)
 	}
@@ -509,9 +527,20 @@ func (s *Store) dropWindows(ctx context.Context, key map[string]types.AttributeV
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	if err != nil && !statetable.IsConditionFailed(err) {
-		return fmt.Errorf("drop old rate windows: %w", err)
+		return fmt.Errorf("tidy rate windows: %w", err)
 	}
 	return nil
+}
+
+// windowStart reads the start of the window an attribute of a sliding
+// counter counts (ok false: not a window count).
+func windowStart(name string) (int64, bool) {
+	digits, ok := strings.CutPrefix(name, windowPrefix)
+	if !ok {
+		return 0, false
+	}
+	start, err := strconv.ParseInt(digits, 10, 64)
+	return start, err == nil
 }
 
 func countOf(item map[string]types.AttributeValue, name string) int {
@@ -565,7 +594,7 @@ func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool
 		WithCondition(expression.AttributeNotExists(expression.Name(cur)).
 			Or(expression.Name(cur).LessThan(expression.Value(l.Max)))).
 		WithUpdate(expression.Set(expression.Name(cur), expression.Plus(expression.IfNotExists(expression.Name(cur), expression.Value(0)), expression.Value(1))).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(windowExpiry(start, w))).
 			Remove(expression.Name(windowAttr(start - 2*w)))).Build()
 	if err != nil {
 		return false, fmt.Errorf("build slot update: %w", err)
@@ -583,10 +612,8 @@ func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool
 	if err != nil {
 		return false, fmt.Errorf("take slot: %w", err)
 	}
-	if stale := staleWindows(out.Attributes, cur, windowAttr(start-w)); len(stale) > 0 {
-		if err := s.dropWindows(ctx, key, stale); err != nil {
-			return false, err
-		}
+	if err := s.tidyWindows(ctx, key, out.Attributes, start, w); err != nil {
+		return false, err
 	}
 	return true, nil
 }
