@@ -24,9 +24,9 @@ var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "mail_cap", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "per kind of email a stranger can cause, the counts of the current and the previous clock hour in one item, under a pseudonym of the recipient's address",
-		Retention: lifecycle.Retention{Text: "about 2 hours (TTL)", TTL: true, Until: "account deletion"},
+		Retention: lifecycle.Retention{Text: "about 2 hours after the last email counted to the address (TTL; each one moves it)", TTL: true, Until: "account deletion"},
 		Erasure:   eraseCounters,
-		Export:    lifecycle.NotExported + "a count under a pseudonym of the address, gone within two hours",
+		Export:    lifecycle.NotExported + "a count under a pseudonym of the address, gone about two hours after the last email counted",
 		Match:     RateCounterKeys(MailKinds...),
 	},
 }
