@@ -54,6 +54,34 @@ func DefaultPolicy() Policy {
 		Memory: 30 * 24 * time.Hour, LockMemory: 365 * 24 * time.Hour}
 }
 
+// Validate reports a policy the store cannot enforce: a cold start refuses
+// it (a configuration error) rather than run with it.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.FreeFailures < 0 {
+		errs = append(errs, errors.New("free failures must not be negative"))
+	}
+	if p.BaseDelay <= 0 || p.MaxDelay <= 0 {
+		errs = append(errs, errors.New("delays must be positive"))
+	}
+	if p.LockAfter < 2 {
+		// The lock is the attempt counted on a record of LockAfter-1 failures.
+		errs = append(errs, errors.New("the lock must come after at least two failures"))
+	}
+	if p.MaxDelay >= p.Memory {
+		// Waiting the delay out would outlast the record: its failures
+		// forgotten, the address would never lock.
+		errs = append(errs, errors.New("the longest delay must be shorter than the failure record's memory, or the address never locks"))
+	}
+	if p.LockMemory < p.Memory {
+		errs = append(errs, errors.New("a lock must be kept at least as long as the failure record"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("throttle policy: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
 // Delay is the wait required after n consecutive failures.
 func (p Policy) Delay(n int) time.Duration {
 	if n < p.FreeFailures {
