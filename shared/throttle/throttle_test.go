@@ -3,6 +3,8 @@ package throttle
 import (
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
 
 func TestDelayDoublesUpToTheCap(t *testing.T) {
@@ -109,5 +111,23 @@ func TestPolicyValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want valid %v", err, tt.valid)
 			}
 		})
+	}
+}
+
+// TestAllowedConditionFitsDynamoDB: the condition of an attempt has one
+// term per distinct delay; for the default policy and the one with the
+// most distinct delays the configuration allows, it stays well within
+// DynamoDB's 4 KB expression limit.
+func TestAllowedConditionFitsDynamoDB(t *testing.T) {
+	for _, p := range []Policy{DefaultPolicy(), {FreeFailures: 1, BaseDelay: 100 * time.Millisecond, MaxDelay: 24 * time.Hour,
+		LockAfter: 100, Memory: 30 * 24 * time.Hour, LockMemory: 365 * 24 * time.Hour}} {
+		s := &Store{policy: p}
+		e, err := expression.NewBuilder().WithCondition(s.allowed(time.Now())).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(*e.Condition()); n > 2048 {
+			t.Errorf("policy %+v: condition of %d bytes", p, n)
+		}
 	}
 }
