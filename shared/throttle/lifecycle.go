@@ -15,7 +15,7 @@ const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/throttle"
 var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "failed_login_counter", Owner: lifecycleOwner, Table: lifecycle.StateTable,
-		Purpose: "consecutive failed logins of an address, under a keyed hash (pseudonym) of the address: the count and the last failure time",
+		Purpose: "consecutive failed logins of an address, under a keyed hash (pseudonym) of the address: the count, the last failure time and, once locked, whether the lock was announced (its email sent once)",
 		Retention: lifecycle.Retention{Text: "30 days after the last failure (a year once locked), TTL, or until a success or reset",
 			TTL: true, Until: "a successful login or a password reset"},
 		Erasure: eraseCounters, Export: "login_failures",
