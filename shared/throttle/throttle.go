@@ -378,10 +378,10 @@ func (s *Store) lockAttempt(ctx context.Context, key map[string]types.AttributeV
 }
 
 // lockNotified marks a locked record whose lock the owner was told of
-// (ClaimLockNotice).
+// (ClaimLockNoticeAt).
 const lockNotified = "lock_notified"
 
-// ClaimLoginLockNotice is ClaimLockNotice on the subject's login record.
+// ClaimLoginLockNotice is ClaimLockNoticeAt on the subject's login record.
 func (s *Store) ClaimLoginLockNotice(ctx context.Context, subject string) (bool, error) {
 	return s.ClaimLockNoticeAt(ctx, FailureKey("login", subject))
 }
