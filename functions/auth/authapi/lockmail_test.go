@@ -89,3 +89,38 @@ func TestOneLockEmailPerLock(t *testing.T) {
 		})
 	}
 }
+
+// TestOneSecondFactorLockEmailPerLock: wrong codes until the second factor
+// locks and on send the owner exactly one email, even when the request
+// whose wrong code locked it dies after its write.
+func TestOneSecondFactorLockEmailPerLock(t *testing.T) {
+	pol := throttle.Policy{FreeFailures: 5, BaseDelay: time.Second, MaxDelay: time.Second, LockAfter: 3,
+		Memory: time.Hour, LockMemory: time.Hour}
+	for _, lose := range []bool{false, true} {
+		t.Run("locking answer lost: "+strconv.FormatBool(lose), func(t *testing.T) {
+			f := newFixtureWith(t, io.Discard, options{mfaThrottle: &pol})
+			fault := &lostLockAnswer{DynamoDB: stack.DynamoDBClient(f.stack.DynamoDBEndpoint),
+				table: f.stack.Tables["StateTable"], lockAfter: pol.LockAfter}
+			f.svc.mfaThrottle = throttle.NewStore(fault, f.stack.Tables["StateTable"], pol, f.clock.Now)
+			u := f.newMFAUser(t)
+			f.mail.reset()
+			fault.armed.Store(lose)
+			var codes []string
+			for range 5 {
+				wrong := "000000"
+				if wrong == f.code(t, u) {
+					wrong = "000001"
+				}
+				_, out := f.finish(t, f.challenge(t, u), "totp", wrong)
+				code, _ := out["code"].(string)
+				codes = append(codes, code)
+			}
+			if sent := f.mail.reset(); sent != 1 {
+				t.Errorf("answers %v: %d lock emails, want 1", codes, sent)
+			}
+			if last := codes[len(codes)-1]; last != "second_factor_locked" {
+				t.Errorf("answers %v: want the last one locked", codes)
+			}
+		})
+	}
+}
