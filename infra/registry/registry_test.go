@@ -218,3 +218,29 @@ func names(kinds []lifecycle.Kind) []string {
 	}
 	return out
 }
+
+// TestSlidingCountersSayTheirTTLMoves: a rate counter's item is rewritten,
+// its expiry moved, by each request it counts, so its retention is told
+// from the last request, in the registry and in the README's row.
+func TestSlidingCountersSayTheirTTLMoves(t *testing.T) {
+	r := all(t)
+	text := readme(t)
+	for _, name := range []string{"client_rate_counter", "mail_cap", "compliance_rate_counter", "dmca_rate_counter"} {
+		k, ok := r.Kind(name)
+		if !ok {
+			t.Fatalf("no kind %s", name)
+		}
+		if !strings.Contains(k.Retention.Text, " after ") || !strings.Contains(k.Retention.Text, "last") {
+			t.Errorf("%s: retention %q does not count from the last request", name, k.Retention.Text)
+		}
+		row := ""
+		for line := range strings.Lines(text) {
+			if strings.Contains(line, "<!-- kind: ") && strings.Contains(line, name) {
+				row = line
+			}
+		}
+		if !strings.Contains(row, "after the") || !strings.Contains(row, "last") {
+			t.Errorf("%s: README row %q does not count from the last request", name, row)
+		}
+	}
+}

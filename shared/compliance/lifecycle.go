@@ -28,9 +28,9 @@ var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "compliance_rate_counter", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "the count of an account's compliance requests per window, under a keyed hash of the account id",
-		Retention: lifecycle.Retention{Text: "about 2 hours (TTL)", TTL: true, Until: "account deletion"},
+		Retention: lifecycle.Retention{Text: "about 2 hours after the account's last compliance request (TTL; each request moves it)", TTL: true, Until: "account deletion"},
 		Erasure:   eraseCounters,
-		Export:    lifecycle.NotExported + "a count under a pseudonym of the account id, gone within two hours",
+		Export:    lifecycle.NotExported + "a count under a pseudonym of the account id, gone about two hours after the last request",
 		Match:     throttle.RateCounterKeys(RateAction),
 	},
 }

@@ -28,7 +28,7 @@ const maxBatchRounds = 5
 // GetMany reads items of the table in one strongly consistent BatchGetItem
 // (at most 100, on distinct keys), as Get reads one: an absent or expired
 // item is not Found. Keys DynamoDB leaves unprocessed (throttling) are
-// asked again after a short pause.
+// asked again after a short pause, which the context's end cuts short.
 func GetMany(ctx context.Context, db DynamoDB, table string, now time.Time, reads ...*Read) error {
 	byKey := make(map[Key]*Read, len(reads))
 	keys := make([]map[string]types.AttributeValue, 0, len(reads))
@@ -41,7 +41,9 @@ func GetMany(ctx context.Context, db DynamoDB, table string, now time.Time, read
 			return fmt.Errorf("batch get: keys still unprocessed after %d rounds", round)
 		}
 		if round > 0 {
-			time.Sleep(time.Duration(round) * 20 * time.Millisecond)
+			if err := pause(ctx, time.Duration(round)*20*time.Millisecond); err != nil {
+				return fmt.Errorf("batch get: %w", err)
+			}
 		}
 		out, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 			table: {Keys: keys, ConsistentRead: aws.Bool(true)},
@@ -67,4 +69,16 @@ func GetMany(ctx context.Context, db DynamoDB, table string, now time.Time, read
 		keys = out.UnprocessedKeys[table].Keys
 	}
 	return nil
+}
+
+// pause waits d, or less if ctx ends first (its error).
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

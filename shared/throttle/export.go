@@ -13,6 +13,8 @@ import (
 type FailuresExport struct {
 	Count         int       `json:"count"`
 	LastFailureAt time.Time `json:"last_failure_at"`
+	// LockNotified: the lock was announced (its email was due once).
+	LockNotified bool `json:"lock_notified,omitempty"`
 }
 
 // Exporter is this package's section of an account's export: the
@@ -25,6 +27,6 @@ func (s *Store) Exporter(keyer *pseudonym.Keyer) lifecycle.Exporter {
 			if err != nil || f.Count == 0 {
 				return (*FailuresExport)(nil), err
 			}
-			return &FailuresExport{Count: f.Count, LastFailureAt: time.UnixMilli(f.LastMillis).UTC()}, nil
+			return &FailuresExport{Count: f.Count, LastFailureAt: time.UnixMilli(f.LastMillis).UTC(), LockNotified: f.LockNotified}, nil
 		}}
 }

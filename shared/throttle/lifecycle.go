@@ -15,7 +15,7 @@ const lifecycleOwner = "github.com/atrium-cdn/atrium/shared/throttle"
 var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "failed_login_counter", Owner: lifecycleOwner, Table: lifecycle.StateTable,
-		Purpose: "consecutive failed logins of an address, under a keyed hash (pseudonym) of the address: the count and the last failure time",
+		Purpose: "consecutive failed logins of an address, under a keyed hash (pseudonym) of the address: the count, the last failure time and, once locked, whether the lock was announced (its email sent once)",
 		Retention: lifecycle.Retention{Text: "30 days after the last failure (a year once locked), TTL, or until a success or reset",
 			TTL: true, Until: "a successful login or a password reset"},
 		Erasure: eraseCounters, Export: "login_failures",
@@ -24,9 +24,9 @@ var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "mail_cap", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "per kind of email a stranger can cause, the counts of the current and the previous clock hour in one item, under a pseudonym of the recipient's address",
-		Retention: lifecycle.Retention{Text: "about 2 hours (TTL)", TTL: true, Until: "account deletion"},
+		Retention: lifecycle.Retention{Text: "about 2 hours after the last email counted to the address (TTL; each one moves it)", TTL: true, Until: "account deletion"},
 		Erasure:   eraseCounters,
-		Export:    lifecycle.NotExported + "a count under a pseudonym of the address, gone within two hours",
+		Export:    lifecycle.NotExported + "a count under a pseudonym of the address, gone about two hours after the last email counted",
 		Match:     RateCounterKeys(MailKinds...),
 	},
 }

@@ -74,7 +74,7 @@ func TestTakeAttemptIsOneWrite(t *testing.T) {
 			t.Fatalf("attempt %d: %+v %+v %v", i, att, w, err)
 		}
 		if i == p.LockAfter {
-			db.reset() // the locking attempt keeps the record longer: a second write
+			db.reset() // the locking attempt: the refused count, then the lock (lockAttempt)
 		} else if n := db.reset(); n != 1 {
 			t.Fatalf("attempt %d made %d calls, want 1", i, n)
 		}
@@ -254,5 +254,59 @@ func TestTakeIsOneWrite(t *testing.T) {
 	}
 	if n, err := s.ForgetClient(ctx, throttle.MailReset, subject); err != nil || n != 1 {
 		t.Fatalf("ForgetClient: %d %v", n, err)
+	}
+}
+
+// TestBurstsAtADelaysEndAndOnAnExpiredLock: a burst at the end of the
+// delay before the locking attempt lets exactly that one attempt through
+// (it locks), and a burst on a lock that expired but is still stored (TTL
+// lags) takes exactly the free failures.
+func TestBurstsAtADelaysEndAndOnAnExpiredLock(t *testing.T) {
+	p := throttle.Policy{FreeFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour, LockAfter: 12,
+		Memory: 3 * time.Hour, LockMemory: 6 * time.Hour}
+	s, _, clk, _ := newStore(t, p)
+	ctx := context.Background()
+	subject := ids.New("subj")
+	burst := func() (taken int, counts map[int]bool) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		counts = map[int]bool{}
+		for range 60 {
+			wg.Go(func() {
+				att, w, err := s.TakeAttempt(ctx, subject)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Error(err)
+				} else if w == (throttle.Wait{}) {
+					taken++
+					counts[att.Failures.Count] = true
+				}
+			})
+		}
+		wg.Wait()
+		return taken, counts
+	}
+	for n := 0; n < p.LockAfter-1; { // each failure after its delay
+		_, w, err := s.TakeAttempt(ctx, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.RetryAfter > 0 {
+			clk.Advance(w.RetryAfter)
+			continue
+		}
+		n++
+	}
+	clk.Advance(p.Delay(p.LockAfter - 1))
+	if n, c := burst(); n != 1 || !c[p.LockAfter] {
+		t.Errorf("at the delay's end: %d taken %v, want the one that locks", n, c)
+	}
+	if _, w, err := s.TakeAttempt(ctx, subject); err != nil || !w.Locked {
+		t.Fatalf("after the burst: %+v %v, want locked", w, err)
+	}
+	clk.Advance(p.LockMemory + time.Second)
+	if n, c := burst(); n != p.FreeFailures || len(c) != n {
+		t.Errorf("on the expired lock: %d taken %v, want %d with distinct counts", n, c, p.FreeFailures)
 	}
 }

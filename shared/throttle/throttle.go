@@ -54,6 +54,34 @@ func DefaultPolicy() Policy {
 		Memory: 30 * 24 * time.Hour, LockMemory: 365 * 24 * time.Hour}
 }
 
+// Validate reports a policy the store cannot enforce: a cold start refuses
+// it (a configuration error) rather than run with it.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.FreeFailures < 0 {
+		errs = append(errs, errors.New("free failures must not be negative"))
+	}
+	if p.BaseDelay <= 0 || p.MaxDelay <= 0 {
+		errs = append(errs, errors.New("delays must be positive"))
+	}
+	if p.LockAfter < 2 {
+		// The lock is the attempt counted on a record of LockAfter-1 failures.
+		errs = append(errs, errors.New("the lock must come after at least two failures"))
+	}
+	if p.MaxDelay >= p.Memory {
+		// Waiting the delay out would outlast the record: its failures
+		// forgotten, the address would never lock.
+		errs = append(errs, errors.New("the longest delay must be shorter than the failure record's memory, or the address never locks"))
+	}
+	if p.LockMemory < p.Memory {
+		errs = append(errs, errors.New("a lock must be kept at least as long as the failure record"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("throttle policy: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
 // Delay is the wait required after n consecutive failures.
 func (p Policy) Delay(n int) time.Duration {
 	if n < p.FreeFailures {
@@ -92,6 +120,8 @@ type Failures struct {
 	Count       int   `dynamodbav:"failures"`
 	LastMillis  int64 `dynamodbav:"last_failure_ms"`
 	LockedUntil int64 `dynamodbav:"-"`
+	// LockNotified: the lock was claimed for telling (ClaimLockNoticeAt).
+	LockNotified bool `dynamodbav:"lock_notified"`
 }
 
 // Wait says what a new attempt must do: Locked means refuse until the
@@ -176,9 +206,11 @@ func (s *Store) TakeAttempt(ctx context.Context, subject string) (Attempt, Wait,
 // The usual attempt is one UpdateItem whose condition is the policy
 // (allowed), returning the record as it stood (on success, the previous
 // record; on refusal, the record that refused it, for the Wait). Two rare
-// attempts take a second write: the one after a record expired but was not
-// yet deleted (TTL lags), which replaces it, and the one that locks, which
-// keeps the record LockMemory.
+// attempts take a second write, each conditioned on the record the first
+// one returned: the one after a record expired but was not yet deleted
+// (TTL lags), which replaces it, and the one that locks, which writes the
+// lock and its LockMemory expiry together (lockAttempt), so that no
+// failure between two writes can leave a lock that expires after Memory.
 func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, Wait, error) {
 	key := k.AV()
 	for range maxSlotRounds {
@@ -192,14 +224,7 @@ func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, W
 			if err != nil {
 				return Attempt{}, Wait{}, err
 			}
-			att := Attempt{Previous: prev, Failures: *next}
-			if next.Count >= s.policy.LockAfter {
-				// Locked: keep the record (and so the lock) much longer.
-				if err := s.keepLocked(ctx, key, *next, now); err != nil {
-					return Attempt{}, Wait{}, err
-				}
-			}
-			return att, Wait{}, nil
+			return Attempt{Previous: prev, Failures: *next}, Wait{}, nil
 		}
 		if old == nil {
 			continue // gone between the write and its answer: try again
@@ -214,8 +239,16 @@ func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, W
 		if err != nil {
 			return Attempt{}, Wait{}, err
 		}
-		if w := prev.Check(s.policy, now); w.Locked || w.RetryAfter > 0 {
+		w := prev.Check(s.policy, now)
+		if w.Locked || w.RetryAfter > 0 {
 			return Attempt{Previous: prev, Failures: prev}, w, nil
+		}
+		if prev.Count == s.policy.LockAfter-1 {
+			// The attempt that locks, which countAttempt leaves to this
+			// one write.
+			if att, ok, err := s.lockAttempt(ctx, key, prev, now); err != nil || ok {
+				return att, Wait{}, err
+			}
 		}
 	}
 	// Lost every round: others are taking slots this very moment, so the
@@ -223,29 +256,33 @@ func (s *Store) TakeAttemptAt(ctx context.Context, k statetable.Key) (Attempt, W
 	return Attempt{}, Wait{RetryAfter: time.Second}, nil
 }
 
-// allowed is the condition under which the policy lets an attempt at now
-// be made on a live record: fewer than LockAfter failures, and the last
-// one at least Delay(count) ago. Delay takes few distinct values (it
-// doubles, then stays at MaxDelay), so the condition is one term per value.
+// allowed is the condition under which the policy lets countAttempt count
+// an attempt at now on a live record: fewer than LockAfter-1 failures (the
+// attempt that locks is lockAttempt's), and the last one at least
+// Delay(count) ago. Delay takes few distinct values (it doubles, then
+// stays at MaxDelay), so the condition is one term per value.
 func (s *Store) allowed(now time.Time) expression.ConditionBuilder {
 	count, last := expression.Name("failures"), expression.Name("last_failure_ms")
 	p := s.policy
+	end := p.LockAfter - 1 // counts [0, end) are countAttempt's
 	var terms []expression.ConditionBuilder
-	for lo := 0; lo < p.LockAfter; {
+	for lo := 0; lo < end; {
 		d := p.Delay(lo)
 		hi := lo + 1 // [lo, hi) share the delay d
-		for hi < p.LockAfter && p.Delay(hi) == d {
+		for hi < end && p.Delay(hi) == d {
 			hi++
 		}
 		terms = append(terms, count.Between(expression.Value(lo), expression.Value(hi-1)).
 			And(last.LessThanEqual(expression.Value(now.Add(-d).UnixMilli()))))
 		lo = hi
 	}
-	c := terms[0]
-	if len(terms) > 1 {
-		c = expression.Or(terms[0], terms[1], terms[2:]...)
+	switch len(terms) {
+	case 0: // LockAfter 1: every attempt on a live record locks
+		return count.LessThan(expression.Value(0))
+	case 1:
+		return terms[0]
 	}
-	return c
+	return expression.Or(terms[0], terms[1], terms[2:]...)
 }
 
 // countAttempt counts an attempt on a record that is absent, or live and
@@ -291,7 +328,8 @@ func (s *Store) replaceExpired(ctx context.Context, key map[string]types.Attribu
 	e, err := expression.NewBuilder().WithCondition(expired).WithUpdate(
 		expression.Set(expression.Name("failures"), expression.Value(next.Count)).
 			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix()))).Build()
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix())).
+			Remove(expression.Name(lockNotified))).Build()
 	if err != nil {
 		return Attempt{}, false, fmt.Errorf("build failure update: %w", err)
 	}
@@ -308,24 +346,72 @@ func (s *Store) replaceExpired(ctx context.Context, key map[string]types.Attribu
 	return Attempt{Failures: next}, true, nil
 }
 
-// keepLocked keeps the record the attempt that locked it wrote for
-// LockMemory, unless it changed meanwhile (cleared by a reset).
-func (s *Store) keepLocked(ctx context.Context, key map[string]types.AttributeValue, locked Failures, now time.Time) error {
+// lockAttempt counts the attempt that locks: one write, conditioned on
+// the record as the refused countAttempt found it (prev, live and allowing
+// this attempt), sets the count to LockAfter and keeps the record
+// LockMemory. ok false: the record changed meanwhile (another attempt, a
+// reset), and the caller reads it again.
+func (s *Store) lockAttempt(ctx context.Context, key map[string]types.AttributeValue, prev Failures, now time.Time) (Attempt, bool, error) {
+	next := Failures{Count: s.policy.LockAfter, LastMillis: now.UnixMilli()}
 	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("failures").Equal(expression.Value(locked.Count)).
-			And(expression.Name("last_failure_ms").Equal(expression.Value(locked.LastMillis)))).
-		WithUpdate(expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix()))).Build()
+		WithCondition(expression.Name("failures").Equal(expression.Value(prev.Count)).
+			And(expression.Name("last_failure_ms").Equal(expression.Value(prev.LastMillis))).
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))).
+		WithUpdate(expression.Set(expression.Name("failures"), expression.Value(next.Count)).
+			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix())).
+			Remove(expression.Name(lockNotified))).Build()
 	if err != nil {
-		return fmt.Errorf("build lock update: %w", err)
+		return Attempt{}, false, fmt.Errorf("build lock update: %w", err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
-	if err != nil && !statetable.IsConditionFailed(err) {
-		return fmt.Errorf("keep lock: %w", err)
+	if statetable.IsConditionFailed(err) {
+		return Attempt{}, false, nil
 	}
-	return nil
+	if err != nil {
+		return Attempt{}, false, fmt.Errorf("count locking attempt: %w", err)
+	}
+	return Attempt{Previous: prev, Failures: next}, true, nil
+}
+
+// lockNotified marks a locked record whose lock the owner was told of
+// (ClaimLockNoticeAt).
+const lockNotified = "lock_notified"
+
+// ClaimLoginLockNotice is ClaimLockNoticeAt on the subject's login record.
+func (s *Store) ClaimLoginLockNotice(ctx context.Context, subject string) (bool, error) {
+	return s.ClaimLockNoticeAt(ctx, FailureKey("login", subject))
+}
+
+// ClaimLockNoticeAt claims the telling of the lock of the record at k:
+// it reports true to exactly one caller per lock (the first; a reset or
+// expiry ends the lock, and a new lock may be claimed again), and false
+// when the record is not locked. Whoever finds a record locked and not yet
+// claimed (Failures.LockNotified) claims it, so the notice does not depend
+// on the request that locked living to send it.
+func (s *Store) ClaimLockNoticeAt(ctx context.Context, k statetable.Key) (bool, error) {
+	e, err := expression.NewBuilder().
+		WithCondition(expression.Name("failures").GreaterThanEqual(expression.Value(s.policy.LockAfter)).
+			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(s.now().Unix()))).
+			And(expression.AttributeNotExists(expression.Name(lockNotified)))).
+		WithUpdate(expression.Set(expression.Name(lockNotified), expression.Value(true))).Build()
+	if err != nil {
+		return false, fmt.Errorf("build lock notice claim: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: k.AV(), ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if statetable.IsConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim lock notice: %w", err)
+	}
+	return true, nil
 }
 
 func decodeFailures(item map[string]types.AttributeValue) (Failures, error) {
@@ -392,7 +478,7 @@ func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time
 	cur, prev := windowAttr(start), windowAttr(start-w)
 	e, err := expression.NewBuilder().WithUpdate(
 		expression.Set(expression.Name(cur), expression.Plus(expression.IfNotExists(expression.Name(cur), expression.Value(0)), expression.Value(1))).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(windowExpiry(start, w))).
 			Remove(expression.Name(windowAttr(start - 2*w)))).Build()
 	if err != nil {
 		return 0, fmt.Errorf("build rate update: %w", err)
@@ -406,12 +492,8 @@ func (s *Store) Allow(ctx context.Context, action, client string, l Limit) (time
 	if err != nil {
 		return 0, fmt.Errorf("count request: %w", err)
 	}
-	if stale := staleWindows(out.Attributes, cur, prev); len(stale) > 0 {
-		// A client back after more than two windows: its older counts,
-		// which no later write names, go now.
-		if err := s.dropWindows(ctx, key, stale); err != nil {
-			return 0, err
-		}
+	if err := s.tidyWindows(ctx, key, out.Attributes, start, w); err != nil {
+		return 0, err
 	}
 	return retryAfter(countOf(out.Attributes, cur), countOf(out.Attributes, prev), l.Max,
 		float64(now.UnixMilli()-start)/float64(w), l.Window), nil
@@ -423,26 +505,48 @@ const windowPrefix = "w"
 
 func windowAttr(start int64) string { return windowPrefix + strconv.FormatInt(start, 10) }
 
-// staleWindows are the window counts of a sliding counter other than the
-// current and previous window's.
-func staleWindows(item map[string]types.AttributeValue, cur, prev string) []string {
-	var out []string
-	for name := range item {
-		if strings.HasPrefix(name, windowPrefix) && name != cur && name != prev {
-			out = append(out, name)
-		}
-	}
-	return out
-}
+// windowExpiry is when a sliding counter whose newest window starts at
+// start (Unix milliseconds, windows of w) may go: once that window is no
+// longer even the previous one (Unix seconds).
+func windowExpiry(start, w int64) int64 { return (start+2*w)/1000 + 1 }
 
-// dropWindows removes window counts from a sliding counter that exists.
-func (s *Store) dropWindows(ctx context.Context, key map[string]types.AttributeValue, names []string) error {
-	var u expression.UpdateBuilder
-	for _, n := range names {
+// tidyWindows keeps a sliding counter, as a write of the window starting at
+// start left it (item, ALL_NEW), to what its readers need, in a second
+// write made only when needed:
+//   - window counts older than the previous window's, which no later write
+//     names (a client back after more than two windows), go;
+//   - a newer window's count (a request whose clock ran a few milliseconds
+//     ahead wrote it before this write landed) stays, and so does the
+//     expiry it needs: the write just made set its own window's, which may
+//     be earlier, so the expiry is set back to the newest window's.
+//
+// The clean-up is conditioned on the expiry not being later than the one
+// it sets, so that it never shortens the counter's life (should a still
+// newer window have been written meanwhile, it gives way to that write's).
+func (s *Store) tidyWindows(ctx context.Context, key, item map[string]types.AttributeValue, start, w int64) error {
+	newest := start
+	var stale []string
+	for name := range item {
+		ws, ok := windowStart(name)
+		if !ok {
+			continue
+		}
+		if ws < start-w {
+			stale = append(stale, name)
+		}
+		newest = max(newest, ws)
+	}
+	need := windowExpiry(newest, w)
+	if len(stale) == 0 && int64(countOf(item, statetable.ExpiresAt)) >= need {
+		return nil
+	}
+	u := expression.Set(expression.Name(statetable.ExpiresAt), expression.Value(need))
+	for _, n := range stale {
 		u = u.Remove(expression.Name(n))
 	}
 	e, err := expression.NewBuilder().WithUpdate(u).
-		WithCondition(expression.AttributeExists(expression.Name(statetable.PK))).Build()
+		WithCondition(expression.AttributeExists(expression.Name(statetable.PK)).
+			And(expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(need)))).Build()
 	if err != nil {
 		return fmt.Errorf("build rate cleanup: %w", err)
 	}
@@ -451,9 +555,20 @@ func (s *Store) dropWindows(ctx context.Context, key map[string]types.AttributeV
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	if err != nil && !statetable.IsConditionFailed(err) {
-		return fmt.Errorf("drop old rate windows: %w", err)
+		return fmt.Errorf("tidy rate windows: %w", err)
 	}
 	return nil
+}
+
+// windowStart reads the start of the window an attribute of a sliding
+// counter counts (ok false: not a window count).
+func windowStart(name string) (int64, bool) {
+	digits, ok := strings.CutPrefix(name, windowPrefix)
+	if !ok {
+		return 0, false
+	}
+	start, err := strconv.ParseInt(digits, 10, 64)
+	return start, err == nil
 }
 
 func countOf(item map[string]types.AttributeValue, name string) int {
@@ -507,7 +622,7 @@ func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool
 		WithCondition(expression.AttributeNotExists(expression.Name(cur)).
 			Or(expression.Name(cur).LessThan(expression.Value(l.Max)))).
 		WithUpdate(expression.Set(expression.Name(cur), expression.Plus(expression.IfNotExists(expression.Name(cur), expression.Value(0)), expression.Value(1))).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value((start+2*w)/1000+1)).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(windowExpiry(start, w))).
 			Remove(expression.Name(windowAttr(start - 2*w)))).Build()
 	if err != nil {
 		return false, fmt.Errorf("build slot update: %w", err)
@@ -525,10 +640,8 @@ func (s *Store) Take(ctx context.Context, action, subject string, l Limit) (bool
 	if err != nil {
 		return false, fmt.Errorf("take slot: %w", err)
 	}
-	if stale := staleWindows(out.Attributes, cur, windowAttr(start-w)); len(stale) > 0 {
-		if err := s.dropWindows(ctx, key, stale); err != nil {
-			return false, err
-		}
+	if err := s.tidyWindows(ctx, key, out.Attributes, start, w); err != nil {
+		return false, err
 	}
 	return true, nil
 }

@@ -3,6 +3,8 @@ package throttle
 import (
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
 
 func TestDelayDoublesUpToTheCap(t *testing.T) {
@@ -76,6 +78,56 @@ func TestRetryAfterIsHonest(t *testing.T) {
 		}
 		if !fits(got) || fits(got-time.Second) {
 			t.Errorf("%s: retryAfter %s is not the first moment a request fits", tt.name, got)
+		}
+	}
+}
+
+// TestPolicyValidate: a policy whose longest delay reaches the record's
+// memory would never lock (waiting out the delay forgets the failures),
+// and the other nonsensical ones are refused too.
+func TestPolicyValidate(t *testing.T) {
+	ok := DefaultPolicy()
+	tests := []struct {
+		name  string
+		edit  func(*Policy)
+		valid bool
+	}{
+		{"default", func(*Policy) {}, true},
+		{"lock memory as long as memory (the second factor's)", func(p *Policy) { p.LockMemory = p.Memory }, true},
+		{"max delay just under memory", func(p *Policy) { p.MaxDelay = p.Memory - time.Second }, true},
+		{"max delay equal to memory", func(p *Policy) { p.MaxDelay = p.Memory }, false},
+		{"max delay over memory", func(p *Policy) { p.MaxDelay = 2 * p.Memory }, false},
+		{"base delay over max delay (capped)", func(p *Policy) { p.BaseDelay = p.MaxDelay + 1 }, true},
+		{"no base delay", func(p *Policy) { p.BaseDelay = 0 }, false},
+		{"negative free failures", func(p *Policy) { p.FreeFailures = -1 }, false},
+		{"lock at the first failure", func(p *Policy) { p.LockAfter = 1 }, false},
+		{"lock memory shorter than memory", func(p *Policy) { p.LockMemory = p.Memory - 1 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ok
+			tt.edit(&p)
+			if err := p.Validate(); (err == nil) != tt.valid {
+				t.Errorf("Validate() = %v, want valid %v", err, tt.valid)
+			}
+		})
+	}
+}
+
+// TestAllowedConditionFitsDynamoDB: the condition of an attempt has one
+// term per distinct delay; for the default policy and the one with the
+// most distinct delays the configuration allows, it stays well within
+// DynamoDB's 4 KB expression limit.
+func TestAllowedConditionFitsDynamoDB(t *testing.T) {
+	for _, p := range []Policy{DefaultPolicy(), {FreeFailures: 1, BaseDelay: 100 * time.Millisecond, MaxDelay: 24 * time.Hour,
+		LockAfter: 100, Memory: 30 * 24 * time.Hour, LockMemory: 365 * 24 * time.Hour}} {
+		s := &Store{policy: p}
+		e, err := expression.NewBuilder().WithCondition(s.allowed(time.Now())).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(*e.Condition()); n > 2048 {
+			t.Errorf("policy %+v: condition of %d bytes", p, n)
 		}
 	}
 }

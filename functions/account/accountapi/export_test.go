@@ -811,7 +811,7 @@ func TestExportCoversEveryStoredAttribute(t *testing.T) {
 			// confirmation (which session may confirm it, how many wrong codes it took)
 			[]string{"account_id", "last_step", "sealed_secret", "key_version", "session_id", "wrong_codes"}},
 		{mfa.RecoverySet{}, []string{"hashes", "generated_at"}, nil}, // hashes as their count, "left"
-		{throttle.Failures{}, []string{"failures", "last_failure_ms"}, nil},
+		{throttle.Failures{}, []string{"failures", "last_failure_ms", "lock_notified"}, nil},
 		{requestlog.Item{},
 			[]string{"request_id", "function", "method", "route", "status", "code", "latency_ms", "time"},
 			[]string{"pk", "sk", "expires_at", "expiry_shard"}}, // keys and the sweep's index

@@ -64,6 +64,12 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	tp.BaseDelay = r.Duration("LOGIN_BASE_DELAY", tp.BaseDelay, 100*time.Millisecond, time.Minute)
 	tp.MaxDelay = r.Duration("LOGIN_MAX_DELAY", tp.MaxDelay, time.Second, 24*time.Hour)
 	tp.LockAfter = r.Int("LOGIN_LOCK_AFTER", tp.LockAfter, tp.FreeFailures+1, 100)
+	if err := tp.Validate(); err != nil {
+		r.Check("LOGIN_MAX_DELAY", false, "with the other LOGIN_* settings, must make a usable policy (%v)", err)
+	}
+	if err := MFAPolicy().Validate(); err != nil {
+		return nil, fmt.Errorf("second-factor %w", err)
+	}
 	limits := DefaultLimits()
 	for _, l := range []struct {
 		name string

@@ -29,7 +29,7 @@ var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "client_rate_counter", Owner: "github.com/atrium-cdn/atrium/functions/auth/authapi", Table: lifecycle.StateTable,
 		Purpose:   "per-client request counters of signup, verification, login, password and passkey routes: the counts of the current and the previous minute, in one item per route group under a keyed hash of the client address",
-		Retention: lifecycle.Retention{Text: "2 minutes (TTL)", TTL: true},
+		Retention: lifecycle.Retention{Text: "2 minutes after the client's last request (TTL; each request moves it)", TTL: true},
 		// Keyed by a client address, which no account deletion can name.
 		Erasure: lifecycle.ErasedByTTL,
 		Export:  lifecycle.NotExported + "a count under a pseudonym of a client address, tied to no account",

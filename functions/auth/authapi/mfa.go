@@ -256,6 +256,9 @@ func (s *Service) proveFactor(ctx context.Context, event string, acct *identity.
 	}
 	if w.Locked {
 		s.event(ctx, event, "refused", "locked", acct.ID)
+		if !att.Failures.LockNotified {
+			s.tellFactorLocked(ctx, acct) // the locking request did not
+		}
 		return -1, ErrSecondFactorLocked
 	}
 	if w.RetryAfter > 0 {
@@ -304,15 +307,32 @@ func (s *Service) proveFactor(ctx context.Context, event string, acct *identity.
 }
 
 // factorFailed reports a wrong second factor, already counted; the one
-// that locks emails the owner.
+// that locks emails the owner (tellFactorLocked).
 func (s *Service) factorFailed(ctx context.Context, event string, acct *identity.Account, method string, att throttle.Attempt) error {
 	s.event(ctx, event, "failure", "wrong_"+method, acct.ID, "consecutive_failures", att.Failures.Count)
 	if att.Failures.Count != s.mfaThrottle.Policy().LockAfter {
 		return ErrWrongSecondFactor
 	}
+	s.tellFactorLocked(ctx, acct)
+	return errLockedNowMFA
+}
+
+// tellFactorLocked emails the owner that the account's second factor is
+// locked, once per lock: whichever request first claims the lock's notice
+// (throttle.ClaimLockNoticeAt), the one whose wrong code locked or a later
+// one that found the lock unannounced (the locking request may have died
+// after its write).
+func (s *Service) tellFactorLocked(ctx context.Context, acct *identity.Account) {
+	claimed, err := s.mfaThrottle.ClaimLockNoticeAt(ctx, mfa.FailuresKey(identity.AccountPartition(acct.ID)))
+	if err != nil {
+		s.logger.WarnContext(ctx, "second-factor lock email not sent: could not claim it", "account_id", acct.ID, "error", err)
+		return
+	}
+	if !claimed {
+		return
+	}
 	s.event(ctx, "second_factor_locked", "locked", "too_many_failures", acct.ID)
 	s.notify(ctx, acct, secondFactorLockedMail(acct.Email, s.appURL))
-	return errLockedNowMFA
 }
 
 // notify sends the owner an email about their own account (best effort:

@@ -325,6 +325,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, sess *identity.Session, acct 
 	}
 	if wait.Locked {
 		s.event(ctx, "mfa_enrol", "refused", "locked", acct.ID, "factor_id", factorID)
+		if !att.Failures.LockNotified {
+			s.tellFactorLocked(ctx, acct) // the locking request did not
+		}
 		return ErrSecondFactorLocked
 	}
 	if wait.RetryAfter > 0 {

@@ -627,13 +627,13 @@ func (s *Service) checkPassword(ctx context.Context, c passwordCheck) (passwordR
 		sideErr = <-side
 	}
 	if c.cred == nil {
-		return passwordResult{}, s.loginFailed(ctx, att, nil, c.noAccount)
+		return passwordResult{}, s.loginFailed(ctx, att, subject, nil, c.noAccount)
 	}
 	if err != nil {
 		return passwordResult{}, fmt.Errorf("verify password of %s: %w", c.cred.AccountID, err)
 	}
 	if !ok {
-		return passwordResult{}, s.loginFailed(ctx, att, c.cred, "wrong_password")
+		return passwordResult{}, s.loginFailed(ctx, att, subject, c.cred, "wrong_password")
 	}
 	if sideErr != nil {
 		return passwordResult{}, sideErr
@@ -659,6 +659,11 @@ func (s *Service) takeAttempt(ctx context.Context, event, subject string, cred *
 	}
 	if w.Locked {
 		s.event(ctx, event, "refused", "locked", accountID)
+		if !att.Failures.LockNotified {
+			// The request whose failure locked it did not tell the owner
+			// (yet, or ever: it may have died after its write).
+			s.tellLocked(ctx, subject, cred)
+		}
 		return att, ErrLocked
 	}
 	if w.RetryAfter > 0 {
@@ -713,10 +718,9 @@ func (s *Service) signInNotice(ctx context.Context, cred *identity.Credential, m
 }
 
 // loginFailed reports a failed password check, whose failure the attempt's
-// slot already counted; on the failure that locks a real account, the owner
-// is told by email (capped and best effort, so the answer is the same for
-// every address), and the answer waits for the floor.
-func (s *Service) loginFailed(ctx context.Context, att throttle.Attempt, cred *identity.Credential, reason string) error {
+// slot already counted; on the failure that locks, the owner of a real
+// account is told by email (tellLocked), and the answer waits for the floor.
+func (s *Service) loginFailed(ctx context.Context, att throttle.Attempt, subject string, cred *identity.Credential, reason string) error {
 	accountID := ""
 	if cred != nil {
 		accountID = cred.AccountID
@@ -725,11 +729,28 @@ func (s *Service) loginFailed(ctx context.Context, att throttle.Attempt, cred *i
 	if att.Failures.Count != s.throttle.Policy().LockAfter {
 		return ErrInvalidCredentials
 	}
-	if cred != nil {
-		s.event(ctx, "account_locked", "locked", "too_many_failures", accountID)
-		s.sendCapped(ctx, cred.Email, throttle.MailLocked, lockedMail(cred.Email, s.appURL))
-	}
+	s.tellLocked(ctx, subject, cred)
 	return errLockedNow
+}
+
+// tellLocked tells the owner of a locked address so, once per lock: the
+// first request to claim the lock's notice (throttle.ClaimLoginLockNotice)
+// sends the email, whether it is the one whose failure locked or a later
+// one that found the lock unannounced (the locking request may have died
+// after its write). The claim is made for every address, and the email,
+// capped and best effort, only to a real account's owner, so the answer is
+// the same for every address.
+func (s *Service) tellLocked(ctx context.Context, subject string, cred *identity.Credential) {
+	claimed, err := s.throttle.ClaimLoginLockNotice(ctx, subject)
+	if err != nil {
+		s.logger.WarnContext(ctx, "lock email not sent: could not claim it", "error", err)
+		return
+	}
+	if !claimed || cred == nil {
+		return
+	}
+	s.event(ctx, "account_locked", "locked", "too_many_failures", cred.AccountID)
+	s.sendCapped(ctx, cred.Email, throttle.MailLocked, lockedMail(cred.Email, s.appURL))
 }
 
 // event writes one structured security event (ASVS 16.3.1): what happened,

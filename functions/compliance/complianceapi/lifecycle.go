@@ -27,7 +27,7 @@ var LifecycleKinds = []lifecycle.Kind{
 	{
 		Name: "dmca_rate_counter", Owner: lifecycleOwner, Table: lifecycle.StateTable,
 		Purpose:   "the count of DMCA notices per client address and minute, under a keyed hash of the address",
-		Retention: lifecycle.Retention{Text: "about 2 minutes (TTL)", TTL: true},
+		Retention: lifecycle.Retention{Text: "about 2 minutes after the client's last notice (TTL; each notice moves it)", TTL: true},
 		Erasure:   lifecycle.ErasedByTTL,
 		Export:    lifecycle.NotExported + "a count under a pseudonym of a client address, tied to no account",
 		Match:     throttle.RateCounterKeys(dmcaRateAction),
