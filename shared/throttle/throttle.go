@@ -325,23 +325,9 @@ func (s *Store) countAttempt(ctx context.Context, key map[string]types.Attribute
 func (s *Store) replaceExpired(ctx context.Context, key map[string]types.AttributeValue, now time.Time) (Attempt, bool, error) {
 	next := Failures{Count: 1, LastMillis: now.UnixMilli()}
 	expired := expression.Name(statetable.ExpiresAt).LessThanEqual(expression.Value(now.Unix()))
-	e, err := expression.NewBuilder().WithCondition(expired).WithUpdate(
-		expression.Set(expression.Name("failures"), expression.Value(next.Count)).
-			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.Memory).Unix())).
-			Remove(expression.Name(lockNotified))).Build()
-	if err != nil {
-		return Attempt{}, false, fmt.Errorf("build failure update: %w", err)
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if statetable.IsConditionFailed(err) {
-		return Attempt{}, false, nil
-	}
-	if err != nil {
-		return Attempt{}, false, fmt.Errorf("count attempt: %w", err)
+	ok, err := s.writeRecord(ctx, key, expired, next, now.Add(s.policy.Memory))
+	if err != nil || !ok {
+		return Attempt{}, false, err
 	}
 	return Attempt{Failures: next}, true, nil
 }
@@ -353,28 +339,39 @@ func (s *Store) replaceExpired(ctx context.Context, key map[string]types.Attribu
 // reset), and the caller reads it again.
 func (s *Store) lockAttempt(ctx context.Context, key map[string]types.AttributeValue, prev Failures, now time.Time) (Attempt, bool, error) {
 	next := Failures{Count: s.policy.LockAfter, LastMillis: now.UnixMilli()}
-	e, err := expression.NewBuilder().
-		WithCondition(expression.Name("failures").Equal(expression.Value(prev.Count)).
-			And(expression.Name("last_failure_ms").Equal(expression.Value(prev.LastMillis))).
-			And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))).
-		WithUpdate(expression.Set(expression.Name("failures"), expression.Value(next.Count)).
+	asFound := expression.Name("failures").Equal(expression.Value(prev.Count)).
+		And(expression.Name("last_failure_ms").Equal(expression.Value(prev.LastMillis))).
+		And(expression.Name(statetable.ExpiresAt).GreaterThan(expression.Value(now.Unix())))
+	ok, err := s.writeRecord(ctx, key, asFound, next, now.Add(s.policy.LockMemory))
+	if err != nil || !ok {
+		return Attempt{}, false, err
+	}
+	return Attempt{Previous: prev, Failures: next}, true, nil
+}
+
+// writeRecord replaces the record at key with next, kept until expires and
+// with no lock notice claimed, if cond holds (ok false when it does not).
+func (s *Store) writeRecord(ctx context.Context, key map[string]types.AttributeValue, cond expression.ConditionBuilder,
+	next Failures, expires time.Time) (bool, error) {
+	e, err := expression.NewBuilder().WithCondition(cond).WithUpdate(
+		expression.Set(expression.Name("failures"), expression.Value(next.Count)).
 			Set(expression.Name("last_failure_ms"), expression.Value(next.LastMillis)).
-			Set(expression.Name(statetable.ExpiresAt), expression.Value(now.Add(s.policy.LockMemory).Unix())).
+			Set(expression.Name(statetable.ExpiresAt), expression.Value(expires.Unix())).
 			Remove(expression.Name(lockNotified))).Build()
 	if err != nil {
-		return Attempt{}, false, fmt.Errorf("build lock update: %w", err)
+		return false, fmt.Errorf("build failure record: %w", err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key, ConditionExpression: e.Condition(), UpdateExpression: e.Update(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	if statetable.IsConditionFailed(err) {
-		return Attempt{}, false, nil
+		return false, nil
 	}
 	if err != nil {
-		return Attempt{}, false, fmt.Errorf("count locking attempt: %w", err)
+		return false, fmt.Errorf("write failure record: %w", err)
 	}
-	return Attempt{Previous: prev, Failures: next}, true, nil
+	return true, nil
 }
 
 // lockNotified marks a locked record whose lock the owner was told of
