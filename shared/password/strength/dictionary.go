@@ -1,6 +1,7 @@
 package strength
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -49,6 +50,10 @@ func newIndex(names []string, lists [][]string) *index {
 	if total == 0 {
 		return nil
 	}
+	if total > math.MaxInt32 {
+		// The word lists are fixed data of about 100,000 words.
+		panic("strength: word lists too long for int32 rows")
+	}
 	cols := len(names)
 	ix := &index{
 		names:  names,
@@ -62,7 +67,7 @@ func newIndex(names []string, lists [][]string) *index {
 			w = strings.ToLower(w)
 			r, ok := ix.row[w]
 			if !ok {
-				r = int32(len(ix.sorted))
+				r = int32(len(ix.sorted)) // #nosec G115 -- len(ix.sorted) ≤ total ≤ MaxInt32, checked above
 				ix.row[w] = r
 				ix.sorted = append(ix.sorted, w)
 				ix.ranks = append(ix.ranks, zeros...)
