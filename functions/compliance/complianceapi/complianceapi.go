@@ -6,10 +6,12 @@
 package complianceapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/atrium-cdn/atrium/shared/coldstart"
@@ -83,17 +85,24 @@ func New(ctx context.Context, env coldstart.Env) (http.Handler, error) {
 	if err := b.Finish(); err != nil {
 		return nil, err
 	}
-	sender, err := smtp.Open(ctx, b.SecretJSON)
-	if nc, ok := config.AsNotConfigured(err); ok {
+	// The two secrets are read at once (a round trip each, the longest
+	// part of a cold start); their errors are taken in the order they
+	// always were.
+	var (
+		sender          *mail.SMTP
+		keyer           *pseudonym.Keyer
+		sendErr, keyErr error
+		reads           sync.WaitGroup
+	)
+	reads.Go(func() { sender, sendErr = smtp.Open(ctx, b.SecretJSON) })
+	reads.Go(func() { keyer, keyErr = pseudonym.FromSecret(ctx, b.SecretJSON, keySecret) })
+	reads.Wait()
+	if nc, ok := config.AsNotConfigured(sendErr); ok {
 		// Every request and notice is delivered by email: nothing is
 		// accepted until the SMTP login is set.
 		return b.NotConfigured(nc), nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, keySecret)
-	if err != nil {
+	if err := cmp.Or(sendErr, keyErr); err != nil {
 		return nil, err
 	}
 	s := &Service{

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"sync"
 
 	"github.com/atrium-cdn/atrium/shared/billing"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
@@ -44,11 +45,23 @@ func OpenParts(ctx context.Context, b *coldstart.Base, c Config) (Parts, error) 
 	if err != nil {
 		return Parts{}, err
 	}
-	keyer, err := pseudonym.FromSecret(ctx, b.SecretJSON, c.ClientKeySecretARN)
-	if err != nil {
-		return Parts{}, err
+	// The two secrets are read at once (a round trip each, the longest
+	// part of a cold start); their errors are taken in the order they
+	// always were.
+	var (
+		keyer  *pseudonym.Keyer
+		stripe *billing.Stripe
+		keyErr error
+		reads  sync.WaitGroup
+	)
+	reads.Go(func() { keyer, keyErr = pseudonym.FromSecret(ctx, b.SecretJSON, c.ClientKeySecretARN) })
+	reads.Go(func() {
+		stripe, _, err = billing.Open(ctx, billing.Settings{SecretARN: c.StripeSecretARN, APIURL: c.StripeAPIURL}, b.SecretJSON, false)
+	})
+	reads.Wait()
+	if keyErr != nil {
+		return Parts{}, keyErr
 	}
-	stripe, _, err := billing.Open(ctx, billing.Settings{SecretARN: c.StripeSecretARN, APIURL: c.StripeAPIURL}, b.SecretJSON, false)
 	if nc, ok := config.AsNotConfigured(err); ok {
 		// Deletions go on (P7): an account without a Stripe customer, every
 		// account while billing was never set up, needs no Stripe call. One
