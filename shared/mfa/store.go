@@ -17,8 +17,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -29,6 +27,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/statetable"
+	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // Methods of proving a second factor, as the API names them (login's
@@ -37,7 +36,7 @@ const (
 	MethodPassword     = "password"
 	MethodTOTP         = "totp"
 	MethodRecoveryCode = "recovery_code"
-	// MethodPasskey is filled by shared/passkeys (branch h-passkeys).
+	// MethodPasskey is a passkey (shared/passkeys).
 	MethodPasskey = "passkey"
 )
 
@@ -148,19 +147,13 @@ func Active(list []*Factor) []*Factor {
 // CleanName validates a factor's name: printable text of at most
 // MaxNameLength characters; "" takes DefaultName.
 func CleanName(name string) (string, bool) {
-	name = strings.TrimSpace(name)
-	if name == "" {
+	if strings.TrimSpace(name) == "" {
 		return DefaultName, true
 	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength {
-		return "", false
+	if name, ok := web.Label(name, MaxNameLength); ok {
+		return name, true
 	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", false
-		}
-	}
-	return name, true
+	return "", false
 }
 
 // Enrolment is a new TOTP factor and its secret, shown to its owner once.

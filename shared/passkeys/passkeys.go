@@ -29,10 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -43,6 +40,7 @@ import (
 	"github.com/atrium-cdn/atrium/shared/identity"
 	"github.com/atrium-cdn/atrium/shared/ids"
 	"github.com/atrium-cdn/atrium/shared/statetable"
+	"github.com/atrium-cdn/atrium/shared/web"
 )
 
 // Defaults and bounds.
@@ -209,18 +207,11 @@ type handleItem struct {
 	AccountID string `dynamodbav:"account_id"`
 }
 
-// ValidName checks a passkey's name: 1 to MaxNameLength characters of
-// printable text, no control or invisible format characters.
+// ValidName checks a passkey's name: web.Label's rule (1 to MaxNameLength
+// printable characters), given already trimmed.
 func ValidName(name string) bool {
-	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength || strings.TrimSpace(name) != name {
-		return false
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
-			return false
-		}
-	}
-	return true
+	trimmed, ok := web.Label(name, MaxNameLength)
+	return ok && trimmed == name
 }
 
 // Records reads the account's passkeys as stored, oldest first.

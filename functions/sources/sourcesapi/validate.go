@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/atrium-cdn/atrium/shared/s3check"
 	"github.com/atrium-cdn/atrium/shared/sources"
@@ -60,8 +58,7 @@ func field(name, code, detail string) web.FieldError {
 }
 
 func validName(name string) []web.FieldError {
-	n := strings.TrimSpace(name)
-	if n == "" || utf8.RuneCountInString(n) > maxName || !utf8.ValidString(n) || strings.IndexFunc(n, unicode.IsControl) >= 0 {
+	if _, ok := web.Label(name, maxName); !ok {
 		return []web.FieldError{field("name", "invalid_name", fmt.Sprintf("must be 1 to %d printable characters", maxName))}
 	}
 	return nil
