@@ -2,24 +2,16 @@ package authapi
 
 import (
 	"context"
-	"io"
 	"testing"
 
 	"github.com/atrium-cdn/atrium/infra/local/testenv"
 	"github.com/atrium-cdn/atrium/shared/coldstart"
 )
 
-// The cold start reads its secrets (SMTP login, client key, MFA key) at
-// once, not one after another: each read is a round trip to Secrets
-// Manager. Read one after another, at most one is ever in flight.
+// The cold start reads its secrets (SMTP login, client key, MFA key) at once, not one after another.
 func TestColdStartReadsSecretsAtOnce(t *testing.T) {
-	env := testenv.NewStack(t).Env("auth")
-	const want = 3
-	count := testenv.SecretReads(t, env, want)
-	if _, err := New(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: io.Discard}); err != nil {
-		t.Fatal(err)
-	}
-	if total, peak := count(); total != want || peak != want {
-		t.Fatalf("cold start: %d secret reads, at most %d at once; want %d, all at once", total, peak, want)
-	}
+	testenv.ColdStartReadsSecretsAtOnce(t, "auth", 3, func(ctx context.Context, env coldstart.Env) error {
+		_, err := New(ctx, env)
+		return err
+	})
 }

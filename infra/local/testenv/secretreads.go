@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -8,7 +10,26 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/atrium-cdn/atrium/shared/coldstart"
 )
+
+// ColdStartReadsSecretsAtOnce builds function (its constructor given the
+// local stack's environment for it) behind SecretReads and fails t unless
+// it read exactly want secrets, all at once: each read is a round trip to
+// Secrets Manager, the longest part of a cold start in AWS.
+func ColdStartReadsSecretsAtOnce(t *testing.T, function string, want int,
+	build func(context.Context, coldstart.Env) error) {
+	t.Helper()
+	env := NewStack(t).Env(function)
+	count := SecretReads(t, env, want)
+	if err := build(context.Background(), coldstart.Env{Getenv: func(k string) string { return env[k] }, Logs: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if total, peak := count(); total != want || peak != want {
+		t.Fatalf("%s cold start: %d secret reads, at most %d at once; want %d, all at once", function, total, peak, want)
+	}
+}
 
 // SecretReads puts a proxy in front of the local Secrets Manager of env (a
 // function's environment from Stack.Env, changed in place to point at it)
